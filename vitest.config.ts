@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// Workspace packages resolve to their TypeScript sources through the "rekey-source"
+// export condition, so tests never need a build step.
+export default defineConfig({
+  resolve: { conditions: ["rekey-source"] },
+  ssr: { resolve: { conditions: ["rekey-source"], externalConditions: ["rekey-source"] } },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+  },
+});
