@@ -1,0 +1,56 @@
+/**
+ * Starting a message: make and wrap a data key, derive the content key and commitment, and write
+ * header + wrapped-key section. The plaintext data key is zeroed before this returns.
+ */
+import { randomBytes } from "node:crypto";
+import { InvalidArgumentError } from "../errors.js";
+import { concatBytes } from "../format/bytes.js";
+import {
+  DEFAULT_FRAME_LENGTH,
+  DEFAULT_LIMITS,
+  MESSAGE_ID_LENGTH,
+  MIN_FRAME_LENGTH,
+} from "../format/constants.js";
+import { serializeEncryptionContext } from "../format/encryption-context.js";
+import { serializeEntries } from "../format/entries.js";
+import { serializeHeaderBody } from "../format/header.js";
+import { computeHeaderTag } from "../crypto/header-tag.js";
+import { deriveKeys, zeroize } from "../crypto/derive.js";
+import type { EncryptOptions } from "./options.js";
+
+/** A message ready for its frames. */
+export interface SealedStart {
+  /** Header + wrapped-key section, to be written first. */
+  readonly prefix: Uint8Array;
+  readonly contentKey: Buffer;
+  readonly messageId: Uint8Array;
+  readonly frameLength: number;
+}
+
+/** Validates options, wraps a new data key and builds the message prefix. */
+export async function startMessage(options: EncryptOptions): Promise<SealedStart> {
+  const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
+  if (
+    !Number.isInteger(frameLength) ||
+    frameLength < MIN_FRAME_LENGTH ||
+    frameLength > DEFAULT_LIMITS.maxFrameLength
+  ) {
+    throw new InvalidArgumentError(
+      `frameLength must be an integer from ${MIN_FRAME_LENGTH} to ${DEFAULT_LIMITS.maxFrameLength}`,
+    );
+  }
+  const encryptionContext = options.encryptionContext ?? {};
+  // Serialize first: an invalid context fails before any KMS call.
+  const context = serializeEncryptionContext(encryptionContext, DEFAULT_LIMITS.maxContextBytes);
+  const wrapped = await options.keyring.wrap({
+    encryptionContext,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const messageId = randomBytes(MESSAGE_ID_LENGTH);
+  const { contentKey, commitment } = deriveKeys(wrapped.dataKey, messageId);
+  zeroize(wrapped.dataKey);
+  const body = serializeHeaderBody({ messageId, frameLength, context, commitment }, DEFAULT_LIMITS);
+  const tag = computeHeaderTag(contentKey, body);
+  const prefix = concatBytes([body, tag, serializeEntries(wrapped.entries, DEFAULT_LIMITS)]);
+  return { prefix, contentKey, messageId, frameLength };
+}

@@ -1,0 +1,158 @@
+/**
+ * Typed errors with a closed set of stable codes. Every error a public path throws is a
+ * {@link RekeyError}; the `code` is the contract, the message is for people.
+ *
+ * Decryption failures deliberately say little: a bad header tag, a failed key commitment, a
+ * failed frame tag and a truncated body all surface as {@link DecryptError} with the same
+ * message, so a caller (or an attacker probing with crafted messages) cannot tell which check
+ * failed.
+ */
+
+/** The stable error codes of rekey. */
+export type RekeyErrorCode =
+  | "ERR_DECRYPT_FAILED"
+  | "ERR_FORMAT"
+  | "ERR_LIMIT"
+  | "ERR_NO_MATCHING_KEY"
+  | "ERR_KMS"
+  | "ERR_ENCRYPTION_CONTEXT"
+  | "ERR_INVALID_ARGUMENT";
+
+/**
+ * Base class of every rekey error.
+ *
+ * @example
+ * ```ts
+ * try { await decrypt(bytes, { keyring }); }
+ * catch (e) { if (e instanceof RekeyError && e.code === "ERR_DECRYPT_FAILED") { ... } }
+ * ```
+ */
+export class RekeyError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: RekeyErrorCode;
+
+  constructor(code: RekeyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The message did not authenticate: header tag, key commitment, a frame tag, or truncation.
+ * Which one is intentionally not said.
+ *
+ * @example
+ * ```ts
+ * await expect(decrypt(tampered, { keyring })).rejects.toBeInstanceOf(DecryptError);
+ * ```
+ */
+export class DecryptError extends RekeyError {
+  constructor() {
+    super("ERR_DECRYPT_FAILED", "unable to decrypt: the message is not authentic or is incomplete");
+  }
+}
+
+/**
+ * The bytes are not a well-formed rekey message (bad magic, unknown version or suite,
+ * inconsistent lengths).
+ *
+ * @example
+ * ```ts
+ * inspect(Buffer.from("not rekey")); // throws FormatError
+ * ```
+ */
+export class FormatError extends RekeyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_FORMAT", message, options);
+  }
+}
+
+/**
+ * A limit that protects against hostile input was exceeded (entry count, header size,
+ * encryption-context size, frame length, frame count).
+ *
+ * @example
+ * ```ts
+ * await decrypt(bytes, { keyring, limits: { maxFrames: 10 } }); // LimitError past 10 frames
+ * ```
+ */
+export class LimitError extends RekeyError {
+  constructor(message: string) {
+    super("ERR_LIMIT", message);
+  }
+}
+
+/**
+ * No wrapped data key in the message could be unwrapped by the keyring (none is for it, or
+ * KMS refused every one as not its key).
+ *
+ * @example
+ * ```ts
+ * await decrypt(bytes, { keyring: otherKeyring }); // NoMatchingKeyError
+ * ```
+ */
+export class NoMatchingKeyError extends RekeyError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      "ERR_NO_MATCHING_KEY",
+      "no wrapped data key in the message can be unwrapped by this keyring",
+      options,
+    );
+  }
+}
+
+/**
+ * A KMS call failed for a reason other than "not this key" (throttling, a disabled key,
+ * access denied, network). `cause` is the SDK error; `kmsErrorName` its name.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof KmsError && e.kmsErrorName === "ThrottlingException") retry(); }
+ * ```
+ */
+export class KmsError extends RekeyError {
+  /** The KMS error name (e.g. `ThrottlingException`, `DisabledException`), when known. */
+  readonly kmsErrorName: string | undefined;
+
+  constructor(operation: string, cause: unknown) {
+    const name = errorName(cause);
+    super("ERR_KMS", `KMS ${operation} failed${name ? `: ${name}` : ""}`, { cause });
+    this.kmsErrorName = name;
+  }
+}
+
+/**
+ * The encryption context is invalid (reserved prefix, empty key, too large) or does not
+ * contain what the caller required.
+ *
+ * @example
+ * ```ts
+ * await decrypt(bytes, { keyring, requiredEncryptionContext: { tenant: "b" } }); // throws
+ * ```
+ */
+export class EncryptionContextError extends RekeyError {
+  constructor(message: string) {
+    super("ERR_ENCRYPTION_CONTEXT", message);
+  }
+}
+
+/**
+ * A caller passed an invalid option (a frame length out of range, a malformed key).
+ *
+ * @example
+ * ```ts
+ * await encrypt(data, { keyring, frameLength: 0 }); // InvalidArgumentError
+ * ```
+ */
+export class InvalidArgumentError extends RekeyError {
+  constructor(message: string) {
+    super("ERR_INVALID_ARGUMENT", message);
+  }
+}
+
+/** The `name` of an error-like value, if it has one. */
+export function errorName(e: unknown): string | undefined {
+  if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
+  return undefined;
+}

@@ -1,0 +1,60 @@
+/** Small big-endian byte helpers shared by the serializer and the parser. */
+
+export function writeU16(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 8;
+  buf[offset + 1] = value & 0xff;
+}
+
+export function writeU32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 24;
+  buf[offset + 1] = (value >>> 16) & 0xff;
+  buf[offset + 2] = (value >>> 8) & 0xff;
+  buf[offset + 3] = value & 0xff;
+}
+
+export function readU16(buf: Uint8Array, offset: number): number {
+  return ((buf[offset] ?? 0) << 8) | (buf[offset + 1] ?? 0);
+}
+
+export function readU32(buf: Uint8Array, offset: number): number {
+  return (
+    (((buf[offset] ?? 0) << 24) |
+      ((buf[offset + 1] ?? 0) << 16) |
+      ((buf[offset + 2] ?? 0) << 8) |
+      (buf[offset + 3] ?? 0)) >>>
+    0
+  );
+}
+
+/** Concatenates byte arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Bytes equal, in time that depends only on the length (callers compare public-length values). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+export function encodeUtf8(s: string): Uint8Array {
+  return utf8.encode(s);
+}
+
+/** Decodes UTF-8, throwing on invalid sequences (a hostile header must not decode "leniently"). */
+export function decodeUtf8(b: Uint8Array): string {
+  return utf8Strict.decode(b);
+}

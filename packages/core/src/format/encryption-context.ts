@@ -1,0 +1,90 @@
+/**
+ * The encryption context: a map of UTF-8 strings, authenticated in the header and passed to KMS
+ * as its encryption context. Serialized canonically (pairs sorted by the key's UTF-8 bytes, no
+ * duplicate keys) so that the same map always yields the same header bytes.
+ */
+import { FormatError, EncryptionContextError, LimitError } from "../errors.js";
+import { decodeUtf8, encodeUtf8, readU16, writeU16 } from "./bytes.js";
+
+/** An encryption context: non-secret, authenticated key/value pairs. */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+const MAX_PAIRS = 0xffff;
+const MAX_FIELD = 0xffff;
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Serializes a context canonically: `u16 count`, then per pair `u16 keyLen, key, u16 valueLen,
+ * value`, sorted by key bytes.
+ */
+export function serializeEncryptionContext(context: EncryptionContext, maxBytes: number): Uint8Array {
+  const pairs: [Uint8Array, Uint8Array][] = [];
+  for (const [k, v] of Object.entries(context)) {
+    if (typeof v !== "string")
+      throw new EncryptionContextError(`encryption context value for "${k}" is not a string`);
+    if (k.length === 0) throw new EncryptionContextError("encryption context keys must not be empty");
+    const kb = encodeUtf8(k);
+    const vb = encodeUtf8(v);
+    if (kb.length > MAX_FIELD || vb.length > MAX_FIELD)
+      throw new LimitError("encryption context entry too large");
+    pairs.push([kb, vb]);
+  }
+  if (pairs.length > MAX_PAIRS) throw new LimitError("too many encryption context pairs");
+  pairs.sort((a, b) => compareBytes(a[0], b[0]));
+  let size = 2;
+  for (const [k, v] of pairs) size += 4 + k.length + v.length;
+  if (size > maxBytes) throw new LimitError(`encryption context is ${size} bytes; the limit is ${maxBytes}`);
+  const out = new Uint8Array(size);
+  writeU16(out, 0, pairs.length);
+  let at = 2;
+  for (const [k, v] of pairs) {
+    writeU16(out, at, k.length);
+    out.set(k, at + 2);
+    at += 2 + k.length;
+    writeU16(out, at, v.length);
+    out.set(v, at + 2);
+    at += 2 + v.length;
+  }
+  return out;
+}
+
+/** Parses a serialized context, rejecting anything that is not canonical. */
+export function parseEncryptionContext(bytes: Uint8Array): Record<string, string> {
+  if (bytes.length < 2) throw new FormatError("encryption context is truncated");
+  const count = readU16(bytes, 0);
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  let at = 2;
+  let previous: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const k = readField(bytes, at);
+    at += 2 + k.length;
+    const v = readField(bytes, at);
+    at += 2 + v.length;
+    if (k.length === 0) throw new FormatError("encryption context has an empty key");
+    if (previous && compareBytes(previous, k) >= 0)
+      throw new FormatError("encryption context is not canonical");
+    previous = k;
+    try {
+      out[decodeUtf8(k)] = decodeUtf8(v);
+    } catch (cause) {
+      throw new FormatError("encryption context is not valid UTF-8", { cause });
+    }
+  }
+  if (at !== bytes.length) throw new FormatError("encryption context has trailing bytes");
+  return { ...out };
+}
+
+function readField(bytes: Uint8Array, at: number): Uint8Array {
+  if (at + 2 > bytes.length) throw new FormatError("encryption context is truncated");
+  const len = readU16(bytes, at);
+  if (at + 2 + len > bytes.length) throw new FormatError("encryption context is truncated");
+  return bytes.subarray(at + 2, at + 2 + len);
+}

@@ -1,0 +1,136 @@
+/**
+ * The wrapped-key section: the data key wrapped once per recipient. It sits after the header
+ * tag and is not covered by it, so a rewrap can replace this section alone (KMS ReEncrypt, no
+ * plaintext data key in the client). An entry swapped for one that unwraps to another data key
+ * fails the key commitment check on decrypt.
+ *
+ * Each entry names its own type (like an age stanza), carries string arguments whose meaning
+ * belongs to that type, and an opaque body (the wrapped key). Readers skip types they do not
+ * know, so a new wrapping scheme needs no format change.
+ */
+import { FormatError, LimitError } from "../errors.js";
+import { decodeUtf8, encodeUtf8, readU16, readU32, writeU16, writeU32 } from "./bytes.js";
+import { ENTRY_LIMITS, type FormatLimits } from "./constants.js";
+import type { ParseResult } from "./header.js";
+
+/** One wrapped copy of the data key. */
+export interface WrappedKeyEntry {
+  /** The wrapping scheme, e.g. `aws-kms` or `raw-aes`: lowercase ASCII letters, digits, `-`. */
+  readonly type: string;
+  /** Scheme-specific string arguments (for `aws-kms`: key ARN, requested key id, key material id). */
+  readonly args: readonly string[];
+  /** The wrapped data key. */
+  readonly body: Uint8Array;
+}
+
+/** A parsed wrapped-key section. */
+export interface EntriesSection {
+  readonly entries: readonly WrappedKeyEntry[];
+  /** Bytes the section occupies, its length field included. */
+  readonly byteLength: number;
+}
+
+const TYPE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+/**
+ * Serializes the section: `u32 length` (bytes that follow), `u16 count`, then per entry
+ * `u8 typeLen, type, u8 argCount, (u16 argLen, arg)*, u16 bodyLen, body`.
+ */
+export function serializeEntries(entries: readonly WrappedKeyEntry[], limits: FormatLimits): Uint8Array {
+  if (entries.length === 0) throw new FormatError("a message needs at least one wrapped key");
+  if (entries.length > limits.maxEntries)
+    throw new LimitError(`${entries.length} entries; the limit is ${limits.maxEntries}`);
+  const encoded = entries.map((e) => {
+    if (!TYPE_PATTERN.test(e.type) || e.type.length > ENTRY_LIMITS.maxTypeLength)
+      throw new FormatError(`invalid entry type "${e.type}"`);
+    if (e.args.length > ENTRY_LIMITS.maxArgs) throw new LimitError("too many entry arguments");
+    const args = e.args.map((a) => {
+      const b = encodeUtf8(a);
+      if (b.length > ENTRY_LIMITS.maxArgBytes) throw new LimitError("entry argument too large");
+      return b;
+    });
+    if (e.body.length > ENTRY_LIMITS.maxBodyBytes) throw new LimitError("entry body too large");
+    return { type: encodeUtf8(e.type), args, body: e.body };
+  });
+  let size = 4 + 2;
+  for (const e of encoded)
+    size += 1 + e.type.length + 1 + e.args.reduce((n, a) => n + 2 + a.length, 0) + 2 + e.body.length;
+  if (size > limits.maxEntriesBytes) throw new LimitError(`wrapped-key section would be ${size} bytes`);
+  const out = new Uint8Array(size);
+  writeU32(out, 0, size - 4);
+  writeU16(out, 4, encoded.length);
+  let at = 6;
+  for (const e of encoded) {
+    out[at++] = e.type.length;
+    out.set(e.type, at);
+    at += e.type.length;
+    out[at++] = e.args.length;
+    for (const a of e.args) {
+      writeU16(out, at, a.length);
+      out.set(a, at + 2);
+      at += 2 + a.length;
+    }
+    writeU16(out, at, e.body.length);
+    out.set(e.body, at + 2);
+    at += 2 + e.body.length;
+  }
+  return out;
+}
+
+/** Parses the section at the start of `bytes`, answering `need` when more bytes are required. */
+export function parseEntries(bytes: Uint8Array, limits: FormatLimits): ParseResult<EntriesSection> {
+  if (bytes.length < 4) return { status: "need", minBytes: 4 };
+  const length = readU32(bytes, 0);
+  if (length > limits.maxEntriesBytes) throw new LimitError("wrapped-key section exceeds the limit");
+  if (length < 2) throw new FormatError("wrapped-key section is too short");
+  const total = 4 + length;
+  if (bytes.length < total) return { status: "need", minBytes: total };
+  const view = bytes.subarray(0, total);
+  const count = readU16(view, 4);
+  if (count === 0) throw new FormatError("a message needs at least one wrapped key");
+  if (count > limits.maxEntries) throw new LimitError(`${count} entries; the limit is ${limits.maxEntries}`);
+  const entries: WrappedKeyEntry[] = [];
+  let at = 6;
+  const need = (n: number): void => {
+    if (at + n > view.length) throw new FormatError("wrapped-key entry overruns its section");
+  };
+  for (let i = 0; i < count; i++) {
+    need(1);
+    const typeLength = view[at++] ?? 0;
+    need(typeLength);
+    const type = decodeString(view.subarray(at, at + typeLength));
+    at += typeLength;
+    if (!TYPE_PATTERN.test(type) || typeLength > ENTRY_LIMITS.maxTypeLength)
+      throw new FormatError("invalid wrapped-key entry type");
+    need(1);
+    const argCount = view[at++] ?? 0;
+    if (argCount > ENTRY_LIMITS.maxArgs) throw new LimitError("too many entry arguments");
+    const args: string[] = [];
+    for (let j = 0; j < argCount; j++) {
+      need(2);
+      const len = readU16(view, at);
+      at += 2;
+      if (len > ENTRY_LIMITS.maxArgBytes) throw new LimitError("entry argument too large");
+      need(len);
+      args.push(decodeString(view.subarray(at, at + len)));
+      at += len;
+    }
+    need(2);
+    const bodyLength = readU16(view, at);
+    at += 2;
+    if (bodyLength > ENTRY_LIMITS.maxBodyBytes) throw new LimitError("entry body too large");
+    need(bodyLength);
+    entries.push({ type, args, body: view.slice(at, at + bodyLength) });
+    at += bodyLength;
+  }
+  if (at !== total) throw new FormatError("wrapped-key section has trailing bytes");
+  return { status: "ok", value: { entries, byteLength: total } };
+}
+
+function decodeString(b: Uint8Array): string {
+  try {
+    return decodeUtf8(b);
+  } catch (cause) {
+    throw new FormatError("wrapped-key entry is not valid UTF-8", { cause });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * A hook on every KMS call rekey makes: operation, key, key material, duration and error. Use it
+ * for metrics, audit logs and counting calls per object.
+ */
+import { errorName } from "../errors.js";
+
+/** One KMS call, reported after it settles. */
+export interface KmsCallEvent {
+  readonly operation: "GenerateDataKey" | "Encrypt" | "Decrypt" | "ReEncrypt";
+  /** The key id, ARN or alias the call named. */
+  readonly keyId: string | undefined;
+  /** The key ARN KMS answered with (the destination key for ReEncrypt). */
+  readonly keyArn: string | undefined;
+  /** The key material that wrapped / unwrapped the data key (destination material for ReEncrypt). */
+  readonly keyMaterialId: string | undefined;
+  /** ReEncrypt only: the material the data key was wrapped under before. */
+  readonly sourceKeyMaterialId?: string | undefined;
+  /** Wall time of the call in milliseconds. */
+  readonly durationMs: number;
+  /** The error, when the call failed. */
+  readonly error?: unknown;
+  /** The error's name (e.g. `ThrottlingException`), when the call failed. */
+  readonly errorName?: string | undefined;
+}
+
+/** Receives {@link KmsCallEvent}s. Must not throw; exceptions it throws are ignored. */
+export type KmsCallListener = (event: KmsCallEvent) => void;
+
+/**
+ * Runs one KMS call and reports it to `listener`. `describe` picks the key ARN and material id
+ * out of the response.
+ */
+export async function observeKmsCall<T>(
+  listener: KmsCallListener | undefined,
+  operation: KmsCallEvent["operation"],
+  keyId: string | undefined,
+  call: () => Promise<T>,
+  describe: (response: T) => Pick<KmsCallEvent, "keyArn" | "keyMaterialId" | "sourceKeyMaterialId">,
+): Promise<T> {
+  const start = performance.now();
+  try {
+    const response = await call();
+    emit(listener, { operation, keyId, ...describe(response), durationMs: performance.now() - start });
+    return response;
+  } catch (error) {
+    emit(listener, {
+      operation,
+      keyId,
+      keyArn: undefined,
+      keyMaterialId: undefined,
+      durationMs: performance.now() - start,
+      error,
+      errorName: errorName(error),
+    });
+    throw error;
+  }
+}
+
+function emit(listener: KmsCallListener | undefined, event: KmsCallEvent): void {
+  if (!listener) return;
+  try {
+    listener(event);
+  } catch {
+    // A faulty metrics hook must not fail an encryption.
+  }
+}

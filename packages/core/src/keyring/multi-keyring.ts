@@ -1,0 +1,50 @@
+/**
+ * Several keyrings as one: the first makes the data key, every one wraps it; on decrypt, the
+ * first keyring that unwraps an entry wins. Use it to add an offline raw-AES recovery key next to
+ * KMS, or keys in several Regions through separate clients.
+ */
+import { InvalidArgumentError } from "../errors.js";
+import type { WrappedKeyEntry } from "../format/entries.js";
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
+
+/**
+ * Combines keyrings.
+ *
+ * @example
+ * ```ts
+ * const keyring = new MultiKeyring([kmsEu, kmsUs, offlineRecovery]);
+ * ```
+ */
+export class MultiKeyring implements Keyring {
+  private readonly keyrings: readonly Keyring[];
+
+  constructor(keyrings: readonly Keyring[]) {
+    if (keyrings.length === 0) throw new InvalidArgumentError("a multi-keyring needs at least one keyring");
+    this.keyrings = keyrings;
+  }
+
+  async wrap(request: WrapRequest): Promise<WrapResult> {
+    const [first, ...rest] = this.keyrings as [Keyring, ...Keyring[]];
+    const head = await first.wrap(request);
+    const entries: WrappedKeyEntry[] = [...head.entries];
+    for (const k of rest) {
+      const r = await k.wrap({ ...request, dataKey: head.dataKey });
+      entries.push(...r.entries);
+    }
+    return { dataKey: head.dataKey, entries };
+  }
+
+  async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
+    let failure: unknown;
+    for (const k of this.keyrings) {
+      try {
+        const key = await k.unwrap(entries, request);
+        if (key) return key;
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure) throw failure;
+    return undefined;
+  }
+}

@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { randomBytes } from "node:crypto";
+import {
+  DEFAULT_LIMITS,
+  FormatError,
+  LimitError,
+  RekeyError,
+  parseMessagePrefix,
+  encrypt,
+  RawAesKeyring,
+  inspect,
+} from "@rekey/core";
+import { serializeEntries, parseEntries } from "../src/format/entries.js";
+import { parseEncryptionContext, serializeEncryptionContext } from "../src/format/encryption-context.js";
+import { HEADER_FIXED } from "../src/format/constants.js";
+
+const keyring = new RawAesKeyring({ name: "format-test", key: randomBytes(32) });
+
+describe("encryption context", () => {
+  it("serializes canonically whatever the insertion order", () => {
+    const a = serializeEncryptionContext({ b: "2", a: "1", é: "x" }, 8192);
+    const b = serializeEncryptionContext({ é: "x", a: "1", b: "2" }, 8192);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(parseEncryptionContext(a)).toEqual({ a: "1", b: "2", é: "x" });
+  });
+
+  it("rejects a non-canonical (unsorted or duplicate) encoding", () => {
+    const ok = serializeEncryptionContext({ a: "1", b: "2" }, 8192);
+    // Swap the two pairs: same content, wrong order.
+    const swapped = Buffer.concat([
+      Buffer.from(ok.subarray(0, 2)),
+      Buffer.from(ok.subarray(8)),
+      Buffer.from(ok.subarray(2, 8)),
+    ]);
+    expect(() => parseEncryptionContext(swapped)).toThrow(FormatError);
+  });
+
+  it("rejects an empty key and a context over the size limit", () => {
+    expect(() => serializeEncryptionContext({ "": "x" }, 8192)).toThrow(RekeyError);
+    expect(() => serializeEncryptionContext({ k: "x".repeat(9000) }, 8192)).toThrow(LimitError);
+  });
+
+  it("round-trips any map of strings (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 40 }), {
+          maxKeys: 12,
+        }),
+        (ctx) => {
+          const bytes = serializeEncryptionContext(ctx, 65535);
+          expect(parseEncryptionContext(bytes)).toEqual({ ...ctx });
+        },
+      ),
+    );
+  });
+});
+
+describe("wrapped-key section", () => {
+  it("round-trips entries of any type (property)", () => {
+    const entry = fc.record({
+      type: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+      args: fc.array(fc.string({ maxLength: 50 }), { maxLength: 5 }),
+      body: fc.uint8Array({ maxLength: 300 }),
+    });
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (entries) => {
+        const bytes = serializeEntries(entries, DEFAULT_LIMITS);
+        const parsed = parseEntries(bytes, DEFAULT_LIMITS);
+        expect(parsed.status).toBe("ok");
+        if (parsed.status === "ok") {
+          expect(parsed.value.byteLength).toBe(bytes.length);
+          expect(parsed.value.entries.map((e) => ({ ...e, body: Buffer.from(e.body) }))).toEqual(
+            entries.map((e) => ({ ...e, body: Buffer.from(e.body) })),
+          );
+        }
+      }),
+    );
+  });
+
+  it("enforces the entry-count limit on write and on read", () => {
+    const many = Array.from({ length: 17 }, () => ({
+      type: "raw-aes",
+      args: ["k"],
+      body: new Uint8Array(60),
+    }));
+    expect(() => serializeEntries(many, DEFAULT_LIMITS)).toThrow(LimitError);
+    const bytes = serializeEntries(many, { ...DEFAULT_LIMITS, maxEntries: 32 });
+    expect(() => parseEntries(bytes, DEFAULT_LIMITS)).toThrow(LimitError);
+  });
+
+  it("refuses a section length over the limit before reading it", () => {
+    const hostile = Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 1]);
+    expect(() => parseEntries(hostile, DEFAULT_LIMITS)).toThrow(LimitError);
+  });
+
+  it("refuses an entry that overruns its section", () => {
+    const bytes = Buffer.from(
+      serializeEntries([{ type: "x", args: ["abc"], body: new Uint8Array(4) }], DEFAULT_LIMITS),
+    );
+    // Layout: u32 length, u16 count, u8 typeLen, "x", u8 argCount, u16 argLen ... — make the
+    // first argument's length point past the end of the section.
+    bytes[9] = 0x00;
+    bytes[10] = 0xff;
+    expect(() => parseEntries(bytes, DEFAULT_LIMITS)).toThrow(RekeyError);
+  });
+});
+
+describe("message prefix parser", () => {
+  it("answers need-more-bytes for every short prefix of a valid message, then ok", async () => {
+    const { ciphertext } = await encrypt(Buffer.from("hello"), {
+      keyring,
+      encryptionContext: { purpose: "test" },
+    });
+    const full = parseMessagePrefix(ciphertext);
+    expect(full.status).toBe("ok");
+    if (full.status !== "ok") return;
+    for (let n = 0; n < full.value.bodyOffset; n++) {
+      const r = parseMessagePrefix(ciphertext.subarray(0, n));
+      expect(r.status, `at ${n}`).toBe("need");
+      if (r.status === "need") expect(r.minBytes).toBeGreaterThan(n);
+    }
+  });
+
+  it("calls bytes that are not rekey a format error", () => {
+    expect(() => inspect(Buffer.from("PK\x03\x04 zip file"))).toThrow(FormatError);
+    expect(() => inspect(Buffer.from([0x02, 0x05, 0x78]))).toThrow(FormatError); // an AWS Encryption SDK v2 message start
+  });
+
+  it("refuses a frame length over the reader's limit", async () => {
+    const { ciphertext } = await encrypt(Buffer.alloc(10), { keyring, frameLength: 4096 });
+    expect(() => inspect(ciphertext, { maxFrameLength: 1024 })).toThrow(LimitError);
+  });
+
+  it("refuses an unknown version or suite", async () => {
+    const { ciphertext } = await encrypt(Buffer.alloc(1), { keyring });
+    const v = Buffer.from(ciphertext);
+    v[HEADER_FIXED.version] = 2;
+    expect(() => inspect(v)).toThrow(/version/);
+    const s = Buffer.from(ciphertext);
+    s[HEADER_FIXED.suite + 1] = 9;
+    expect(() => inspect(s)).toThrow(/suite/);
+  });
+
+  it("never throws anything but a typed error on random bytes (property)", () => {
+    const withMagic = fc
+      .uint8Array({ maxLength: 400 })
+      .map((b) => Buffer.concat([Buffer.from("RKEY\x01\x00\x01"), Buffer.from(b)]));
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), withMagic), (bytes) => {
+        try {
+          parseMessagePrefix(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RekeyError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("never throws anything but a typed error on a mutated valid prefix (property)", async () => {
+    const { ciphertext } = await encrypt(Buffer.from("x"), {
+      keyring,
+      encryptionContext: { a: "1", bb: "22" },
+    });
+    const prefix = ciphertext.subarray(
+      0,
+      (parseMessagePrefix(ciphertext) as { value: { bodyOffset: number } }).value.bodyOffset,
+    );
+    fc.assert(
+      fc.property(fc.nat(prefix.length - 1), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const m = Buffer.from(prefix);
+        m[i] = (m[i] ?? 0) ^ x;
+        try {
+          parseMessagePrefix(m);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RekeyError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { randomBytes } from "node:crypto";
+import {
+  decrypt,
+  decryptStream,
+  encrypt,
+  encryptStream,
+  inspect,
+  InvalidArgumentError,
+  RawAesKeyring,
+  MultiKeyring,
+} from "@rekey/core";
+import { through } from "./helpers/streams.js";
+
+const keyring = new RawAesKeyring({ name: "roundtrip", key: randomBytes(32) });
+
+describe("round trips", () => {
+  it("buffer encrypt -> buffer decrypt over random sizes and frame lengths (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 5000 }),
+        fc.integer({ min: 1, max: 2048 }),
+        async (pt, frameLength) => {
+          const { ciphertext } = await encrypt(pt, { keyring, frameLength, encryptionContext: { k: "v" } });
+          const { plaintext, header } = await decrypt(ciphertext, { keyring });
+          expect(plaintext.equals(Buffer.from(pt))).toBe(true);
+          expect(header.frameLength).toBe(frameLength);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("stream and buffer APIs produce interchangeable messages, whatever the chunking (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 6000 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 5 }),
+        async (pt, frameLength, sizes) => {
+          const streamed = await through(encryptStream({ keyring, frameLength }), pt, sizes);
+          expect((await decrypt(streamed, { keyring })).plaintext.equals(Buffer.from(pt))).toBe(true);
+          const { ciphertext } = await encrypt(pt, { keyring, frameLength });
+          expect((await through(decryptStream({ keyring }), ciphertext, sizes)).equals(Buffer.from(pt))).toBe(
+            true,
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("encrypts an empty plaintext to one empty final frame", async () => {
+    const { ciphertext } = await encrypt(new Uint8Array(0), { keyring });
+    expect((await decrypt(ciphertext, { keyring })).plaintext.length).toBe(0);
+    expect((await through(encryptStream({ keyring }), new Uint8Array(0))).length).toBeGreaterThan(0);
+    expect((await through(decryptStream({ keyring }), ciphertext)).length).toBe(0);
+  });
+
+  it("uses a 1 MiB default frame and records it in the header", async () => {
+    const { ciphertext } = await encrypt(randomBytes(10), { keyring });
+    expect(inspect(ciphertext).frameLength).toBe(1024 * 1024);
+  });
+
+  it("makes a fresh message id and data key per message", async () => {
+    const a = await encrypt(Buffer.from("same"), { keyring });
+    const b = await encrypt(Buffer.from("same"), { keyring });
+    expect(a.messageId).not.toBe(b.messageId);
+    expect(a.ciphertext.equals(b.ciphertext)).toBe(false);
+  });
+
+  it("rejects bad frame lengths before any key is made", async () => {
+    for (const frameLength of [0, -1, 1.5, 2 ** 30]) {
+      await expect(encrypt(Buffer.from("x"), { keyring, frameLength })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+    }
+  });
+
+  it("multi-keyring: either recipient decrypts", async () => {
+    const a = new RawAesKeyring({ name: "a", key: randomBytes(32) });
+    const b = new RawAesKeyring({ name: "b", key: randomBytes(32) });
+    const { ciphertext } = await encrypt(Buffer.from("both"), { keyring: new MultiKeyring([a, b]) });
+    expect(inspect(ciphertext).entries.map((e) => e.keyName)).toEqual(["a", "b"]);
+    expect((await decrypt(ciphertext, { keyring: b })).plaintext.toString()).toBe("both");
+    expect((await decrypt(ciphertext, { keyring: a })).plaintext.toString()).toBe("both");
+  });
+});
