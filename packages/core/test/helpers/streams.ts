@@ -22,7 +22,7 @@ export async function through(
   sizes: readonly number[] = [65536],
 ): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(chunked(data, sizes), transform, async function* (src: AsyncIterable<Buffer>) {
+  await pipeline(chunked(data, sizes), transform, async function (src: AsyncIterable<Buffer>) {
     for await (const c of src) out.push(c);
   });
   return Buffer.concat(out);
