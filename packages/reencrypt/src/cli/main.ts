@@ -1,0 +1,21 @@
+/**
+ * The `rekey` command line. Each area registers its own commands: the re-encrypt job
+ * (`plan`, `rewrap`, `reencrypt`), key tooling (`keys`, `alias`, `terraform-check`) and file
+ * commands (`encrypt`, `decrypt`, `inspect`).
+ */
+import { Command } from "commander";
+import { registerJobCommands } from "./job-commands.js";
+import { registerKeyCommands } from "./key-commands.js";
+import { registerFileCommands } from "./file-commands.js";
+
+/** Builds the `rekey` program (exported so tests can run it in-process). */
+export function buildProgram(): Command {
+  const program = new Command("rekey")
+    .description("Envelope encryption on AWS KMS whose data follows key rotation.")
+    .showHelpAfterError()
+    .exitOverride();
+  registerJobCommands(program);
+  registerKeyCommands(program);
+  registerFileCommands(program);
+  return program;
+}
