@@ -1,0 +1,122 @@
+/**
+ * Writes the version-1 test vectors that do not exist yet. Existing vectors are frozen: this
+ * script refuses to overwrite one. Run once with
+ * `pnpm exec tsx --conditions=rekey-source packages/core/test/vectors/generate.ts`.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encrypt, parseMessagePrefix, RawAesKeyring, serializePrefixWithEntries, type MessagePrefix } from "@rekey/core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const key = Buffer.alloc(32, 0x42);
+const otherKey = Buffer.alloc(32, 0x17);
+const keyring = new RawAesKeyring({ name: "vectors", key });
+const ctx = { purpose: "test-vectors", tenant: "acme", "ünïcode": "välue" };
+const plaintext = Buffer.from(Array.from({ length: 200 }, (_, i) => i));
+const FRAME = 64;
+
+function prefixOf(b: Uint8Array): MessagePrefix {
+  const p = parseMessagePrefix(b);
+  if (p.status !== "ok") throw new Error("unparseable");
+  return p.value;
+}
+
+function flip(b: Buffer, at: number): Buffer {
+  const m = Buffer.from(b);
+  m[at] = (m[at] ?? 0) ^ 0x01;
+  return m;
+}
+
+interface Vector {
+  description: string;
+  outcome: string;
+  keyring: { type: "raw-aes"; name: string; keyHex: string };
+  requiredEncryptionContext?: Record<string, string>;
+  ciphertextBase64: string;
+  plaintextHex?: string;
+}
+
+const base = (await encrypt(plaintext, { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
+const other = (await encrypt(plaintext, { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
+const empty = (await encrypt(Buffer.alloc(0), { keyring })).ciphertext;
+const exact = (await encrypt(plaintext.subarray(0, 128), { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
+const p = prefixOf(base);
+const frame = 4 + FRAME + 16;
+const kr = { type: "raw-aes" as const, name: "vectors", keyHex: key.toString("hex") };
+
+const vectors: Record<string, Vector> = {
+  "001-ok-multi-frame": { description: "200 bytes in 64-byte frames (3 regular + final of 8)", outcome: "ok", keyring: kr, ciphertextBase64: base.toString("base64"), plaintextHex: plaintext.toString("hex") },
+  "002-ok-empty": { description: "empty plaintext: one empty final frame, empty context, default 1 MiB frames", outcome: "ok", keyring: kr, ciphertextBase64: empty.toString("base64"), plaintextHex: "" },
+  "003-ok-exact-frames": { description: "128 bytes in 64-byte frames: two regular frames and an empty final frame", outcome: "ok", keyring: kr, ciphertextBase64: exact.toString("base64"), plaintextHex: plaintext.subarray(0, 128).toString("hex") },
+  "004-ok-required-context": { description: "required context present", outcome: "ok", keyring: kr, requiredEncryptionContext: { tenant: "acme" }, ciphertextBase64: base.toString("base64"), plaintextHex: plaintext.toString("hex") },
+  "010-header-auth-frame-length": { description: "frame length field changed 64 -> 65: only the header tag covers it", outcome: "header_auth", keyring: kr, ciphertextBase64: flip(base, 46).toString("base64") },
+  "011-header-auth-tag": { description: "last byte of the header tag flipped", outcome: "header_auth", keyring: kr, ciphertextBase64: flip(base, p.header.headerLength - 1).toString("base64") },
+  "020-commitment-flipped": { description: "first byte of the key commitment flipped", outcome: "commitment", keyring: kr, ciphertextBase64: flip(base, p.header.headerLength - 48).toString("base64") },
+  "021-commitment-swapped-entry": {
+    description: "wrapped-key section taken from another message under the same key and context",
+    outcome: "commitment",
+    keyring: kr,
+    ciphertextBase64: Buffer.concat([serializePrefixWithEntries(p.header, prefixOf(other).entries), base.subarray(p.bodyOffset)]).toString("base64"),
+  },
+  "030-frame-auth-ciphertext": { description: "a ciphertext byte of frame 2 flipped", outcome: "frame_auth", keyring: kr, ciphertextBase64: flip(base, p.bodyOffset + frame + 10).toString("base64") },
+  "031-frame-auth-final-tag": { description: "last byte of the final frame's tag flipped", outcome: "frame_auth", keyring: kr, ciphertextBase64: flip(base, base.length - 1).toString("base64") },
+  "032-frame-auth-final-flag": {
+    description: "frame 3 turned into a final frame of 64 bytes (marker + length inserted); the AAD's final flag differs",
+    outcome: "frame_auth",
+    keyring: kr,
+    ciphertextBase64: Buffer.concat([
+      base.subarray(0, p.bodyOffset + 2 * frame),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      base.subarray(p.bodyOffset + 2 * frame, p.bodyOffset + 2 * frame + 4),
+      Buffer.from([0, 0, 0, 64]),
+      base.subarray(p.bodyOffset + 2 * frame + 4, p.bodyOffset + 3 * frame),
+    ]).toString("base64"),
+  },
+  "040-truncated-final-frame-dropped": { description: "cut after frame 3: the final frame is missing", outcome: "truncated", keyring: kr, ciphertextBase64: base.subarray(0, p.bodyOffset + 3 * frame).toString("base64") },
+  "041-truncated-mid-frame": { description: "cut in the middle of frame 2", outcome: "truncated", keyring: kr, ciphertextBase64: base.subarray(0, p.bodyOffset + frame + 30).toString("base64") },
+  "042-trailing-bytes": { description: "one byte appended after the final frame", outcome: "trailing", keyring: kr, ciphertextBase64: Buffer.concat([base, Buffer.from([0])]).toString("base64") },
+  "050-no-matching-key": { description: "decrypted with another wrapping key under the same name", outcome: "no_matching_key", keyring: { ...kr, keyHex: otherKey.toString("hex") }, ciphertextBase64: base.toString("base64") },
+  "060-limit-entry-count": {
+    description: "entry count field set to 17 (the default limit is 16)",
+    outcome: "limit",
+    keyring: kr,
+    ciphertextBase64: (() => {
+      const m = Buffer.from(base);
+      m.writeUInt16BE(17, p.header.headerLength + 4);
+      return m.toString("base64");
+    })(),
+  },
+  "061-limit-context-length": {
+    description: "context length field set to 9000 (the default limit is 8192)",
+    outcome: "limit",
+    keyring: kr,
+    ciphertextBase64: (() => {
+      const m = Buffer.from(base);
+      m.writeUInt16BE(9000, 47);
+      return m.toString("base64");
+    })(),
+  },
+  "070-format-bad-magic": { description: "first byte changed: not a rekey message", outcome: "format", keyring: kr, ciphertextBase64: flip(base, 0).toString("base64") },
+  "071-format-version-2": {
+    description: "version 2 is not defined",
+    outcome: "format",
+    keyring: kr,
+    ciphertextBase64: (() => {
+      const m = Buffer.from(base);
+      m[4] = 2;
+      return m.toString("base64");
+    })(),
+  },
+  "080-encryption-context-mismatch": { description: "required tenant=other, message has tenant=acme", outcome: "encryption_context", keyring: kr, requiredEncryptionContext: { tenant: "other" }, ciphertextBase64: base.toString("base64") },
+};
+
+for (const [name, v] of Object.entries(vectors)) {
+  const file = join(here, `${name}.json`);
+  if (existsSync(file)) {
+    console.log(`kept   ${name} (frozen)`);
+    continue;
+  }
+  writeFileSync(file, JSON.stringify(v, null, 2) + "\n");
+  console.log(`wrote  ${name}`);
+}
