@@ -14,6 +14,13 @@ export {
   type InspectedEntry,
 } from "./api/inspect.js";
 export type { EncryptOptions, DecryptOptions } from "./api/options.js";
+export {
+  decryptEsdk,
+  decryptEsdkStream,
+  isEsdkMessage,
+  type EsdkDecryptOptions,
+  type EsdkDecryptResult,
+} from "./esdk/esdk-decrypt.js";
 
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest } from "./keyring/types.js";
 export {
