@@ -6,6 +6,7 @@ export { encrypt, type EncryptResult } from "./api/encrypt.js";
 export { decrypt, type DecryptResult } from "./api/decrypt.js";
 export { encryptStream } from "./api/encrypt-stream.js";
 export { decryptStream, type DecryptStream } from "./api/decrypt-stream.js";
+export { encryptWebStream, decryptWebStream, type WebTransform } from "./api/web-streams.js";
 export {
   inspect,
   inspectStream,
