@@ -32,6 +32,7 @@ export {
 } from "./keyring/kms-keyring.js";
 export { RawAesKeyring, RAW_AES_ENTRY_TYPE, type RawAesKeyringOptions } from "./keyring/raw-aes-keyring.js";
 export { MultiKeyring } from "./keyring/multi-keyring.js";
+export { CachingKeyring, type CachingKeyringOptions } from "./keyring/caching-keyring.js";
 export { kmsApiOf, type KmsApi, type KmsClientLike, type KmsCallOptions } from "./keyring/kms-client.js";
 export {
   decodeKmsEntry,

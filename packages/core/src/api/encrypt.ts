@@ -27,7 +27,7 @@ export interface EncryptResult {
  * ```
  */
 export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<EncryptResult> {
-  const start = await startMessage(options);
+  const start = await startMessage(options, plaintext.length);
   const { contentKey, messageId, frameLength } = start;
   try {
     const regular = Math.floor(plaintext.length / frameLength);

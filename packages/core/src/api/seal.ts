@@ -28,7 +28,7 @@ export interface SealedStart {
 }
 
 /** Validates options, wraps a new data key and builds the message prefix. */
-export async function startMessage(options: EncryptOptions): Promise<SealedStart> {
+export async function startMessage(options: EncryptOptions, plaintextLength?: number): Promise<SealedStart> {
   const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
   if (
     !Number.isInteger(frameLength) ||
@@ -45,6 +45,7 @@ export async function startMessage(options: EncryptOptions): Promise<SealedStart
   const wrapped = await options.keyring.wrap({
     encryptionContext,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(plaintextLength !== undefined ? { plaintextLength } : {}),
   });
   const messageId = randomBytes(MESSAGE_ID_LENGTH);
   const { contentKey, commitment } = deriveKeys(wrapped.dataKey, messageId);

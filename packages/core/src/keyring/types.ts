@@ -13,6 +13,8 @@ export interface WrapRequest {
   readonly dataKey?: Uint8Array;
   /** Cancels KMS calls. */
   readonly signal?: AbortSignal;
+  /** Plaintext size when known (buffer API); lets a data-key cache enforce a byte budget. */
+  readonly plaintextLength?: number;
 }
 
 /** The data key and its wrapped copies. */

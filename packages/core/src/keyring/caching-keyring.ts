@@ -1,0 +1,202 @@
+/**
+ * A data-key cache in front of a keyring, for high rates of small messages where one KMS call per
+ * message would cost more than the work itself.
+ *
+ * Encrypt: a data key (and its wrapped entries) is reused for messages with the same encryption
+ * context until it reaches `maxAgeMs`, `maxMessages` or `maxBytes`. Each message still gets its
+ * own content key (HKDF with a fresh random message id), so reuse never repeats a GCM key/nonce
+ * pair; what reuse costs is blast radius — one leaked data key exposes every message that shared
+ * it — hence the limits. Decrypt: unwrapped data keys are cached by (entries, context).
+ *
+ * Single-flight: concurrent misses for the same cache key share one keyring call, so N parallel
+ * requests make one KMS call, not N. Failures are never cached.
+ */
+import { createHash } from "node:crypto";
+import { InvalidArgumentError } from "../errors.js";
+import { DEFAULT_LIMITS } from "../format/constants.js";
+import { serializeEncryptionContext, type EncryptionContext } from "../format/encryption-context.js";
+import { serializeEntries, type WrappedKeyEntry } from "../format/entries.js";
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
+
+/** Options of {@link CachingKeyring}. */
+export interface CachingKeyringOptions {
+  /** The keyring that makes and unwraps data keys on a miss. */
+  readonly keyring: Keyring;
+  /** Longest a data key is used or kept, in ms. Required: there is no safe default. */
+  readonly maxAgeMs: number;
+  /** Most messages encrypted under one cached data key. @default 1000 */
+  readonly maxMessages?: number;
+  /** Most plaintext bytes under one cached data key; streams (size unknown) bypass the cache when set. @default Infinity */
+  readonly maxBytes?: number;
+  /** Most cached data keys (encrypt and decrypt each); the least recently used is evicted. @default 100 */
+  readonly capacity?: number;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface EncryptEntry {
+  readonly dataKey: Uint8Array;
+  readonly entries: readonly WrappedKeyEntry[];
+  readonly created: number;
+  messages: number;
+  bytes: number;
+}
+
+interface DecryptEntry {
+  readonly dataKey: Uint8Array;
+  readonly created: number;
+}
+
+/**
+ * Caches data keys of another keyring.
+ *
+ * @example
+ * ```ts
+ * const keyring = new CachingKeyring({ keyring: kmsKeyring, maxAgeMs: 60_000, maxMessages: 500 });
+ * ```
+ */
+export class CachingKeyring implements Keyring {
+  private readonly inner: Keyring;
+  private readonly maxAgeMs: number;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private readonly capacity: number;
+  private readonly now: () => number;
+  private readonly encryptCache = new Map<string, EncryptEntry>();
+  private readonly decryptCache = new Map<string, DecryptEntry>();
+  private readonly inflightWrap = new Map<string, Promise<WrapResult>>();
+  private readonly inflightUnwrap = new Map<string, Promise<Uint8Array | undefined>>();
+
+  constructor(options: CachingKeyringOptions) {
+    if (!(options.maxAgeMs > 0))
+      throw new InvalidArgumentError("maxAgeMs must be a positive number of milliseconds");
+    this.inner = options.keyring;
+    this.maxAgeMs = options.maxAgeMs;
+    this.maxMessages = options.maxMessages ?? 1000;
+    this.maxBytes = options.maxBytes ?? Infinity;
+    this.capacity = options.capacity ?? 100;
+    this.now = options.now ?? Date.now;
+    if (!(this.maxMessages >= 1) || !(this.capacity >= 1))
+      throw new InvalidArgumentError("maxMessages and capacity must be at least 1");
+  }
+
+  async wrap(request: WrapRequest): Promise<WrapResult> {
+    const length = request.plaintextLength;
+    // A caller-supplied data key, or a stream of unknown size under a byte budget, bypasses the cache.
+    if (request.dataKey || (length === undefined && Number.isFinite(this.maxBytes)))
+      return this.inner.wrap(request);
+    const size = length ?? 0;
+    if (size > this.maxBytes) return this.inner.wrap(request);
+    const id = contextId(request.encryptionContext);
+    for (;;) {
+      const hit = this.encryptCache.get(id);
+      if (hit && this.usable(hit, size)) {
+        hit.messages++;
+        hit.bytes += size;
+        touch(this.encryptCache, id, hit);
+        // The caller zeroes the key it gets after use: hand out a copy.
+        return { dataKey: Uint8Array.from(hit.dataKey), entries: hit.entries };
+      }
+      if (hit) this.evict(this.encryptCache, id);
+      const pending = this.inflightWrap.get(id);
+      if (pending) {
+        await pending.catch(() => undefined);
+        continue; // re-check: the fresh key may already be used up by the others that waited
+      }
+      const fresh = this.fillWrap(id, request);
+      this.inflightWrap.set(id, fresh);
+      try {
+        await fresh;
+      } finally {
+        this.inflightWrap.delete(id);
+      }
+    }
+  }
+
+  async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
+    const id = entriesId(entries, request.encryptionContext);
+    const hit = this.decryptCache.get(id);
+    if (hit && this.now() - hit.created < this.maxAgeMs) {
+      touch(this.decryptCache, id, hit);
+      return Uint8Array.from(hit.dataKey);
+    }
+    if (hit) this.evict(this.decryptCache, id);
+    let pending = this.inflightUnwrap.get(id);
+    if (!pending) {
+      pending = this.fillUnwrap(id, entries, request).finally(() => this.inflightUnwrap.delete(id));
+      this.inflightUnwrap.set(id, pending);
+    }
+    const key = await pending;
+    return key ? Uint8Array.from(key) : undefined;
+  }
+
+  /** Drops and zeroes every cached key. */
+  clear(): void {
+    for (const id of [...this.encryptCache.keys()]) this.evict(this.encryptCache, id);
+    for (const id of [...this.decryptCache.keys()]) this.evict(this.decryptCache, id);
+  }
+
+  private usable(e: EncryptEntry, size: number): boolean {
+    return (
+      this.now() - e.created < this.maxAgeMs &&
+      e.messages < this.maxMessages &&
+      e.bytes + size <= this.maxBytes
+    );
+  }
+
+  private async fillWrap(id: string, request: WrapRequest): Promise<WrapResult> {
+    const r = await this.inner.wrap(request);
+    this.insert(this.encryptCache, id, {
+      dataKey: Uint8Array.from(r.dataKey),
+      entries: r.entries,
+      created: this.now(),
+      messages: 0,
+      bytes: 0,
+    });
+    r.dataKey.fill(0);
+    return r;
+  }
+
+  private async fillUnwrap(
+    id: string,
+    entries: readonly WrappedKeyEntry[],
+    request: UnwrapRequest,
+  ): Promise<Uint8Array | undefined> {
+    const key = await this.inner.unwrap(entries, request);
+    if (!key) return undefined;
+    this.insert(this.decryptCache, id, { dataKey: Uint8Array.from(key), created: this.now() });
+    return key;
+  }
+
+  private insert<T extends { dataKey: Uint8Array }>(map: Map<string, T>, id: string, value: T): void {
+    this.evict(map, id);
+    map.set(id, value);
+    while (map.size > this.capacity) {
+      const oldest = map.keys().next().value as string;
+      this.evict(map, oldest);
+    }
+  }
+
+  private evict<T extends { dataKey: Uint8Array }>(map: Map<string, T>, id: string): void {
+    const e = map.get(id);
+    if (!e) return;
+    e.dataKey.fill(0);
+    map.delete(id);
+  }
+}
+
+function touch<T>(map: Map<string, T>, id: string, value: T): void {
+  map.delete(id);
+  map.set(id, value);
+}
+
+function contextId(ctx: EncryptionContext): string {
+  return Buffer.from(serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes)).toString("base64");
+}
+
+function entriesId(entries: readonly WrappedKeyEntry[], ctx: EncryptionContext): string {
+  return createHash("sha256")
+    .update(serializeEntries(entries, { ...DEFAULT_LIMITS, maxEntries: Math.max(entries.length, 1) }))
+    .update(serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes))
+    .digest("base64");
+}

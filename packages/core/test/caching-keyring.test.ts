@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import {
+  CachingKeyring,
+  decrypt,
+  encrypt,
+  encryptStream,
+  inspect,
+  InvalidArgumentError,
+  KmsError,
+  KmsKeyring,
+} from "@rekey/core";
+import { FakeKms } from "./helpers/fake-kms.js";
+import { through } from "./helpers/streams.js";
+
+function setup(options: Partial<ConstructorParameters<typeof CachingKeyring>[0]> = {}) {
+  const kms = new FakeKms();
+  const keyArn = kms.createKey();
+  let now = 1_000_000;
+  const keyring = new CachingKeyring({
+    keyring: new KmsKeyring({ client: kms, keyId: keyArn }),
+    maxAgeMs: 60_000,
+    now: () => now,
+    ...options,
+  });
+  return { kms, keyArn, keyring, advance: (ms: number) => (now += ms) };
+}
+
+describe("CachingKeyring", () => {
+  it("reuses one data key across messages, each with its own message id, all decryptable", async () => {
+    const { kms, keyring, keyArn } = setup();
+    const messages = [];
+    for (let i = 0; i < 50; i++)
+      messages.push(
+        (await encrypt(Buffer.from(`m${i}`), { keyring, encryptionContext: { t: "a" } })).ciphertext,
+      );
+    expect(kms.count("GenerateDataKey")).toBe(1);
+    expect(new Set(messages.map((m) => inspect(m).messageId)).size).toBe(50);
+    const plain = new KmsKeyring({ client: kms, keyId: keyArn });
+    for (let i = 0; i < 50; i++)
+      expect((await decrypt(messages[i] as Buffer, { keyring: plain })).plaintext.toString()).toBe(`m${i}`);
+  });
+
+  it("single-flight: 20 concurrent misses make one KMS call", async () => {
+    const { kms, keyring } = setup();
+    await Promise.all(Array.from({ length: 20 }, () => encrypt(Buffer.from("x"), { keyring })));
+    expect(kms.count("GenerateDataKey")).toBe(1);
+    const { ciphertext } = await encrypt(Buffer.from("y"), { keyring });
+    const fresh = setup();
+    fresh.kms.keys.clear();
+    for (const [k, v] of kms.keys) fresh.kms.keys.set(k, v);
+    const dk = new CachingKeyring({
+      keyring: new KmsKeyring({
+        client: fresh.kms,
+        discovery: { accountIds: ["111122223333"], partition: "aws" },
+      }),
+      maxAgeMs: 1000,
+    });
+    await Promise.all(Array.from({ length: 20 }, () => decrypt(ciphertext, { keyring: dk })));
+    expect(fresh.kms.count("Decrypt")).toBe(1);
+  });
+
+  it("enforces maxMessages, maxBytes and maxAge", async () => {
+    const m = setup({ maxMessages: 10 });
+    for (let i = 0; i < 25; i++) await encrypt(Buffer.from("x"), { keyring: m.keyring });
+    expect(m.kms.count("GenerateDataKey")).toBe(3);
+
+    const b = setup({ maxBytes: 1000 });
+    for (let i = 0; i < 10; i++) await encrypt(Buffer.alloc(300), { keyring: b.keyring });
+    expect(b.kms.count("GenerateDataKey")).toBe(4); // 3 messages (900 bytes) per data key
+    await encrypt(Buffer.alloc(2000), { keyring: b.keyring }); // larger than the budget: bypass
+    expect(b.kms.count("GenerateDataKey")).toBe(5);
+    // A stream's size is unknown: under a byte budget it bypasses the cache.
+    await through(encryptStream({ keyring: b.keyring }), Buffer.alloc(10));
+    expect(b.kms.count("GenerateDataKey")).toBe(6);
+
+    const a = setup();
+    await encrypt(Buffer.from("x"), { keyring: a.keyring });
+    a.advance(59_000);
+    await encrypt(Buffer.from("x"), { keyring: a.keyring });
+    expect(a.kms.count("GenerateDataKey")).toBe(1);
+    a.advance(2_000);
+    await encrypt(Buffer.from("x"), { keyring: a.keyring });
+    expect(a.kms.count("GenerateDataKey")).toBe(2);
+  });
+
+  it("partitions by encryption context (KMS binds it into the wrapped key)", async () => {
+    const { kms, keyring } = setup();
+    await encrypt(Buffer.from("x"), { keyring, encryptionContext: { tenant: "a" } });
+    await encrypt(Buffer.from("x"), { keyring, encryptionContext: { tenant: "b" } });
+    await encrypt(Buffer.from("x"), { keyring, encryptionContext: { tenant: "a" } });
+    expect(kms.count("GenerateDataKey")).toBe(2);
+  });
+
+  it("does not cache failures", async () => {
+    const { kms, keyring } = setup();
+    kms.failNext = { count: 1, name: "ThrottlingException" };
+    await expect(encrypt(Buffer.from("x"), { keyring })).rejects.toBeInstanceOf(KmsError);
+    await encrypt(Buffer.from("x"), { keyring });
+    expect(kms.count("GenerateDataKey")).toBe(2);
+  });
+
+  it("the caller zeroing its data key does not corrupt the cache", async () => {
+    const { keyring, kms, keyArn } = setup();
+    const a = await encrypt(Buffer.from("first"), { keyring });
+    const b = await encrypt(Buffer.from("second"), { keyring });
+    const plain = new KmsKeyring({ client: kms, keyId: keyArn });
+    expect((await decrypt(a.ciphertext, { keyring: plain })).plaintext.toString()).toBe("first");
+    expect((await decrypt(b.ciphertext, { keyring: plain })).plaintext.toString()).toBe("second");
+    expect((await decrypt(b.ciphertext, { keyring })).plaintext.toString()).toBe("second");
+    expect((await decrypt(b.ciphertext, { keyring })).plaintext.toString()).toBe("second");
+  });
+
+  it("requires a max age", () => {
+    const kms = new FakeKms();
+    expect(
+      () =>
+        new CachingKeyring({ keyring: new KmsKeyring({ client: kms, keyId: kms.createKey() }), maxAgeMs: 0 }),
+    ).toThrow(InvalidArgumentError);
+  });
+
+  it("evicts the least recently used context past capacity", async () => {
+    const { kms, keyring } = setup({ capacity: 2 });
+    for (const t of ["a", "b", "c", "a"])
+      await encrypt(Buffer.from("x"), { keyring, encryptionContext: { t } });
+    expect(kms.count("GenerateDataKey")).toBe(4);
+  });
+});
