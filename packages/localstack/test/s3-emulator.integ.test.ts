@@ -149,6 +149,26 @@ describe("wire", () => {
     expect((await raw("GET", `/${bucket}/signed-chunks`)).body).toBe("hello world");
   });
 
+  test("keys with control characters and markup survive the listing XML", async () => {
+    const key = "ctl/line\r\nbreak\ttab <&> \u0001";
+    await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "x" }));
+    const listed = await h.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "ctl/" }));
+    expect(listed.Contents?.map((c) => c.Key)).toEqual([key]);
+    const encoded = await h.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: "ctl/", EncodingType: "url" }),
+    );
+    expect(encoded.Contents?.map((c) => decodeURIComponent(c.Key!.replace(/\+/g, " ")))).toEqual([key]);
+  });
+
+  test("an unknown storage class is InvalidStorageClass", async () => {
+    const res = await raw("PUT", `/${bucket}/sc`, {
+      headers: { "content-length": 1, "x-amz-storage-class": "FROZEN_SOLID" },
+      body: "x",
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("<Code>InvalidStorageClass</Code>");
+  });
+
   test("error documents carry Code, Message, Resource and RequestId", async () => {
     const res = await raw("GET", `/${bucket}/no%20such%20key`);
     expect(res.status).toBe(404);
@@ -243,6 +263,42 @@ describe("wire", () => {
       });
       expect(shaMismatch.status).toBe(400);
       expect(shaMismatch.body).toContain("<Code>XAmzContentSHA256Mismatch</Code>");
+      const after = await raw("GET", `/${bucket}?list-type=2`, { agent });
+      expect(after.status).toBe(200);
+      expect(after.reusedSocket).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test("large bodies refused early or mid-way are drained, not reset", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const big = randomBytes(8 * MiB);
+      const noBucket = await raw("PUT", "/no-such-bucket-x/k", {
+        agent,
+        headers: { "content-length": big.length },
+        body: big,
+      });
+      expect(noBucket.status).toBe(404);
+      expect(noBucket.body).toContain("<Code>NoSuchBucket</Code>");
+      // Valid framing for 1 MiB, then a broken chunk header followed by 7 MiB more.
+      const good = Buffer.concat([
+        Buffer.from(`100000\r\n`),
+        big.subarray(0, MiB),
+        Buffer.from("\r\nzz\r\n"),
+      ]);
+      const broken = Buffer.concat([good, big.subarray(MiB)]);
+      const midway = await raw("PUT", `/${bucket}/broken-midway`, {
+        agent,
+        headers: {
+          "content-encoding": "aws-chunked",
+          "x-amz-decoded-content-length": 2 * MiB,
+          "content-length": broken.length,
+        },
+        body: broken,
+      });
+      expect(midway.status).toBe(400);
       const after = await raw("GET", `/${bucket}?list-type=2`, { agent });
       expect(after.status).toBe(200);
       expect(after.reusedSocket).toBe(true);

@@ -206,6 +206,22 @@ describe("objects", () => {
     ).rejects.toMatchObject({ name: "MetadataTooLarge", $metadata: { httpStatusCode: 400 } });
   });
 
+  test("an archived (GLACIER) object can be inspected but not read or copied", async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "cold", Body: "frozen", StorageClass: "GLACIER" }),
+    );
+    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "cold" }))).StorageClass).toBe(
+      "GLACIER",
+    );
+    await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: "cold" }))).rejects.toMatchObject({
+      name: "InvalidObjectState",
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(
+      s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "cold-copy", CopySource: `${bucket}/cold` })),
+    ).rejects.toMatchObject({ name: "InvalidObjectState", $metadata: { httpStatusCode: 403 } });
+  });
+
   test("a missing key is NoSuchKey on GET and 404 on HEAD", async () => {
     await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: "missing" }))).rejects.toMatchObject({
       name: "NoSuchKey",

@@ -3,7 +3,7 @@
  * MD5 (for the ETag), the declared checksum and `x-amz-content-sha256` are computed on the way
  * to the sink (a blob file for object data, a bounded buffer for XML documents). On any failure
  * the rest of the body is drained, never destroyed, so the connection survives and the client
- * reads a proper error instead of a reset.
+ * reads a proper error instead of a reset: the service drains before answering any error.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -55,13 +55,7 @@ export async function receiveBlob(
   limits: BodyLimits,
 ): Promise<{ extents: Extent[]; body: ReceivedBody }> {
   const plan = planBody(req, limits);
-  let writer;
-  try {
-    writer = await blobs.create();
-  } catch (error) {
-    drain(req);
-    throw error;
-  }
+  const writer = await blobs.create();
   try {
     const body = await consume(req, plan, (data) => writer.write(data));
     const extents = await writer.commit();
@@ -91,9 +85,31 @@ export async function receiveSmall(req: IncomingMessage, maxSize: number): Promi
   return Buffer.concat(chunks);
 }
 
-/** Reads and discards whatever is left of a body, keeping the connection usable. */
-export function drain(req: IncomingMessage): void {
-  if (!req.readableEnded && !req.destroyed) req.resume();
+/** How long {@link drain} waits for a stalled client before answering anyway. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads and discards whatever is left of a body; resolves once it has ended (or after a
+ * timeout, for a client that stalls). Answering only then lets the client finish sending and
+ * keep its connection: a Node client does not reuse a socket whose request was still being
+ * written when the answer came.
+ */
+export function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off("end", done);
+      req.off("close", done);
+      req.off("error", done);
+      resolve();
+    };
+    const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+    req.on("end", done);
+    req.on("close", done);
+    req.on("error", done);
+    req.resume();
+  });
 }
 
 interface BodyPlan {
@@ -116,73 +132,65 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Reads the headers that describe the body, failing before any byte is read if they are wrong. */
 function planBody(req: IncomingMessage, limits: BodyLimits, lengthRequired = true): BodyPlan {
-  try {
-    const encodings = (header(req, "content-encoding") ?? "").split(",").map((e) => e.trim().toLowerCase());
-    const sha = header(req, "x-amz-content-sha256");
-    const chunked = encodings.includes("aws-chunked") || (sha?.startsWith("STREAMING-") ?? false);
+  const encodings = (header(req, "content-encoding") ?? "").split(",").map((e) => e.trim().toLowerCase());
+  const sha = header(req, "x-amz-content-sha256");
+  const chunked = encodings.includes("aws-chunked") || (sha?.startsWith("STREAMING-") ?? false);
 
-    const lengthHeader = chunked
-      ? header(req, "x-amz-decoded-content-length")
-      : header(req, "content-length");
-    let expectedSize: number | undefined;
-    if (lengthHeader !== undefined) {
-      if (!/^\d{1,16}$/.test(lengthHeader.trim())) {
-        throw new S3Error("InvalidArgument", { message: "Invalid content length." });
-      }
-      expectedSize = Number(lengthHeader.trim());
-    } else if (chunked || (lengthRequired && req.headers["transfer-encoding"] !== undefined)) {
-      throw new S3Error("MissingContentLength");
-    } else if (lengthRequired) {
-      // No length and no transfer coding: HTTP says there is no body, so an empty object.
-      expectedSize = 0;
+  const lengthHeader = chunked ? header(req, "x-amz-decoded-content-length") : header(req, "content-length");
+  let expectedSize: number | undefined;
+  if (lengthHeader !== undefined) {
+    if (!/^\d{1,16}$/.test(lengthHeader.trim())) {
+      throw new S3Error("InvalidArgument", { message: "Invalid content length." });
     }
-    const tooLarge = limits.tooLarge ?? new S3Error("EntityTooLarge");
-    if (expectedSize !== undefined && expectedSize > limits.maxSize) throw tooLarge;
-
-    const plan: {
-      -readonly [K in keyof BodyPlan]: BodyPlan[K];
-    } = { chunked, expectedSize, maxSize: limits.maxSize, tooLarge };
-
-    const checksumHeaders = Object.keys(req.headers).filter(
-      (name) => name.startsWith("x-amz-checksum-") && checksumAlgorithmOf(name) !== undefined,
-    );
-    const trailer = header(req, "x-amz-trailer")?.trim().toLowerCase();
-    const trailerAlgorithm = trailer === undefined ? undefined : checksumAlgorithmOf(trailer);
-    if (checksumHeaders.length + (trailerAlgorithm === undefined ? 0 : 1) > 1) {
-      throw new S3Error("InvalidRequest", { message: "Expecting a single x-amz-checksum- header" });
-    }
-    if (trailerAlgorithm !== undefined) {
-      if (!chunked) {
-        throw new S3Error("InvalidRequest", { message: "x-amz-trailer requires an aws-chunked body." });
-      }
-      plan.checksum = { algorithm: trailerAlgorithm, trailer: checksumHeaderName(trailerAlgorithm) };
-    } else if (checksumHeaders[0] !== undefined) {
-      const algorithm = checksumAlgorithmOf(checksumHeaders[0])!;
-      const value = header(req, checksumHeaders[0])!;
-      checkChecksumValue(algorithm, value);
-      plan.checksum = { algorithm, header: value };
-    } else {
-      const sdkAlgorithm = header(req, "x-amz-sdk-checksum-algorithm");
-      if (sdkAlgorithm !== undefined && checksumAlgorithmOf(sdkAlgorithm) === undefined) {
-        throw new S3Error("InvalidRequest", {
-          message: "Value for x-amz-sdk-checksum-algorithm header is invalid.",
-        });
-      }
-    }
-
-    const md5 = header(req, "content-md5");
-    if (md5 !== undefined) {
-      const digest = Buffer.from(md5, "base64");
-      if (digest.length !== 16 || digest.toString("base64") !== md5.trim())
-        throw new S3Error("InvalidDigest");
-      plan.contentMd5 = digest;
-    }
-    if (sha !== undefined && /^[0-9a-f]{64}$/i.test(sha)) plan.contentSha256 = sha.toLowerCase();
-    return plan;
-  } catch (error) {
-    drain(req);
-    throw error;
+    expectedSize = Number(lengthHeader.trim());
+  } else if (chunked || (lengthRequired && req.headers["transfer-encoding"] !== undefined)) {
+    throw new S3Error("MissingContentLength");
+  } else if (lengthRequired) {
+    // No length and no transfer coding: HTTP says there is no body, so an empty object.
+    expectedSize = 0;
   }
+  const tooLarge = limits.tooLarge ?? new S3Error("EntityTooLarge");
+  if (expectedSize !== undefined && expectedSize > limits.maxSize) throw tooLarge;
+
+  const plan: {
+    -readonly [K in keyof BodyPlan]: BodyPlan[K];
+  } = { chunked, expectedSize, maxSize: limits.maxSize, tooLarge };
+
+  const checksumHeaders = Object.keys(req.headers).filter(
+    (name) => name.startsWith("x-amz-checksum-") && checksumAlgorithmOf(name) !== undefined,
+  );
+  const trailer = header(req, "x-amz-trailer")?.trim().toLowerCase();
+  const trailerAlgorithm = trailer === undefined ? undefined : checksumAlgorithmOf(trailer);
+  if (checksumHeaders.length + (trailerAlgorithm === undefined ? 0 : 1) > 1) {
+    throw new S3Error("InvalidRequest", { message: "Expecting a single x-amz-checksum- header" });
+  }
+  if (trailerAlgorithm !== undefined) {
+    if (!chunked) {
+      throw new S3Error("InvalidRequest", { message: "x-amz-trailer requires an aws-chunked body." });
+    }
+    plan.checksum = { algorithm: trailerAlgorithm, trailer: checksumHeaderName(trailerAlgorithm) };
+  } else if (checksumHeaders[0] !== undefined) {
+    const algorithm = checksumAlgorithmOf(checksumHeaders[0])!;
+    const value = header(req, checksumHeaders[0])!;
+    checkChecksumValue(algorithm, value);
+    plan.checksum = { algorithm, header: value };
+  } else {
+    const sdkAlgorithm = header(req, "x-amz-sdk-checksum-algorithm");
+    if (sdkAlgorithm !== undefined && checksumAlgorithmOf(sdkAlgorithm) === undefined) {
+      throw new S3Error("InvalidRequest", {
+        message: "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+      });
+    }
+  }
+
+  const md5 = header(req, "content-md5");
+  if (md5 !== undefined) {
+    const digest = Buffer.from(md5, "base64");
+    if (digest.length !== 16 || digest.toString("base64") !== md5.trim()) throw new S3Error("InvalidDigest");
+    plan.contentMd5 = digest;
+  }
+  if (sha !== undefined && /^[0-9a-f]{64}$/i.test(sha)) plan.contentSha256 = sha.toLowerCase();
+  return plan;
 }
 
 function checkChecksumValue(algorithm: ChecksumAlgorithm, value: string): void {
@@ -204,52 +212,47 @@ async function consume(
   const checksum = plan.checksum === undefined ? undefined : createChecksum(plan.checksum.algorithm);
   const sha256 = plan.contentSha256 === undefined ? undefined : createHash("sha256");
   let size = 0;
-  try {
-    // destroyOnReturn: false — leaving the loop early must not reset the connection.
-    for await (const raw of req.iterator({ destroyOnReturn: false })) {
-      const chunk = raw as Buffer;
-      sha256?.update(chunk);
-      const pieces = decoder === undefined ? [chunk] : decoder.push(chunk);
-      for (const piece of pieces) {
-        size += piece.length;
-        if (size > plan.maxSize) throw plan.tooLarge;
-        if (plan.expectedSize !== undefined && size > plan.expectedSize) {
-          throw new S3Error("IncompleteBody", { message: "The body is longer than its declared length." });
-        }
-        md5.update(piece);
-        checksum?.update(piece);
-        await sink(piece);
+  // destroyOnReturn: false — leaving the loop early must not reset the connection.
+  for await (const raw of req.iterator({ destroyOnReturn: false })) {
+    const chunk = raw as Buffer;
+    sha256?.update(chunk);
+    const pieces = decoder === undefined ? [chunk] : decoder.push(chunk);
+    for (const piece of pieces) {
+      size += piece.length;
+      if (size > plan.maxSize) throw plan.tooLarge;
+      if (plan.expectedSize !== undefined && size > plan.expectedSize) {
+        throw new S3Error("IncompleteBody", { message: "The body is longer than its declared length." });
       }
+      md5.update(piece);
+      checksum?.update(piece);
+      await sink(piece);
     }
-    const trailers = decoder?.finish();
-    if (plan.expectedSize !== undefined && size !== plan.expectedSize) throw new S3Error("IncompleteBody");
-
-    const md5Digest = md5.digest();
-    if (plan.contentMd5 !== undefined && !plan.contentMd5.equals(md5Digest)) throw new S3Error("BadDigest");
-    if (sha256 !== undefined && sha256.digest("hex") !== plan.contentSha256) {
-      throw new S3Error("XAmzContentSHA256Mismatch");
-    }
-    let stored: StoredChecksum | undefined;
-    if (plan.checksum !== undefined && checksum !== undefined) {
-      const { algorithm } = plan.checksum;
-      const expected = plan.checksum.header ?? trailers?.get(plan.checksum.trailer ?? "");
-      if (expected === undefined) {
-        throw new S3Error("MalformedTrailerError", {
-          message: `The ${checksumHeaderName(algorithm)} trailer was announced but not sent.`,
-        });
-      }
-      checkChecksumValue(algorithm, expected);
-      const actual = checksum.digest().toString("base64");
-      if (actual !== expected.trim()) {
-        throw new S3Error("BadDigest", {
-          message: `The ${algorithm} you specified did not match the calculated checksum.`,
-        });
-      }
-      stored = { algorithm, value: actual };
-    }
-    return { size, md5: md5Digest, ...(stored === undefined ? {} : { checksum: stored }) };
-  } catch (error) {
-    drain(req);
-    throw error;
   }
+  const trailers = decoder?.finish();
+  if (plan.expectedSize !== undefined && size !== plan.expectedSize) throw new S3Error("IncompleteBody");
+
+  const md5Digest = md5.digest();
+  if (plan.contentMd5 !== undefined && !plan.contentMd5.equals(md5Digest)) throw new S3Error("BadDigest");
+  if (sha256 !== undefined && sha256.digest("hex") !== plan.contentSha256) {
+    throw new S3Error("XAmzContentSHA256Mismatch");
+  }
+  let stored: StoredChecksum | undefined;
+  if (plan.checksum !== undefined && checksum !== undefined) {
+    const { algorithm } = plan.checksum;
+    const expected = plan.checksum.header ?? trailers?.get(plan.checksum.trailer ?? "");
+    if (expected === undefined) {
+      throw new S3Error("MalformedTrailerError", {
+        message: `The ${checksumHeaderName(algorithm)} trailer was announced but not sent.`,
+      });
+    }
+    checkChecksumValue(algorithm, expected);
+    const actual = checksum.digest().toString("base64");
+    if (actual !== expected.trim()) {
+      throw new S3Error("BadDigest", {
+        message: `The ${algorithm} you specified did not match the calculated checksum.`,
+      });
+    }
+    stored = { algorithm, value: actual };
+  }
+  return { size, md5: md5Digest, ...(stored === undefined ? {} : { checksum: stored }) };
 }

@@ -126,8 +126,9 @@ export function createS3Service(options: S3ServiceOptions): ServiceHandler {
       }
       await HANDLERS[route.operation]({ ...response, req, route, store, blobs, clock: options.clock });
     } catch (error) {
-      // Whatever is left of the body is read and dropped, so the connection stays usable.
-      drain(req);
+      // Whatever is left of the body is read and dropped before answering, so the client can
+      // finish sending and the connection stays usable.
+      await drain(req);
       const s3Error =
         error instanceof S3Error
           ? error
