@@ -113,15 +113,3 @@ export async function startS3Harness(): Promise<S3Harness> {
     },
   };
 }
-
-/** An S3 endpoint for black-box tests, with a client and a way to release it. */
-export interface S3Target {
-  readonly client: S3Client;
-  close(): Promise<void>;
-}
-
-/** The S3 endpoint black-box tests run against. */
-export async function openS3Target(): Promise<S3Target> {
-  const harness = await startS3Harness();
-  return { client: harness.client, close: () => harness.close() };
-}

@@ -1,7 +1,9 @@
 /**
- * S3 through the real `@aws-sdk/client-s3`: every operation the re-encrypt job relies on, with
- * the SDK's defaults (checksums on, path-style). Black-box only, so the suite also holds
- * against LocalStack or a real endpoint; emulator-only checks live in s3-emulator.integ.test.ts.
+ * S3 through the real `@aws-sdk/client-s3` and the localstack adapter: every operation the
+ * re-encrypt job relies on, with the SDK's defaults (checksums on, path-style). Black-box, so
+ * the suite runs unchanged on LocalStack or an endpoint from the environment; what needs the
+ * built-in emulator (faults, clock) is marked with its capability, and emulator internals are
+ * tested in s3-emulator.integ.test.ts.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -32,22 +34,17 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openS3Target } from "./s3-harness.js";
-import type { S3Target } from "./s3-harness.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import { itWith, useLocalAws } from "../src/vitest.js";
 
 const MiB = 1024 * 1024;
 
-let target: S3Target;
+const aws = useLocalAws();
 let s3: S3Client;
 let bucketCounter = 0;
 
-beforeAll(async () => {
-  target = await openS3Target();
-  s3 = target.client;
-});
-afterAll(async () => {
-  await target?.close();
+beforeAll(() => {
+  s3 = aws.s3;
 });
 
 async function newBucket(versioned = false): Promise<string> {
@@ -1067,5 +1064,56 @@ describe("checksums", () => {
     await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "bad-sum" }))).rejects.toMatchObject({
       $metadata: { httpStatusCode: 404 },
     });
+  });
+});
+
+describe("built-in emulator capabilities", () => {
+  itWith(aws, "faults")("throttled PutObject calls are retried by the SDK, then succeed", async () => {
+    const bucket = await newBucket();
+    aws.faults!.inject("s3:PutObject", { error: "throttle", times: 2 });
+    const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: "after retries" }));
+    expect(out.$metadata.attempts).toBe(3);
+    expect(aws.faults!.failures("s3:PutObject")).toBe(2);
+    expect((await bodyOf(bucket, "k")).toString()).toBe("after retries");
+  });
+
+  itWith(aws, "faults")("an injected 5xx surfaces as the S3 error when retries are off", async () => {
+    const bucket = await newBucket();
+    const noRetry = aws.createS3Client({ maxAttempts: 1 });
+    try {
+      aws.faults!.inject("s3:GetObject", { error: "internal", times: 1 });
+      await expect(noRetry.send(new GetObjectCommand({ Bucket: bucket, Key: "k" }))).rejects.toMatchObject({
+        name: "InternalError",
+        $metadata: { httpStatusCode: 500 },
+      });
+      aws.faults!.inject("s3:UploadPartCopy", { error: "throttle", times: 1 });
+      const { UploadId } = await noRetry.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "m" }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "src", Body: "x" }));
+      await expect(
+        noRetry.send(
+          new UploadPartCopyCommand({
+            Bucket: bucket,
+            Key: "m",
+            UploadId,
+            PartNumber: 1,
+            CopySource: `${bucket}/src`,
+          }),
+        ),
+      ).rejects.toMatchObject({ name: "SlowDown", $metadata: { httpStatusCode: 503 } });
+    } finally {
+      noRetry.destroy();
+    }
+  });
+
+  itWith(aws, "clock")("Last-Modified comes from the emulated clock", async () => {
+    const bucket = await newBucket();
+    await aws.clock!.advance(400 * 24 * 3600 * 1000);
+    const before = Math.floor(aws.clock!.now().getTime() / 1000) * 1000;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "dated", Body: "x" }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "dated" }));
+    // The emulated clock may run on from the advanced time; the host clock is 400 days behind.
+    expect(head.LastModified!.getTime()).toBeGreaterThanOrEqual(before);
+    expect(head.LastModified!.getTime()).toBeLessThanOrEqual(aws.clock!.now().getTime());
+    expect(head.LastModified!.getTime()).toBeGreaterThan(Date.now() + 399 * 24 * 3600 * 1000);
   });
 });
