@@ -348,6 +348,16 @@ describe("wire", () => {
   });
 });
 
+test("DeleteObject with If-Match deletes only the version that was read", async () => {
+  const put = await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: "del-cond", Body: "v1" }));
+  await expect(
+    h.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "del-cond", IfMatch: '"0"' })),
+  ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+  expect((await raw("HEAD", `/${bucket}/del-cond`)).status).toBe(200);
+  await h.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "del-cond", IfMatch: put.ETag! }));
+  expect((await raw("HEAD", `/${bucket}/del-cond`)).status).toBe(404);
+});
+
 describe("faults", () => {
   test("the gate sees S3 operation names", async () => {
     const from = h.faults.calls.length;

@@ -75,10 +75,7 @@ export async function receiveBlob(
  * ```
  */
 export async function receiveSmall(req: IncomingMessage, maxSize: number): Promise<Buffer> {
-  const limits: BodyLimits = {
-    maxSize,
-    tooLarge: new S3Error("MaxMessageLengthExceeded", { message: "Your request was too big." }),
-  };
+  const limits: BodyLimits = { maxSize, tooLarge: new S3Error("MaxMessageLengthExceeded") };
   const plan = planBody(req, limits, false);
   const chunks: Buffer[] = [];
   await consume(req, plan, (data) => void chunks.push(data));

@@ -175,7 +175,8 @@ export async function getObject(ctx: S3Context): Promise<void> {
   const extents = sliceExtents(plan.version.extents, start, length);
   ctx.blobs.retain(extents);
   try {
-    await pipeline(Readable.from(readExtents(extents)), ctx.res);
+    // Byte mode: the stream buffers a few KiB ahead, not sixteen file chunks.
+    await pipeline(Readable.from(readExtents(extents), { objectMode: false }), ctx.res);
   } catch {
     // The client went away or a file read failed after the headers were sent: nothing more
     // can be said on this response; pipeline already destroyed it.
