@@ -358,6 +358,30 @@ test("DeleteObject with If-Match deletes only the version that was read", async 
   expect((await raw("HEAD", `/${bucket}/del-cond`)).status).toBe(404);
 });
 
+test("a COPY directive does not carry the website redirect location, as in S3", async () => {
+  await h.client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: "redirecting",
+      Body: "x",
+      WebsiteRedirectLocation: "/there",
+    }),
+  );
+  await h.client.send(
+    new CopyObjectCommand({ Bucket: bucket, Key: "redirect-copy", CopySource: `${bucket}/redirecting` }),
+  );
+  const head = await h.client.send(new HeadObjectCommand({ Bucket: bucket, Key: "redirect-copy" }));
+  expect(head.WebsiteRedirectLocation).toBeUndefined();
+});
+
+test("SSE-C is refused as not implemented rather than silently ignored", async () => {
+  const res = await raw("PUT", `/${bucket}/ssec`, {
+    headers: { "content-length": 1, "x-amz-server-side-encryption-customer-algorithm": "AES256" },
+    body: "x",
+  });
+  expect(res.status).toBe(501);
+});
+
 describe("faults", () => {
   test("the gate sees S3 operation names", async () => {
     const from = h.faults.calls.length;

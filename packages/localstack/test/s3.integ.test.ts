@@ -34,6 +34,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { beforeAll, describe, expect, test } from "vitest";
 import { itWith, useLocalAws } from "../src/vitest.js";
 
@@ -544,6 +545,53 @@ describe("CopyObject", () => {
     await expect(
       s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "x", CopySource: `${bucket}/no-such-source` })),
     ).rejects.toMatchObject({ name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
+  });
+});
+
+describe("server-side encryption settings", () => {
+  test("SSE-S3 by default; SSE-KMS key and bucket key kept on put, copy and multipart", async () => {
+    const bucket = await newBucket();
+    const { KeyMetadata } = await aws.kms.send(new CreateKeyCommand({ Description: "rekey s3 sse test" }));
+    const keyArn = KeyMetadata!.Arn!;
+    const plain = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "plain", Body: "x" }));
+    expect(plain.ServerSideEncryption).toBe("AES256");
+    const kms = { ServerSideEncryption: "aws:kms", SSEKMSKeyId: keyArn, BucketKeyEnabled: true } as const;
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "kms", Body: "x", ...kms }));
+    expect(put).toMatchObject(kms);
+    expect(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "kms" }))).toMatchObject(kms);
+    // A copy takes its encryption from the request, not from the source.
+    await s3.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: "kms-copy-plain", CopySource: `${bucket}/kms` }),
+    );
+    const copiedPlain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "kms-copy-plain" }));
+    expect(copiedPlain.ServerSideEncryption).toBe("AES256");
+    expect(copiedPlain.SSEKMSKeyId).toBeUndefined();
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "kms", CopySource: `${bucket}/kms`, ...kms }));
+    expect(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "kms" }))).toMatchObject(kms);
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "kms-mpu", ...kms }),
+    );
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: "kms-mpu", UploadId, PartNumber: 1, Body: "y" }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: "kms-mpu",
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    expect(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "kms-mpu" }))).toMatchObject(kms);
+  });
+
+  test("the website redirect location is kept", async () => {
+    const bucket = await newBucket();
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "page", Body: "x", WebsiteRedirectLocation: "/elsewhere" }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "page" }));
+    expect(head.WebsiteRedirectLocation).toBe("/elsewhere");
   });
 });
 

@@ -10,7 +10,7 @@ import { bucketOf, keyOf } from "./context.js";
 import type { S3Context } from "./context.js";
 import { digestExtents, resolveCopySource } from "./copy-source.js";
 import { S3Error } from "./errors.js";
-import { headerOf, objectPropsOf, storageClassOf } from "./headers.js";
+import { encryptionHeaders, encryptionOf, headerOf, objectPropsOf, storageClassOf } from "./headers.js";
 import type { ObjectProps, Tag } from "./model.js";
 import { isoDate, sendXml } from "./response.js";
 import type { StoredChecksum } from "./body.js";
@@ -28,6 +28,16 @@ function directive(ctx: S3Context, name: string): "COPY" | "REPLACE" {
     message: `Unknown ${name}`,
     details: { ArgumentName: name, ArgumentValue: value },
   });
+}
+
+function withoutRedirect(props: ObjectProps): ObjectProps {
+  const { websiteRedirectLocation: _dropped, ...rest } = props;
+  return rest;
+}
+
+function redirectOf(ctx: S3Context): { websiteRedirectLocation?: string } {
+  const value = headerOf(ctx.req, "x-amz-website-redirect-location");
+  return value === undefined ? {} : { websiteRedirectLocation: value };
 }
 
 /** CopyObject. */
@@ -63,7 +73,13 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const props: ObjectProps =
     metadataDirective === "REPLACE"
       ? objectPropsOf(ctx.req)
-      : { ...from.props, storageClass: storageClass ?? "STANDARD" };
+      : {
+          ...withoutRedirect(from.props),
+          storageClass: storageClass ?? "STANDARD",
+          // Encryption and the website redirect come from this request, never from the source.
+          encryption: encryptionOf(ctx.req),
+          ...redirectOf(ctx),
+        };
   const tags: readonly Tag[] =
     taggingDirective === "REPLACE" ? parseTaggingHeader(headerOf(ctx.req, "x-amz-tagging")) : from.tags;
   checkWriteConditions(conditions, ctx.store.current(bucket, key), key);
@@ -114,6 +130,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
       ]),
       {
         ...versionHeader(bucket, version.versionId),
+        ...encryptionHeaders(version.props.encryption),
         ...(source.bucket.versioning === "Unversioned"
           ? {}
           : { "x-amz-copy-source-version-id": from.versionId }),

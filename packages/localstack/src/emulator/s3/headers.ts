@@ -5,8 +5,8 @@
 import type { IncomingMessage } from "node:http";
 import { checksumHeaderName } from "./checksum.js";
 import { S3Error } from "./errors.js";
-import { STORAGE_CLASSES } from "./model.js";
-import type { Bucket, ObjectProps, ObjectVersion, StorageClass } from "./model.js";
+import { DEFAULT_ENCRYPTION, SSE_ALGORITHMS, STORAGE_CLASSES } from "./model.js";
+import type { Bucket, Encryption, ObjectProps, ObjectVersion, StorageClass } from "./model.js";
 import { httpDate } from "./response.js";
 import { versionHeader } from "./store.js";
 
@@ -32,6 +32,61 @@ export function storageClassOf(req: IncomingMessage): StorageClass | undefined {
   if (storageClass === undefined)
     throw new S3Error("InvalidStorageClass", { details: { StorageClassRequested: value } });
   return storageClass;
+}
+
+/**
+ * The server-side encryption a write asks for (`x-amz-server-side-encryption` and its KMS key
+ * and bucket-key headers), SSE-S3 when it asks for none. A KMS key without `aws:kms` is refused
+ * as S3 refuses it.
+ */
+export function encryptionOf(req: IncomingMessage): Encryption {
+  const value = headerOf(req, "x-amz-server-side-encryption");
+  const kmsKeyId = headerOf(req, "x-amz-server-side-encryption-aws-kms-key-id");
+  const bucketKey = headerOf(req, "x-amz-server-side-encryption-bucket-key-enabled");
+  if (value === undefined) {
+    if (kmsKeyId !== undefined) {
+      throw new S3Error("InvalidArgument", {
+        message:
+          "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+        details: { ArgumentName: "x-amz-server-side-encryption", ArgumentValue: "null" },
+      });
+    }
+    return DEFAULT_ENCRYPTION;
+  }
+  const algorithm = SSE_ALGORITHMS.find((candidate) => candidate === value);
+  if (algorithm === undefined) {
+    throw new S3Error("InvalidArgument", {
+      message: "The encryption method specified is not supported",
+      details: { ArgumentName: "x-amz-server-side-encryption", ArgumentValue: value },
+    });
+  }
+  if (algorithm === "AES256" && kmsKeyId !== undefined) {
+    throw new S3Error("InvalidArgument", {
+      message:
+        "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+      details: { ArgumentName: "x-amz-server-side-encryption", ArgumentValue: value },
+    });
+  }
+  return {
+    algorithm,
+    ...(kmsKeyId === undefined || algorithm === "AES256" ? {} : { kmsKeyId }),
+    ...(bucketKey === undefined || algorithm === "AES256"
+      ? {}
+      : { bucketKeyEnabled: bucketKey.toLowerCase() === "true" }),
+  };
+}
+
+/** The response headers that report an object's server-side encryption. */
+export function encryptionHeaders(encryption: Encryption): Record<string, string> {
+  return {
+    "x-amz-server-side-encryption": encryption.algorithm,
+    ...(encryption.kmsKeyId === undefined
+      ? {}
+      : { "x-amz-server-side-encryption-aws-kms-key-id": encryption.kmsKeyId }),
+    ...(encryption.bucketKeyEnabled === undefined
+      ? {}
+      : { "x-amz-server-side-encryption-bucket-key-enabled": String(encryption.bucketKeyEnabled) }),
+  };
 }
 
 /**
@@ -79,6 +134,8 @@ export function objectPropsOf(req: IncomingMessage): ObjectProps {
     ...optional("expires", headerOf(req, "expires")),
     metadata,
     storageClass: storageClassOf(req) ?? "STANDARD",
+    ...optional("websiteRedirectLocation", headerOf(req, "x-amz-website-redirect-location")),
+    encryption: encryptionOf(req),
   };
 }
 
@@ -114,6 +171,10 @@ export function objectHeaders(
   if (props.contentEncoding !== undefined) headers["content-encoding"] = props.contentEncoding;
   if (props.contentLanguage !== undefined) headers["content-language"] = props.contentLanguage;
   if (props.expires !== undefined) headers.expires = props.expires;
+  if (props.websiteRedirectLocation !== undefined) {
+    headers["x-amz-website-redirect-location"] = props.websiteRedirectLocation;
+  }
+  Object.assign(headers, encryptionHeaders(props.encryption));
   for (const [name, value] of props.metadata) headers[`${META_PREFIX}${name}`] = value;
   // S3 leaves the header out for STANDARD.
   if (props.storageClass !== "STANDARD") headers["x-amz-storage-class"] = props.storageClass;

@@ -29,6 +29,26 @@ export interface Tag {
   readonly value: string;
 }
 
+/** Server-side encryption algorithms S3 accepts in `x-amz-server-side-encryption`. */
+export const SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"] as const;
+
+/** One of {@link SSE_ALGORITHMS}. */
+export type SseAlgorithm = (typeof SSE_ALGORITHMS)[number];
+
+/**
+ * How S3 says an object is encrypted at rest. The emulator stores bytes in the clear; it only
+ * records and reports the settings, which a rewrite must carry over.
+ */
+export interface Encryption {
+  readonly algorithm: SseAlgorithm;
+  /** The KMS key of `aws:kms` / `aws:kms:dsse`, as the request named it. */
+  readonly kmsKeyId?: string;
+  readonly bucketKeyEnabled?: boolean;
+}
+
+/** What S3 applies when a write names no encryption: SSE-S3, the default since 2023. */
+export const DEFAULT_ENCRYPTION: Encryption = { algorithm: "AES256" };
+
 /** The headers S3 keeps with an object and returns on GET and HEAD. */
 export interface ObjectProps {
   readonly contentType: string;
@@ -41,6 +61,10 @@ export interface ObjectProps {
   /** User metadata: lower-case names without `x-amz-meta-`, in the order sent. */
   readonly metadata: ReadonlyArray<readonly [string, string]>;
   readonly storageClass: StorageClass;
+  /** `x-amz-website-redirect-location`; not carried by a COPY directive, as in S3. */
+  readonly websiteRedirectLocation?: string;
+  /** Server-side encryption; SSE-S3 (`AES256`) unless the write asked otherwise, as in S3. */
+  readonly encryption: Encryption;
 }
 
 /** The version id S3 gives objects written while versioning was never enabled or is suspended. */

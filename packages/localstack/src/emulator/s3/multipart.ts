@@ -11,7 +11,7 @@ import { checkWriteConditions, writeConditionsOf } from "./conditions.js";
 import { bucketOf, integerParam, keyOf } from "./context.js";
 import type { S3Context } from "./context.js";
 import { S3Error } from "./errors.js";
-import { headerOf, objectPropsOf } from "./headers.js";
+import { encryptionHeaders, headerOf, objectPropsOf } from "./headers.js";
 import { OWNER } from "./model.js";
 import type { Part, Upload } from "./model.js";
 import { isoDate, sendEmpty, sendXml } from "./response.js";
@@ -61,7 +61,10 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
       el("Key", key),
       el("UploadId", upload.uploadId),
     ]),
-    algorithm === undefined ? {} : { "x-amz-checksum-algorithm": algorithm },
+    {
+      ...encryptionHeaders(props.encryption),
+      ...(algorithm === undefined ? {} : { "x-amz-checksum-algorithm": algorithm }),
+    },
   );
 }
 
@@ -154,7 +157,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
       el("Key", key),
       el("ETag", `"${version.etag}"`),
     ]),
-    versionHeader(bucket, version.versionId),
+    { ...versionHeader(bucket, version.versionId), ...encryptionHeaders(version.props.encryption) },
   );
 }
 

@@ -15,7 +15,7 @@ import {
 import { bucketOf, integerParam, keyOf, versionIdOf } from "./context.js";
 import type { S3Context } from "./context.js";
 import { S3Error } from "./errors.js";
-import { headerOf, objectHeaders, objectPropsOf } from "./headers.js";
+import { encryptionHeaders, headerOf, objectHeaders, objectPropsOf } from "./headers.js";
 import { ARCHIVED_CLASSES } from "./model.js";
 import type { ObjectVersion } from "./model.js";
 import { parseRange } from "./range.js";
@@ -61,6 +61,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   sendEmpty(ctx, 200, {
     etag: `"${version.etag}"`,
     ...versionHeader(bucket, version.versionId),
+    ...encryptionHeaders(version.props.encryption),
     ...(version.checksum === undefined
       ? {}
       : {

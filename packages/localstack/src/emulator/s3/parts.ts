@@ -11,7 +11,7 @@ import { bucketOf, integerParam, keyOf } from "./context.js";
 import type { S3Context } from "./context.js";
 import { digestExtents, resolveCopySource } from "./copy-source.js";
 import { S3Error } from "./errors.js";
-import { headerOf } from "./headers.js";
+import { encryptionHeaders, headerOf } from "./headers.js";
 import { OWNER } from "./model.js";
 import type { Bucket, Part } from "./model.js";
 import { uploadIdOf } from "./multipart.js";
@@ -49,7 +49,7 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const partNumber = partNumberOf(ctx);
-  ctx.store.upload(bucket, key, uploadIdOf(ctx));
+  const upload = ctx.store.upload(bucket, key, uploadIdOf(ctx));
   const { extents, body } = await receiveBlob(ctx.req, ctx.blobs, { maxSize: MAX_PUT_SIZE });
   const part: Part = {
     partNumber,
@@ -67,6 +67,7 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   }
   sendEmpty(ctx, 200, {
     etag: `"${part.etag}"`,
+    ...encryptionHeaders(upload.props.encryption),
     ...(part.checksum === undefined
       ? {}
       : { [checksumHeaderName(part.checksum.algorithm)]: part.checksum.value }),
@@ -78,7 +79,7 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const partNumber = partNumberOf(ctx);
-  ctx.store.upload(bucket, key, uploadIdOf(ctx));
+  const upload = ctx.store.upload(bucket, key, uploadIdOf(ctx));
   const source = resolveCopySource(ctx);
   const { version } = source;
   const rangeHeader = headerOf(ctx.req, "x-amz-copy-source-range");
@@ -106,7 +107,12 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
       ctx,
       200,
       el("CopyPartResult", [el("ETag", `"${part.etag}"`), el("LastModified", isoDate(part.lastModified))]),
-      source.bucket.versioning === "Unversioned" ? {} : { "x-amz-copy-source-version-id": version.versionId },
+      {
+        ...encryptionHeaders(upload.props.encryption),
+        ...(source.bucket.versioning === "Unversioned"
+          ? {}
+          : { "x-amz-copy-source-version-id": version.versionId }),
+      },
     );
   } finally {
     ctx.blobs.release(extents);

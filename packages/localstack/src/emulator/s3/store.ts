@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { BlobStore } from "./blobs.js";
 import { S3Error } from "./errors.js";
-import { NULL_VERSION } from "./model.js";
+import { DEFAULT_ENCRYPTION, NULL_VERSION } from "./model.js";
 import type { Bucket, ObjectVersion, Upload } from "./model.js";
 
 /**
@@ -215,7 +215,7 @@ export class S3Store {
       etag: "",
       size: 0,
       extents: [],
-      props: { contentType: "", metadata: [], storageClass: "STANDARD" },
+      props: { contentType: "", metadata: [], storageClass: "STANDARD", encryption: DEFAULT_ENCRYPTION },
       tags: [],
     });
     return { versionId: marker.versionId, deleteMarker: true };
