@@ -51,7 +51,7 @@ export function sliceExtents(extents: readonly Extent[], start: number, length: 
     if (extentEnd > start && offset < end) {
       const from = Math.max(start, offset) - offset;
       const to = Math.min(end, extentEnd) - offset;
-      out.push({ blob: extent.blob, start: extent.start + from, length: to - from });
+      if (to > from) out.push({ blob: extent.blob, start: extent.start + from, length: to - from });
     }
     offset = extentEnd;
     if (offset >= end) break;
@@ -69,7 +69,6 @@ export async function* readExtents(
   length = extentsLength(extents) - start,
 ): AsyncGenerator<Buffer> {
   for (const extent of sliceExtents(extents, start, length)) {
-    if (extent.length === 0) continue;
     const stream = createReadStream(extent.blob.path, {
       start: extent.start,
       end: extent.start + extent.length - 1,
