@@ -85,7 +85,14 @@ describe("checkTerraformPlan", () => {
 
   it("property: a key is flagged exactly when it is created or updated, symmetric, and rotation is not true", () => {
     const arb = fc.record({
-      actions: fc.constantFrom(["create"], ["update"], ["delete", "create"], ["no-op"], ["delete"], ["read"]),
+      actions: fc.constantFrom<string[]>(
+        ["create"],
+        ["update"],
+        ["delete", "create"],
+        ["no-op"],
+        ["delete"],
+        ["read"],
+      ),
       rotation: fc.constantFrom(true, false, null, undefined, "true"),
       spec: fc.constantFrom(undefined, "SYMMETRIC_DEFAULT", "RSA_4096", "HMAC_512"),
     });
