@@ -374,12 +374,14 @@ test("a COPY directive does not carry the website redirect location, as in S3", 
   expect(head.WebsiteRedirectLocation).toBeUndefined();
 });
 
-test("SSE-C is refused as not implemented rather than silently ignored", async () => {
-  const res = await raw("PUT", `/${bucket}/ssec`, {
-    headers: { "content-length": 1, "x-amz-server-side-encryption-customer-algorithm": "AES256" },
-    body: "x",
-  });
+test.each([
+  ["SSE-C", `/${bucket}/ssec`, { "x-amz-server-side-encryption-customer-algorithm": "AES256" }],
+  ["object lock", `/${bucket}/locked`, { "x-amz-object-lock-mode": "GOVERNANCE" }],
+  ["an object-lock bucket", "/locked-bucket", { "x-amz-bucket-object-lock-enabled": "true" }],
+])("%s is refused as not implemented rather than silently ignored", async (_name, path, headers) => {
+  const res = await raw("PUT", path, { headers: { "content-length": 0, ...headers } });
   expect(res.status).toBe(501);
+  expect(res.body).toContain("<Code>NotImplemented</Code>");
 });
 
 describe("faults", () => {
@@ -413,10 +415,12 @@ describe("faults", () => {
     ]);
   });
 
-  test("503 SlowDown on the first two calls: the SDK retries and succeeds on the third", async () => {
+  test("a 5xx on the first two calls: the SDK retries and succeeds on the third", async () => {
+    // InternalError rather than SlowDown: the SDK backs off from throttling for seconds, and
+    // SlowDown is checked below without retries.
     h.faults.failNext(
       2,
-      { kind: "error", status: 503, code: "SlowDown", message: "Please reduce your request rate." },
+      { kind: "error", status: 500, code: "InternalError", message: "injected" },
       "PutObject",
     );
     const out = await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: "retried", Body: "ok" }));

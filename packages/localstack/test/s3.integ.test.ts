@@ -1116,9 +1116,11 @@ describe("checksums", () => {
 });
 
 describe("built-in emulator capabilities", () => {
-  itWith(aws, "faults")("throttled PutObject calls are retried by the SDK, then succeed", async () => {
+  itWith(aws, "faults")("PutObject calls failed with 503 are retried by the SDK, then succeed", async () => {
     const bucket = await newBucket();
-    aws.faults!.inject("s3:PutObject", { error: "throttle", times: 2 });
+    // "unavailable" rather than "throttle": the SDK backs off from throttling for seconds;
+    // throttling is checked below without retries.
+    aws.faults!.inject("s3:PutObject", { error: "unavailable", times: 2 });
     const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: "after retries" }));
     expect(out.$metadata.attempts).toBe(3);
     expect(aws.faults!.failures("s3:PutObject")).toBe(2);

@@ -70,6 +70,7 @@ const UNSUPPORTED_HEADERS = [
   "x-amz-server-side-encryption-customer-algorithm",
   "x-amz-copy-source-server-side-encryption-customer-algorithm",
   "x-amz-object-lock-mode",
+  "x-amz-object-lock-retain-until-date",
   "x-amz-object-lock-legal-hold",
 ];
 
@@ -113,7 +114,11 @@ export function createS3Service(options: S3ServiceOptions): ServiceHandler {
     }
     try {
       const route = routeRequest(req);
-      const unsupported = UNSUPPORTED_HEADERS.find((name) => req.headers[name] !== undefined);
+      const unsupported =
+        UNSUPPORTED_HEADERS.find((name) => req.headers[name] !== undefined) ??
+        (req.headers["x-amz-bucket-object-lock-enabled"]?.toString().toLowerCase() === "true"
+          ? "x-amz-bucket-object-lock-enabled"
+          : undefined);
       if (unsupported !== undefined) {
         throw new S3Error("NotImplemented", {
           message: `The ${unsupported} header is not implemented by the emulator.`,
