@@ -1,0 +1,326 @@
+/**
+ * The emulated KMS account: keys with their materials, aliases, grants, and the rules of key
+ * state and rotation. Operations (the wire format) live in `operations/`; this file holds what
+ * they share, so every operation resolves keys and checks states the same way.
+ *
+ * Rotation model (after AWS's documentation of KMS):
+ * - a rotation adds fresh random 256-bit material with a new id; old material stays, so old
+ *   ciphertext decrypts; the key id, ARN, aliases, policy and grants do not change;
+ * - automatic rotation: the next date is `anchor + period`, where the anchor is when rotation
+ *   was enabled or the last automatic rotation. Due rotations run lazily, at the start of every
+ *   request and whenever the clock moves; a clock jump of several periods rotates several times,
+ *   each at its scheduled date;
+ * - disabled and pending-deletion keys do not rotate. On re-enable, a key whose current
+ *   material is at least one period old rotates at once (and the schedule restarts from then);
+ *   otherwise the original schedule resumes, skipping the dates missed while disabled;
+ * - on-demand rotation does not move the automatic schedule, and is limited per key.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { EmulatorClock } from "../contracts.js";
+import { KmsError } from "./errors.js";
+
+/** Milliseconds in a day; rotation periods and deletion windows are whole days. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** On-demand rotations allowed per key over its lifetime (AWS's documented quota). */
+export const ON_DEMAND_ROTATION_LIMIT = 25;
+
+/** A key's lifecycle state, as `KeyMetadata.KeyState` names it. */
+export type KeyState = "Enabled" | "Disabled" | "PendingDeletion";
+
+/** How a material came to be: the first material has no rotation type. */
+export type RotationType = "AUTOMATIC" | "ON_DEMAND";
+
+/** One key material: the secret that actually encrypts. */
+export interface KeyMaterial {
+  /** 64 lowercase hex characters. */
+  readonly id: string;
+  /** The 32-byte AES-256 key. */
+  readonly secret: Buffer;
+  /** When it became the key's material (the rotation date for rotated material). */
+  readonly createdAt: Date;
+  /** Absent for the key's first material. */
+  readonly rotationType: RotationType | undefined;
+}
+
+/** A grant on a key (recorded and listed; the emulator does not evaluate permissions). */
+export interface Grant {
+  readonly grantId: string;
+  readonly grantToken: string;
+  readonly name: string | undefined;
+  readonly createdAt: Date;
+  readonly granteePrincipal: string;
+  readonly retiringPrincipal: string | undefined;
+  readonly operations: readonly string[];
+  readonly constraints: Record<string, unknown> | undefined;
+}
+
+/** A symmetric customer-managed KMS key. */
+export interface KmsKey {
+  readonly id: string;
+  readonly arn: string;
+  readonly createdAt: Date;
+  description: string;
+  state: KeyState;
+  /** Oldest first; the last one is current. Never empty. */
+  readonly materials: KeyMaterial[];
+  policy: string;
+  readonly tags: Map<string, string>;
+  rotationEnabled: boolean;
+  rotationPeriodDays: number;
+  /** Start of the current automatic-rotation period; set while rotation is enabled. */
+  rotationAnchor: Date | undefined;
+  onDemandRotations: number;
+  deletionDate: Date | undefined;
+  pendingWindowDays: number | undefined;
+  readonly grants: Grant[];
+}
+
+/** An alias: a name that points at one key. */
+export interface Alias {
+  readonly name: string;
+  targetKeyId: string;
+  readonly createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Options of {@link KmsState}. */
+export interface KmsStateOptions {
+  /** Region in ARNs. */
+  region: string;
+  /** Account id in ARNs. */
+  accountId: string;
+  /** Emulated time. */
+  clock: EmulatorClock;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ARN = /^arn:([a-z-]+):kms:([a-z0-9-]*):(\d*):(key|alias)\/(.+)$/;
+
+/** Whether a reference may name an alias (`alias/x` or an alias ARN) besides a key id or ARN. */
+export type AliasUse = "allowAlias" | "keyOnly";
+
+/**
+ * The state of one emulated KMS account in one Region.
+ *
+ * @example
+ * ```ts
+ * const state = new KmsState({ region: "us-east-1", accountId: "000000000000", clock });
+ * const key = state.createKey({ description: "test" });
+ * state.rotate(key, "ON_DEMAND", clock.now());
+ * ```
+ */
+export class KmsState {
+  /** Region in ARNs. */
+  readonly region: string;
+  /** Account id in ARNs. */
+  readonly accountId: string;
+  /** Emulated time. */
+  readonly clock: EmulatorClock;
+  /** Keys by id, in creation order. */
+  readonly keys = new Map<string, KmsKey>();
+  /** Aliases by full name (`alias/...`). */
+  readonly aliases = new Map<string, Alias>();
+  /** Ids of keys whose deletion completed: their blobs answer NotFoundException. */
+  readonly deletedKeyIds = new Set<string>();
+
+  constructor(options: KmsStateOptions) {
+    this.region = options.region;
+    this.accountId = options.accountId;
+    this.clock = options.clock;
+  }
+
+  /** `arn:aws:kms:REGION:ACCOUNT:key/ID`. */
+  keyArn(keyId: string): string {
+    return `arn:aws:kms:${this.region}:${this.accountId}:key/${keyId}`;
+  }
+
+  /** `arn:aws:kms:REGION:ACCOUNT:alias/NAME` for an alias name `alias/NAME`. */
+  aliasArn(aliasName: string): string {
+    return `arn:aws:kms:${this.region}:${this.accountId}:${aliasName}`;
+  }
+
+  /** The policy KMS attaches when CreateKey has none: the account root may do everything. */
+  defaultPolicy(): string {
+    return JSON.stringify({
+      Version: "2012-10-17",
+      Id: "key-default-1",
+      Statement: [
+        {
+          Sid: "Enable IAM User Permissions",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${this.accountId}:root` },
+          Action: "kms:*",
+          Resource: "*",
+        },
+      ],
+    });
+  }
+
+  /** Creates an enabled key with fresh material. */
+  createKey(init: { description?: string; policy?: string; tags?: Map<string, string> }): KmsKey {
+    const id = randomUUID();
+    const now = this.clock.now();
+    const key: KmsKey = {
+      id,
+      arn: this.keyArn(id),
+      createdAt: now,
+      description: init.description ?? "",
+      state: "Enabled",
+      materials: [newMaterial(now, undefined)],
+      policy: init.policy ?? this.defaultPolicy(),
+      tags: init.tags ?? new Map(),
+      rotationEnabled: false,
+      rotationPeriodDays: 365,
+      rotationAnchor: undefined,
+      onDemandRotations: 0,
+      deletionDate: undefined,
+      pendingWindowDays: undefined,
+      grants: [],
+    };
+    this.keys.set(id, key);
+    return key;
+  }
+
+  /**
+   * Resolves a key id, key ARN and, when allowed, an alias name or alias ARN.
+   *
+   * @throws KmsError `NotFoundException` when nothing matches.
+   */
+  findKey(reference: string, use: AliasUse): KmsKey {
+    const arn = ARN.exec(reference);
+    if (arn !== null) {
+      const [, , region, account, kind, rest = ""] = arn;
+      if (region !== this.region || account !== this.accountId) {
+        throw new KmsError("NotFoundException", `Invalid arn ${reference}`);
+      }
+      if (kind === "alias") {
+        if (use === "keyOnly") throw new KmsError("NotFoundException", `Invalid keyId ${reference}`);
+        return this.#findByAlias(`alias/${rest}`);
+      }
+      return this.#findById(rest);
+    }
+    if (reference.startsWith("alias/")) {
+      if (use === "keyOnly") throw new KmsError("NotFoundException", `Invalid keyId ${reference}`);
+      return this.#findByAlias(reference);
+    }
+    return this.#findById(reference);
+  }
+
+  #findById(keyId: string): KmsKey {
+    const key = UUID.test(keyId) ? this.keys.get(keyId) : undefined;
+    if (key === undefined) {
+      throw new KmsError(
+        "NotFoundException",
+        UUID.test(keyId) ? `Key '${this.keyArn(keyId)}' does not exist` : `Invalid keyId '${keyId}'`,
+      );
+    }
+    return key;
+  }
+
+  #findByAlias(name: string): KmsKey {
+    const alias = this.aliases.get(name);
+    const key = alias === undefined ? undefined : this.keys.get(alias.targetKeyId);
+    if (key === undefined)
+      throw new KmsError("NotFoundException", `Alias '${this.aliasArn(name)}' is not found.`);
+    return key;
+  }
+
+  /** The material new ciphertext is made with. */
+  current(key: KmsKey): KeyMaterial {
+    const material = key.materials[key.materials.length - 1];
+    if (material === undefined) throw new Error(`key ${key.id} has no material`);
+    return material;
+  }
+
+  /**
+   * Requires a key that can encrypt and decrypt now.
+   *
+   * @throws KmsError `DisabledException` or `KMSInvalidStateException`.
+   */
+  requireEnabled(key: KmsKey): void {
+    if (key.state === "Disabled") throw new KmsError("DisabledException", `${key.arn} is disabled.`);
+    this.requireNotPendingDeletion(key);
+  }
+
+  /** @throws KmsError `KMSInvalidStateException` for a key pending deletion. */
+  requireNotPendingDeletion(key: KmsKey): void {
+    if (key.state === "PendingDeletion") {
+      throw new KmsError("KMSInvalidStateException", `${key.arn} is pending deletion.`);
+    }
+  }
+
+  /** Adds fresh material and makes it current. */
+  rotate(key: KmsKey, type: RotationType, at: Date): KeyMaterial {
+    const material = newMaterial(at, type);
+    key.materials.push(material);
+    if (type === "ON_DEMAND") key.onDemandRotations += 1;
+    return material;
+  }
+
+  /** When the next automatic rotation is due, if rotation is enabled. */
+  nextRotationDate(key: KmsKey): Date | undefined {
+    if (!key.rotationEnabled || key.rotationAnchor === undefined) return undefined;
+    return new Date(key.rotationAnchor.getTime() + key.rotationPeriodDays * DAY_MS);
+  }
+
+  /** Turns automatic rotation on, or changes its period (the anchor stays: see module comment). */
+  enableRotation(key: KmsKey, periodDays: number): void {
+    if (!key.rotationEnabled || key.rotationAnchor === undefined) key.rotationAnchor = this.clock.now();
+    key.rotationEnabled = true;
+    key.rotationPeriodDays = periodDays;
+    this.processDue();
+  }
+
+  /** Re-enables a disabled key, rotating at once if its material outlived the period. */
+  enable(key: KmsKey): void {
+    const wasDisabled = key.state === "Disabled";
+    key.state = "Enabled";
+    const next = this.nextRotationDate(key);
+    if (!wasDisabled || next === undefined) return;
+    const now = this.clock.now();
+    const age = now.getTime() - this.current(key).createdAt.getTime();
+    if (age >= key.rotationPeriodDays * DAY_MS) {
+      this.rotate(key, "AUTOMATIC", now);
+      key.rotationAnchor = now;
+    } else {
+      // Younger material (an on-demand rotation): resume the original schedule, skipping the
+      // dates that passed while the key was disabled.
+      const period = key.rotationPeriodDays * DAY_MS;
+      const anchor = next.getTime() - period;
+      if (next.getTime() <= now.getTime()) {
+        const missed = Math.floor((now.getTime() - next.getTime()) / period) + 1;
+        key.rotationAnchor = new Date(anchor + missed * period);
+      }
+    }
+  }
+
+  /** Runs what became due by the emulated clock: automatic rotations, then key deletions. */
+  processDue(now: Date = this.clock.now()): void {
+    for (const key of [...this.keys.values()]) {
+      if (key.state === "PendingDeletion" && key.deletionDate !== undefined && key.deletionDate <= now) {
+        this.#delete(key);
+        continue;
+      }
+      if (key.state !== "Enabled") continue;
+      for (
+        let next = this.nextRotationDate(key);
+        next !== undefined && next <= now;
+        next = this.nextRotationDate(key)
+      ) {
+        this.rotate(key, "AUTOMATIC", next);
+        key.rotationAnchor = next;
+      }
+    }
+  }
+
+  #delete(key: KmsKey): void {
+    this.keys.delete(key.id);
+    this.deletedKeyIds.add(key.id);
+    for (const [name, alias] of this.aliases) if (alias.targetKeyId === key.id) this.aliases.delete(name);
+  }
+}
+
+function newMaterial(at: Date, rotationType: RotationType | undefined): KeyMaterial {
+  return { id: randomBytes(32).toString("hex"), secret: randomBytes(32), createdAt: at, rotationType };
+}
