@@ -1,2 +1,19 @@
 /** @rekey/localstack: one KMS and S3 endpoint for tests. */
-export type { EmulatorClock, FaultGate, InjectedFault } from "./emulator/contracts.js";
+export { LOCALSTACK_IMAGE, LocalAwsError, startLocalAws } from "./adapter.js";
+export type {
+  LocalAws,
+  LocalAwsBackend,
+  LocalAwsCapabilities,
+  LocalAwsCapability,
+  LocalAwsCredentials,
+  StartLocalAwsOptions,
+} from "./adapter.js";
+export { ManualClock } from "./emulator/clock.js";
+export type { ClockListener, ManualClockOptions } from "./emulator/clock.js";
+export type { EmulatorClock, FaultGate, InjectedFault, ServiceHandler } from "./emulator/contracts.js";
+export { FaultInjector } from "./emulator/faults.js";
+export type { EmulatedService, FaultErrorKind, FaultInjectorOptions, FaultRule } from "./emulator/faults.js";
+export type { CiphertextHeader } from "./emulator/kms/ciphertext.js";
+export type { KmsInspector } from "./emulator/kms/inspector.js";
+export { startEmulator } from "./emulator/server.js";
+export type { EmulatorOptions, RunningEmulator } from "./emulator/server.js";

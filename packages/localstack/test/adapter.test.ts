@@ -1,0 +1,133 @@
+/**
+ * Backend selection of the test adapter. Every case passes its own `env`, so the variables of
+ * the machine running the suite do not leak in.
+ */
+import { ListKeysCommand } from "@aws-sdk/client-kms";
+import { describe, expect, it, vi } from "vitest";
+import { LocalAwsError, startLocalAws, type LocalAws } from "../src/index.js";
+
+const silent = { log: false } as const;
+
+async function using<T>(aws: LocalAws, body: (aws: LocalAws) => Promise<T>): Promise<T> {
+  try {
+    return await body(aws);
+  } finally {
+    await aws.stop();
+  }
+}
+
+describe("startLocalAws backend selection", () => {
+  it("uses REKEY_TEST_ENDPOINT first, then AWS_ENDPOINT_URL, starting nothing", async () => {
+    const env = { REKEY_TEST_ENDPOINT: "http://127.0.0.1:1", AWS_ENDPOINT_URL: "http://127.0.0.1:2" };
+    await using(await startLocalAws({ env, ...silent }), async (aws) => {
+      expect(aws.backend).toBe("env");
+      expect(aws.endpoint).toBe("http://127.0.0.1:1");
+      expect(aws.faults).toBeUndefined();
+      expect(aws.clock).toBeUndefined();
+    });
+    await using(
+      await startLocalAws({ env: { AWS_ENDPOINT_URL: "http://127.0.0.1:2" }, ...silent }),
+      async (aws) => {
+        expect(aws.endpoint).toBe("http://127.0.0.1:2");
+      },
+    );
+  });
+
+  it("takes an env endpoint to be LocalStack-like unless REKEY_TEST_CAPABILITIES=full", async () => {
+    const env = { REKEY_TEST_ENDPOINT: "http://127.0.0.1:1" };
+    await using(await startLocalAws({ env, ...silent }), async (aws) => {
+      expect(aws.capabilities).toEqual({
+        listKeyRotations: false,
+        keyMaterialIdInResponses: false,
+        faults: false,
+        clock: false,
+        onDemandRotationLimit: 10,
+      });
+      expect(aws.missing("listKeyRotations")).toMatch(/501/);
+      expect(aws.missing("clock")).toMatch(/built-in emulator/);
+    });
+    await using(
+      await startLocalAws({ env: { ...env, REKEY_TEST_CAPABILITIES: "full" }, ...silent }),
+      async (aws) => {
+        expect(aws.capabilities).toMatchObject({
+          listKeyRotations: true,
+          keyMaterialIdInResponses: true,
+          faults: false,
+        });
+        expect(aws.capabilities.onDemandRotationLimit).toBe(25);
+        expect(aws.missing("listKeyRotations")).toBeUndefined();
+        expect(aws.missing("faults")).toMatch(/built-in emulator/);
+      },
+    );
+  });
+
+  it("starts the built-in emulator when forced, even with an endpoint in the environment", async () => {
+    const env = { REKEY_TEST_BACKEND: "builtin", AWS_ENDPOINT_URL: "http://127.0.0.1:2" };
+    await using(await startLocalAws({ env, ...silent }), async (aws) => {
+      expect(aws.backend).toBe("builtin");
+      expect(aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(aws.capabilities).toMatchObject({ listKeyRotations: true, faults: true, clock: true });
+      expect(aws.missing("faults")).toBeUndefined();
+      expect(await aws.s3.config.forcePathStyle).toBe(true);
+      expect(aws.credentials).toEqual({ accessKeyId: "test", secretAccessKey: "test" });
+      const { Keys } = await aws.kms.send(new ListKeysCommand({}));
+      expect(Keys).toEqual([]);
+    });
+  });
+
+  it("refuses a forced env backend without an endpoint, and an unknown backend name", async () => {
+    await expect(startLocalAws({ env: { REKEY_TEST_BACKEND: "env" }, ...silent })).rejects.toMatchObject({
+      code: "NO_ENDPOINT",
+    });
+    const error = await startLocalAws({ env: { REKEY_TEST_BACKEND: "docker" }, ...silent }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LocalAwsError);
+    expect(error).toMatchObject({ code: "BAD_BACKEND" });
+  });
+
+  it("fails fast when LocalStack is forced and no container runtime answers", async () => {
+    const started = Date.now();
+    const result = await startLocalAws({ env: { REKEY_TEST_BACKEND: "localstack" }, ...silent }).catch(
+      (e: unknown) => e,
+    );
+    if (result instanceof LocalAwsError) {
+      expect(result.code).toBe("NO_CONTAINER_RUNTIME");
+      expect(Date.now() - started).toBeLessThan(5000);
+    } else {
+      // A machine with a container runtime: LocalStack started as asked.
+      await using(result as LocalAws, async (aws) => expect(aws.backend).toBe("localstack"));
+    }
+  });
+
+  it("falls through to the built-in emulator within seconds when nothing else is there", async () => {
+    const started = Date.now();
+    await using(await startLocalAws({ env: {}, ...silent }), async (aws) => {
+      expect(["builtin", "localstack"]).toContain(aws.backend);
+      if (aws.backend === "builtin") expect(Date.now() - started).toBeLessThan(5000);
+    });
+  });
+
+  it("reports the choice in one stderr line, once per process and backend", async () => {
+    const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      const env = { REKEY_TEST_BACKEND: "builtin" };
+      await (await startLocalAws({ env })).stop();
+      await (await startLocalAws({ env })).stop();
+      const lines = write.mock.calls
+        .map(([chunk]) => String(chunk))
+        .filter((line) => line.includes("@rekey/localstack"));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^\[@rekey\/localstack\] backend builtin at http:\/\/127\.0\.0\.1:\d+ \(.*\)\n$/,
+      );
+    } finally {
+      write.mockRestore();
+    }
+    const custom: string[] = [];
+    await (
+      await startLocalAws({ env: { REKEY_TEST_BACKEND: "builtin" }, log: (line) => custom.push(line) })
+    ).stop();
+    expect(custom).toHaveLength(1);
+  });
+});

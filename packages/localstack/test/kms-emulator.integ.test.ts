@@ -1,0 +1,272 @@
+/**
+ * The built-in emulator itself, below the SDK: its KMS wire protocol on malformed input, the
+ * server's connection handling, the material recorded in blobs, clock-driven work, and stop().
+ * These are properties of the emulator, not of KMS, so they run against it directly rather
+ * than through the adapter.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, request } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+  NotFoundException,
+  RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
+} from "@aws-sdk/client-kms";
+import { afterAll, beforeAll, describe as group, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../src/index.js";
+import { DAY, MATERIAL_ID } from "./kms-helpers.js";
+
+let emulator: RunningEmulator;
+let kms: KMSClient;
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  kms = new KMSClient({
+    endpoint: emulator.endpoint,
+    region: emulator.region,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+});
+afterAll(async () => {
+  kms.destroy();
+  agent.destroy();
+  await emulator.stop();
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Sends one raw request over the shared keep-alive agent (one socket, reused). */
+function send(options: { method?: string; target?: string; body?: string | Buffer }): Promise<RawAnswer> {
+  const url = new URL(emulator.endpoint);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: "/",
+        method: options.method ?? "POST",
+        agent,
+        headers: {
+          "Content-Type": "application/x-amz-json-1.1",
+          ...(options.target === undefined ? {} : { "X-Amz-Target": options.target }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+function errorType(answer: RawAnswer): unknown {
+  return (JSON.parse(answer.body) as { __type?: unknown }).__type;
+}
+
+group("KMS wire protocol on malformed input", () => {
+  it("answers SerializationException for a body that is not JSON or not an object", async () => {
+    for (const body of ["{not json", "[1,2]", '"text"', "null"]) {
+      const answer = await send({ target: "TrentService.ListKeys", body });
+      expect(answer.status).toBe(400);
+      expect(answer.headers["content-type"]).toBe("application/x-amz-json-1.1");
+      expect(errorType(answer)).toBe("SerializationException");
+    }
+  });
+
+  it("answers SerializationException for a member of the wrong JSON type", async () => {
+    for (const body of [
+      '{"KeyId": 5}',
+      '{"KeyId": "x", "Plaintext": "not base64!"}',
+      '{"KeyId":"x","Plaintext":[1]}',
+    ]) {
+      const answer = await send({ target: "TrentService.Encrypt", body });
+      expect(answer.status).toBe(400);
+      expect(errorType(answer)).toBe("SerializationException");
+    }
+  });
+
+  it("answers ValidationException for a missing required member", async () => {
+    const answer = await send({ target: "TrentService.DescribeKey", body: "{}" });
+    expect(answer.status).toBe(400);
+    expect(errorType(answer)).toBe("ValidationException");
+  });
+
+  it("answers UnknownOperationException for an unknown or unimplemented operation, and for GET", async () => {
+    for (const target of [
+      "TrentService.NoSuchOperation",
+      "TrentService.Sign",
+      "TrentService.",
+      "TrentService.toString",
+    ]) {
+      const answer = await send({ target, body: "{}" });
+      expect(answer.status).toBe(400);
+      expect(errorType(answer)).toBe("UnknownOperationException");
+    }
+    const get = await send({ method: "GET", target: "TrentService.ListKeys" });
+    expect(get.status).toBe(400);
+    expect(errorType(get)).toBe("UnknownOperationException");
+  });
+
+  it("refuses an oversized body and keeps the connection usable", async () => {
+    const answer = await send({ target: "TrentService.ListKeys", body: Buffer.alloc(600 * 1024, 0x20) });
+    expect(answer.status).toBe(400);
+    expect(errorType(answer)).toBe("SerializationException");
+    const next = await send({ target: "TrentService.ListKeys", body: "{}" });
+    expect(next.status).toBe(200);
+  });
+
+  it("serves many requests, errors included, on one keep-alive connection", async () => {
+    const sockets = new Set<unknown>();
+    agent.on("free", (socket) => sockets.add(socket));
+    for (let i = 0; i < 10; i++) {
+      const answer = await send({
+        target: i % 2 === 0 ? "TrentService.ListKeys" : "TrentService.Nope",
+        body: "{}",
+      });
+      expect(answer.status).toBe(i % 2 === 0 ? 200 : 400);
+    }
+    expect(sockets.size).toBe(1);
+  });
+
+  it("answers 400 to bytes that are not HTTP, and keeps serving", async () => {
+    const url = new URL(emulator.endpoint);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.write("\x16\x03\x01garbage\r\n\r\n"),
+      );
+      let data = "";
+      socket.on("data", (chunk) => (data += chunk.toString()));
+      socket.on("end", () => resolve(data));
+      socket.on("error", reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect((await send({ target: "TrentService.ListKeys", body: "{}" })).status).toBe(200);
+  });
+});
+
+group("ciphertext and material", () => {
+  it("records key and material in each blob; rotation makes new blobs name the new material", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const before = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    const after = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+
+    const materials = emulator.kms.keyMaterialIds(keyId);
+    expect(materials).toHaveLength(2);
+    for (const id of materials) expect(id).toMatch(MATERIAL_ID);
+    expect(emulator.kms.readCiphertext(before.CiphertextBlob!)).toEqual({
+      keyId,
+      keyMaterialId: materials[0],
+    });
+    expect(emulator.kms.readCiphertext(after.CiphertextBlob!)).toEqual({
+      keyId,
+      keyMaterialId: materials[1],
+    });
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId).toBe(
+      materials[1],
+    );
+  });
+});
+
+group("the clock", () => {
+  it("runs due automatic rotations in clock.advance, before any request", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await send({
+      target: "TrentService.EnableKeyRotation",
+      body: JSON.stringify({ KeyId: keyId, RotationPeriodInDays: 90 }),
+    });
+    await emulator.clock.advance(91 * DAY);
+    expect(emulator.kms.keyMaterialIds(keyId)).toHaveLength(2);
+  });
+
+  it("deletes a key when its deletion date passes: its aliases go, its blobs answer NotFoundException", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const alias = `alias/deleted-${keyId.slice(0, 8)}`;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
+    const { CiphertextBlob } = await kms.send(
+      new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }),
+    );
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await emulator.clock.advance(6 * DAY);
+    expect(emulator.kms.keyIds()).toContain(keyId);
+    await emulator.clock.advance(2 * DAY);
+    expect(emulator.kms.keyIds()).not.toContain(keyId);
+    await expect(kms.send(new DescribeKeyCommand({ KeyId: keyId }))).rejects.toBeInstanceOf(
+      NotFoundException,
+    );
+    await expect(kms.send(new DescribeKeyCommand({ KeyId: alias }))).rejects.toBeInstanceOf(
+      NotFoundException,
+    );
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob }))).rejects.toBeInstanceOf(NotFoundException);
+  });
+
+  it("refuses to move backwards", async () => {
+    await expect(emulator.clock.set(new Date(emulator.clock.now().getTime() - DAY))).rejects.toThrow(
+      RangeError,
+    );
+    const target = new Date(emulator.clock.now().getTime() + DAY);
+    await emulator.clock.set(target);
+    expect(Math.abs(emulator.clock.now().getTime() - target.getTime())).toBeLessThan(1000);
+  });
+});
+
+group("stop()", () => {
+  it("closes open connections, stops listening and deletes its own data directory only", async () => {
+    const own = await startEmulator();
+    const ownClient = new KMSClient({
+      endpoint: own.endpoint,
+      region: own.region,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    await ownClient.send(new CreateKeyCommand({}));
+    expect(existsSync(own.dataDir)).toBe(true);
+    await own.stop();
+    await own.stop(); // idempotent
+    await expect(ownClient.send(new CreateKeyCommand({}))).rejects.toThrow();
+    ownClient.destroy();
+    expect(existsSync(own.dataDir)).toBe(false);
+
+    const given = await mkdtemp(join(tmpdir(), "rekey-given-"));
+    const withDir = await startEmulator({ dataDir: given });
+    await withDir.stop();
+    expect(existsSync(given)).toBe(true);
+    await rm(given, { recursive: true, force: true });
+  });
+
+  it("uses the region and account it was given in ARNs", async () => {
+    const other = await startEmulator({ region: "eu-west-3", accountId: "123456789012" });
+    const client = new KMSClient({
+      endpoint: other.endpoint,
+      region: other.region,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
+    expect(KeyMetadata?.Arn).toBe(`arn:aws:kms:eu-west-3:123456789012:key/${KeyMetadata?.KeyId}`);
+    client.destroy();
+    await other.stop();
+  });
+});
