@@ -356,6 +356,7 @@ group("DryRun", () => {
       }),
       new ReEncryptCommand({
         CiphertextBlob: dataKey.CiphertextBlob,
+        SourceKeyId: key.KeyId!,
         SourceEncryptionContext: context,
         DestinationKeyId: key.KeyId!,
         DryRun: true,

@@ -18,6 +18,7 @@ import {
   GenerateDataKeyCommand,
   KMSClient,
   NotFoundException,
+  ReEncryptCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
@@ -189,6 +190,25 @@ group("ciphertext and material", () => {
     expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId).toBe(
       materials[1],
     );
+  });
+});
+
+group("optional members", () => {
+  it("re-encrypts without SourceKeyId: the blob names its key", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    const moved = await kms.send(
+      new ReEncryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, DestinationKeyId: keyId }),
+    );
+    expect(moved.SourceKeyId).toBe(dataKey.KeyId);
+    const { Plaintext } = await kms.send(new DecryptCommand({ CiphertextBlob: moved.CiphertextBlob }));
+    expect(Buffer.from(Plaintext!)).toEqual(Buffer.from(dataKey.Plaintext!));
+  });
+
+  it("answers InvalidMarkerException for a marker it did not hand out", async () => {
+    const answer = await send({ target: "TrentService.ListKeys", body: JSON.stringify({ Marker: "bogus" }) });
+    expect(answer.status).toBe(400);
+    expect(errorType(answer)).toBe("InvalidMarkerException");
   });
 });
 
