@@ -3,7 +3,7 @@
  * (`ListKeyRotations`) into plain, JSON-ready records. The history is optional on the wire:
  * LocalStack does not implement `ListKeyRotations` (HTTP 501), and callers show "unknown".
  */
-import { isUnsupportedOperation, kmsCall, awsErrorName } from "./errors.js";
+import { awsErrorName, isUnsupportedOperation, kmsCall, kmsFailure } from "./errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
 import { allPages, markerInput } from "./paging.js";
 
@@ -100,13 +100,12 @@ export async function readRotationHistory(
     entries = await list(true);
   } catch (e) {
     if (isUnsupportedOperation(e)) return "unsupported";
-    if (awsErrorName(e) !== "ValidationException")
-      return kmsCall("ListKeyRotations", keyId, () => Promise.reject(e));
+    if (awsErrorName(e) !== "ValidationException") throw kmsFailure("ListKeyRotations", keyId, e);
     try {
       entries = await list(false);
     } catch (e2) {
       if (isUnsupportedOperation(e2)) return "unsupported";
-      return kmsCall("ListKeyRotations", keyId, () => Promise.reject(e2));
+      throw kmsFailure("ListKeyRotations", keyId, e2);
     }
   }
   const records = entries
