@@ -1,2 +1,108 @@
-/** @rekey/reencrypt: the batch job that moves stored data onto current key material. */
-export const PACKAGE = "@rekey/reencrypt";
+/**
+ * @rekey/reencrypt — the batch job that moves stored rekey data onto the current KMS key
+ * material, or onto the key an alias now points at, after a rotation: plan (header reads),
+ * rewrap (one KMS ReEncrypt per object, payload untouched, large objects copied server-side) or
+ * full re-encrypt, with conditional writes, verification, rate limits, checkpoint and resume.
+ */
+export { runJob, checkConcurrency, type TargetListener } from "./job/run-job.js";
+export { planJob } from "./job/plan-job.js";
+export type { JobOptions, JobSource } from "./job/job-options.js";
+export {
+  createJobContext,
+  JOB_DEFAULTS,
+  MIN_PART_BYTES,
+  type JobContext,
+  type JobContextOptions,
+  type JobHooks,
+  type ObjectSettings,
+} from "./job/job-context.js";
+export {
+  RunReportBuilder,
+  EXIT_CODES,
+  MAX_LISTED_FAILURES,
+  type JobReport,
+  type KeyStats,
+  type ReportedFailure,
+  type ServiceRequests,
+} from "./job/job-report.js";
+export { PlanReportBuilder, PLAN_CLASSES, type PlanReport, type ClassStats } from "./job/plan-report.js";
+export { summarizeTarget, type TargetSummary } from "./job/target-summary.js";
+export { openSource } from "./job/open-source.js";
+
+export { planObject } from "./plan/plan-object.js";
+export {
+  classifyPrefix,
+  keysToLookUp,
+  type ClassifyInput,
+  type Classification,
+  type EntryFilters,
+} from "./plan/classify-prefix.js";
+export type { ObjectPlan, PlanClass, EntryAction, Recipient } from "./plan/object-plan.js";
+export { completePrefix, DEFAULT_HEADER_READ_BYTES, type PrefixRead } from "./plan/read-prefix.js";
+
+export { processObject, planFailure } from "./process/process-object.js";
+export { runObject } from "./process/run-object.js";
+export {
+  OBJECT_OUTCOMES,
+  SUCCESS_OUTCOMES,
+  type ObjectOutcome,
+  type ObjectResult,
+} from "./process/object-result.js";
+export { rewrapEntries, type RewrappedPrefix } from "./process/rewrap-entries.js";
+export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./process/verify-prefix.js";
+
+export { rewrapS3Object } from "./s3/rewrap-s3-object.js";
+export { reencryptS3Object } from "./s3/reencrypt-s3-object.js";
+export {
+  multipartLayout,
+  S3_MULTIPART,
+  type PlannedPart,
+  type MultipartLayoutInput,
+} from "./s3/multipart-layout.js";
+export { attributesOf, encodeTagging, type S3ObjectAttributes } from "./s3/object-attributes.js";
+export { s3Send, getObjectBytes, type S3Runtime, type ObjectBytes } from "./s3/s3-runtime.js";
+export { rewrapFile, reencryptFile, TEMP_SUFFIX } from "./fs/rewrite-file.js";
+
+export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
+export { manifestSource, splitCsvLine, type ManifestSourceOptions } from "./sources/manifest-source.js";
+export { dirSource } from "./sources/dir-source.js";
+export { parseS3Url } from "./sources/source-spec.js";
+export {
+  refId,
+  describeRef,
+  type ObjectRef,
+  type S3ObjectRef,
+  type FileObjectRef,
+  type InvalidSourceEntry,
+  type SourceEntry,
+  type ObjectSource,
+} from "./model/object-ref.js";
+
+export { parseTargetSpec, formatTargetSpec, type TargetSpec } from "./target/target-spec.js";
+export { resolveTarget, type ResolvedTarget } from "./target/resolve-target.js";
+export { MaterialCache, type KeyMaterialInfo } from "./target/material-cache.js";
+
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./run/rate-limiter.js";
+export {
+  retry,
+  isRetryableError,
+  DEFAULT_RETRY,
+  type RetryOptions,
+  type RetryCallOptions,
+  type RetryEvent,
+} from "./run/retry.js";
+export {
+  openCheckpoint,
+  type Checkpoint,
+  type CheckpointHeader,
+  type CheckpointLine,
+  type CheckpointOptions,
+} from "./run/checkpoint.js";
+export { driveSource, type DriveOptions } from "./run/drive-source.js";
+export { JobCounters, type ByteCounts, type RequestCounts } from "./run/job-counters.js";
+export { jobKmsOf, type JobKmsApi, type JobKmsClient } from "./run/job-kms.js";
+export { limitedKms, type LimitedKmsOptions } from "./run/limited-kms.js";
+export { parseShard, inShard, type Shard } from "./run/shard.js";
+export { sleep, abortedError } from "./run/sleep.js";
+
+export { JobError, describeError, type JobErrorCode } from "./errors.js";

@@ -1,0 +1,85 @@
+/**
+ * Typed errors of the re-encrypt job, with a closed set of stable codes. The job's own failures
+ * (a bad option, an unknown bucket, a checkpoint written for another target) are
+ * {@link JobError}s; failures of `@rekey/core` keep their `RekeyError` class and code, and both
+ * show up in a report as `{ code, reason }`.
+ */
+
+/** The stable error codes of the re-encrypt job. */
+export type JobErrorCode =
+  /** An option or CLI argument is invalid. */
+  | "ERR_JOB_INVALID_OPTION"
+  /** The target (`current`, `alias:NAME`, `key:ARN`) cannot be resolved or is not usable. */
+  | "ERR_JOB_TARGET"
+  /** The source cannot be read: unknown bucket, missing manifest or directory. */
+  | "ERR_JOB_SOURCE"
+  /** One line of a manifest is not `bucket,key[,versionId]`. */
+  | "ERR_JOB_MANIFEST_LINE"
+  /** The checkpoint file cannot be read, or was written by a job with another target or mode. */
+  | "ERR_JOB_CHECKPOINT"
+  /** Another writer changed or deleted the object since it was read (HTTP 412, changed file). */
+  | "ERR_JOB_CONFLICT"
+  /** The object written back does not read back as expected. */
+  | "ERR_JOB_VERIFY"
+  /** The object cannot be moved by this mode (e.g. no KMS entry and no keyring for its entries). */
+  | "ERR_JOB_NOT_REWRAPPABLE"
+  /** An S3 request failed after its retries. */
+  | "ERR_JOB_S3"
+  /** A file system operation failed. */
+  | "ERR_JOB_IO"
+  /** The job was cancelled. */
+  | "ERR_JOB_ABORTED";
+
+/**
+ * An error of the re-encrypt job. The `code` is the contract; the message is one line for people.
+ *
+ * @example
+ * ```ts
+ * try { await runJob(options); }
+ * catch (e) { if (e instanceof JobError && e.code === "ERR_JOB_SOURCE") console.error(e.message); }
+ * ```
+ */
+export class JobError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: JobErrorCode;
+
+  constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = "JobError";
+  }
+}
+
+/**
+ * The `{ code, reason }` of any thrown value, for reports and logs: a `JobError` or a core
+ * `RekeyError` keeps its code; anything else is described by its name and message.
+ *
+ * @example
+ * ```ts
+ * const { code, reason } = describeError(e); // { code: "ERR_KMS", reason: "KMS ReEncrypt failed: DisabledException" }
+ * ```
+ */
+export function describeError(e: unknown): { code: string; reason: string } {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    const reason = e.message || e.name;
+    if (typeof code === "string" && code.startsWith("ERR_")) return { code, reason };
+    const status = httpStatusOf(e);
+    return { code: e.name || "Error", reason: status ? `${reason} (HTTP ${status})` : reason };
+  }
+  return { code: "Error", reason: String(e) };
+}
+
+/** The HTTP status an AWS SDK error carries, if any. */
+export function httpStatusOf(e: unknown): number | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const meta = (e as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
+  const status = meta?.httpStatusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** The `name` of an error-like value, if it has one. */
+export function errorNameOf(e: unknown): string | undefined {
+  if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
+  return undefined;
+}

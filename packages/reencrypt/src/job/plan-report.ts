@@ -1,0 +1,261 @@
+/**
+ * The report of a dry run (`rekey plan`, `--dry-run`): objects and bytes per plan class, per
+ * source key and per key material, the KMS calls and requests the run would make, and a time
+ * estimate at the configured KMS rate and concurrency.
+ */
+import { describeRef, type InvalidSourceEntry } from "../model/object-ref.js";
+import type { ObjectPlan, PlanClass } from "../plan/object-plan.js";
+import type { JobCounters } from "../run/job-counters.js";
+import { MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
+import type { TargetSummary } from "./target-summary.js";
+
+/** Every plan class, in report order. */
+export const PLAN_CLASSES: readonly PlanClass[] = [
+  "current",
+  "rewrap",
+  "reencrypt",
+  "foreign",
+  "unreadable",
+  "skipped",
+];
+
+/** Objects and bytes. */
+export interface ClassStats {
+  objects: number;
+  bytes: number;
+}
+
+/** The report of {@link planJob}. */
+export interface PlanReport {
+  readonly reportVersion: 1;
+  readonly kind: "plan";
+  readonly mode: "rewrap" | "reencrypt";
+  readonly verify: "header" | "full";
+  readonly target: TargetSummary;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly interrupted: boolean;
+  /** Objects planned. */
+  readonly objects: number;
+  readonly bytes: number;
+  readonly classes: Record<PlanClass, ClassStats>;
+  /** Objects that could not be planned (header read failed after retries). */
+  readonly planFailures: number;
+  readonly invalidSourceEntries: number;
+  readonly bySourceKey: Record<string, ClassStats & { classes: Partial<Record<PlanClass, number>> }>;
+  readonly bySourceMaterial: Record<
+    string,
+    ClassStats & { keyArns: string[]; classes: Partial<Record<PlanClass, number>> }
+  >;
+  /** Objects whose material could not be compared and will be moved anyway. */
+  readonly materialUnproven: number;
+  /** KMS calls the run would make, by operation, and in total. */
+  readonly kmsCalls: { readonly byOperation: Record<string, number>; readonly total: number };
+  /** KMS calls the planning itself made (DescribeKey per key). */
+  readonly kmsCallsWhilePlanning: number;
+  /** Objects above the multipart threshold (rewrapped with server-side copy). */
+  readonly multipartObjects: number;
+  /** Bytes the run would move through the job (estimate) and copy server-side. */
+  readonly bytesEstimate: { readonly throughJob: number; readonly copiedServerSide: number };
+  readonly estimate: {
+    /** The larger of the two bounds. */
+    readonly seconds: number;
+    /** KMS calls / kmsRps. */
+    readonly kmsBoundSeconds: number;
+    /** Objects × requests per object × mean request latency seen while planning / concurrency. */
+    readonly concurrencyBoundSeconds: number;
+    readonly kmsRps: number;
+    readonly concurrency: number;
+  };
+  readonly notes: string[];
+  readonly failures: ReportedFailure[];
+  readonly failuresOmitted: number;
+}
+
+/** Settings the estimate needs. */
+export interface PlanEstimateSettings {
+  readonly mode: "rewrap" | "reencrypt";
+  readonly verify: "header" | "full";
+  readonly kmsRps: number;
+  readonly concurrency: number;
+  readonly multipartThreshold: number;
+  readonly target: TargetSummary;
+  readonly counters: JobCounters;
+}
+
+/**
+ * Accumulates a {@link PlanReport}.
+ *
+ * @example
+ * ```ts
+ * const b = new PlanReportBuilder(settings);
+ * b.add(plan, latencyMs);
+ * const report = b.finish(false);
+ * ```
+ */
+export class PlanReportBuilder {
+  private readonly started = new Date();
+  private readonly t0 = performance.now();
+  private readonly classes = Object.fromEntries(
+    PLAN_CLASSES.map((c) => [c, { objects: 0, bytes: 0 }]),
+  ) as Record<PlanClass, ClassStats>;
+  private readonly bySourceKey: PlanReport["bySourceKey"] = {};
+  private readonly bySourceMaterial: PlanReport["bySourceMaterial"] = {};
+  private readonly kms: Record<string, number> = {};
+  private readonly failures: ReportedFailure[] = [];
+  private failuresOmitted = 0;
+  private objects = 0;
+  private bytes = 0;
+  private planFailures = 0;
+  private invalid = 0;
+  private unproven = 0;
+  private multipart = 0;
+  private throughJob = 0;
+  private copied = 0;
+  private requests = 0;
+  private latencyMs = 0;
+  private latencySamples = 0;
+
+  constructor(private readonly s: PlanEstimateSettings) {}
+
+  /** Adds one planned object and how long its header read took. */
+  add(plan: ObjectPlan, latencyMs: number): void {
+    this.objects++;
+    this.bytes += plan.size;
+    this.latencyMs += latencyMs;
+    this.latencySamples++;
+    const c = this.classes[plan.class];
+    c.objects++;
+    c.bytes += plan.size;
+    if (plan.materialUnproven) this.unproven++;
+    for (const arn of new Set(plan.sourceKeyArns)) {
+      const k = (this.bySourceKey[arn] ??= { objects: 0, bytes: 0, classes: {} });
+      k.objects++;
+      k.bytes += plan.size;
+      k.classes[plan.class] = (k.classes[plan.class] ?? 0) + 1;
+    }
+    const seen = new Set<string>();
+    plan.sourceMaterialIds.forEach((mid, i) => {
+      const id = mid ?? "(not recorded)";
+      const arn = plan.sourceKeyArns[i];
+      const m = (this.bySourceMaterial[id] ??= { objects: 0, bytes: 0, keyArns: [], classes: {} });
+      if (arn && !m.keyArns.includes(arn)) m.keyArns.push(arn);
+      if (seen.has(id)) return;
+      seen.add(id);
+      m.objects++;
+      m.bytes += plan.size;
+      m.classes[plan.class] = (m.classes[plan.class] ?? 0) + 1;
+    });
+    this.addWork(plan);
+    if (plan.class === "unreadable" || plan.class === "foreign")
+      this.list({
+        object: describeRef(plan.ref),
+        outcome: plan.class,
+        ...(plan.code ? { code: plan.code } : {}),
+        reason: plan.reason,
+      });
+  }
+
+  /** Adds an object whose header could not be read. */
+  addFailure(object: string, code: string, reason: string): void {
+    this.planFailures++;
+    this.list({ object, outcome: "failed", code, reason });
+  }
+
+  /** Adds a source line that named no object. */
+  addInvalid(e: InvalidSourceEntry): void {
+    this.invalid++;
+    this.list({ object: e.where, outcome: "failed", code: "ERR_JOB_MANIFEST_LINE", reason: e.reason });
+  }
+
+  /** Objects planned so far. */
+  get count(): number {
+    return this.objects + this.planFailures;
+  }
+
+  /** The final report. */
+  finish(interrupted: boolean): PlanReport {
+    const total = Object.values(this.kms).reduce((a, b) => a + b, 0);
+    const meanLatency = this.latencySamples > 0 ? this.latencyMs / this.latencySamples : 0;
+    const kmsBound = total / this.s.kmsRps;
+    const concurrencyBound = (this.requests * meanLatency) / 1000 / this.s.concurrency;
+    const notes: string[] = [];
+    if (this.unproven > 0)
+      notes.push(
+        `${this.unproven} object(s) are under the target key but their key material cannot be compared ` +
+          "(the KMS backend reports no KeyMaterialId): they are counted as rewrap.",
+      );
+    return {
+      reportVersion: 1,
+      kind: "plan",
+      mode: this.s.mode,
+      verify: this.s.verify,
+      target: this.s.target,
+      startedAt: this.started.toISOString(),
+      durationMs: Math.round(performance.now() - this.t0),
+      interrupted,
+      objects: this.objects,
+      bytes: this.bytes,
+      classes: this.classes,
+      planFailures: this.planFailures,
+      invalidSourceEntries: this.invalid,
+      bySourceKey: this.bySourceKey,
+      bySourceMaterial: this.bySourceMaterial,
+      materialUnproven: this.unproven,
+      kmsCalls: { byOperation: { ...this.kms }, total },
+      kmsCallsWhilePlanning: this.s.counters.total("kms"),
+      multipartObjects: this.multipart,
+      bytesEstimate: { throughJob: this.throughJob, copiedServerSide: this.copied },
+      estimate: {
+        seconds: round(Math.max(kmsBound, concurrencyBound)),
+        kmsBoundSeconds: round(kmsBound),
+        concurrencyBoundSeconds: round(concurrencyBound),
+        kmsRps: this.s.kmsRps,
+        concurrency: this.s.concurrency,
+      },
+      notes,
+      failures: this.failures,
+      failuresOmitted: this.failuresOmitted,
+    };
+  }
+
+  /** Counts the KMS calls, requests and bytes processing the plan would take. */
+  private addWork(plan: ObjectPlan): void {
+    const full = this.s.verify === "full";
+    const bump = (op: string, n: number): void => {
+      if (n > 0) this.kms[op] = (this.kms[op] ?? 0) + n;
+    };
+    const header = plan.prefix?.bodyOffset ?? 0;
+    if (plan.class === "rewrap") {
+      bump("ReEncrypt", plan.kmsCalls);
+      if (full) bump("Decrypt", 2);
+      if (plan.size > this.s.multipartThreshold) {
+        this.multipart++;
+        const first = 5 * 1024 * 1024;
+        this.throughJob += 2 * first + 2 * header;
+        this.copied += Math.max(0, plan.size - first);
+        this.requests += 5 + Math.ceil(plan.size / (256 * 1024 * 1024));
+      } else {
+        this.throughJob += (plan.whole ? 0 : plan.size) + plan.size + header;
+        this.requests += (plan.whole ? 0 : 1) + 2;
+      }
+      if (full) this.throughJob += 2 * plan.size;
+    } else if (plan.class === "reencrypt") {
+      const wraps = Math.max(1, plan.recipients.length);
+      bump("Decrypt", 1 + (full ? 1 : 0));
+      bump("GenerateDataKey", 1);
+      bump("Encrypt", wraps - 1);
+      this.throughJob += 2 * plan.size + header + (full ? plan.size : 0);
+      this.requests += 3 + Math.ceil(plan.size / (8 * 1024 * 1024));
+    }
+  }
+
+  private list(f: ReportedFailure): void {
+    if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push(f);
+    else this.failuresOmitted++;
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

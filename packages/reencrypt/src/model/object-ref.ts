@@ -1,0 +1,68 @@
+/**
+ * What a source yields: a reference to one stored object (an S3 object, optionally a version,
+ * or a local file), or a line of input that names no object and goes to the report as is.
+ */
+
+/** An S3 object, optionally one version of it. */
+export interface S3ObjectRef {
+  readonly kind: "s3";
+  readonly bucket: string;
+  readonly key: string;
+  /** A specific version; absent means the current one. */
+  readonly versionId?: string;
+  /** Size from the listing, when the source knows it (saves a request for empty objects). */
+  readonly size?: number;
+}
+
+/** A local file in rekey format. */
+export interface FileObjectRef {
+  readonly kind: "file";
+  /** The file's path. */
+  readonly path: string;
+}
+
+/** One stored object. */
+export type ObjectRef = S3ObjectRef | FileObjectRef;
+
+/** Input that names no object (e.g. a malformed manifest line): reported, never a crash. */
+export interface InvalidSourceEntry {
+  readonly kind: "invalid";
+  /** Where: `manifest.csv:12`. */
+  readonly where: string;
+  /** Why it was rejected. */
+  readonly reason: string;
+}
+
+/** What a source yields. */
+export type SourceEntry = ObjectRef | InvalidSourceEntry;
+
+/** An async stream of source entries, read as the job needs them. */
+export type ObjectSource = AsyncIterable<SourceEntry>;
+
+/**
+ * A stable identity of an object, for the checkpoint's set of finished objects.
+ *
+ * @example
+ * ```ts
+ * refId({ kind: "s3", bucket: "b", key: "k" }); // '["s3","b","k",null]'
+ * ```
+ */
+export function refId(ref: ObjectRef): string {
+  return ref.kind === "s3"
+    ? JSON.stringify(["s3", ref.bucket, ref.key, ref.versionId ?? null])
+    : JSON.stringify(["file", ref.path]);
+}
+
+/**
+ * A short name of an object for people: `s3://bucket/key`, `s3://bucket/key?versionId=v`, or the
+ * file path.
+ *
+ * @example
+ * ```ts
+ * describeRef({ kind: "s3", bucket: "b", key: "a/b.bin" }); // "s3://b/a/b.bin"
+ * ```
+ */
+export function describeRef(ref: ObjectRef): string {
+  if (ref.kind === "file") return ref.path;
+  return `s3://${ref.bucket}/${ref.key}${ref.versionId ? `?versionId=${ref.versionId}` : ""}`;
+}

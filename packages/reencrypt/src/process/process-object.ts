@@ -1,0 +1,101 @@
+/**
+ * `processObject`: carries out one object's plan — nothing for `current`, `foreign`,
+ * `unreadable` and `skipped`; a rewrap or a full re-encrypt otherwise — and turns every error
+ * into an outcome: a changed or deleted object is a `conflict`, anything else `failed` with its
+ * code and reason. It never throws, so a driver can run millions of them without a crash.
+ */
+import { describeError, JobError } from "../errors.js";
+import type { JobContext } from "../job/job-context.js";
+import type { ObjectPlan } from "../plan/object-plan.js";
+import { rewrapS3Object } from "../s3/rewrap-s3-object.js";
+import { reencryptS3Object } from "../s3/reencrypt-s3-object.js";
+import { rewrapFile, reencryptFile } from "../fs/rewrite-file.js";
+import type { ObjectOutcome, ObjectResult } from "./object-result.js";
+
+/**
+ * Processes one planned object.
+ *
+ * @example
+ * ```ts
+ * const plan = await planObject(ref, ctx);
+ * const result = await processObject(plan, ctx);
+ * console.log(result.outcome, result.reason);
+ * ```
+ */
+export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<ObjectResult> {
+  const started = performance.now();
+  const ref = plan.ref;
+  const result = (
+    outcome: ObjectOutcome,
+    reason: string,
+    extra: Partial<ObjectResult> = {},
+  ): ObjectResult => ({
+    ref,
+    outcome,
+    planClass: plan.class,
+    reason,
+    size: plan.size,
+    sourceKeyArns: plan.sourceKeyArns,
+    sourceMaterialIds: plan.sourceMaterialIds,
+    materialUnproven: plan.materialUnproven,
+    durationMs: performance.now() - started,
+    ...extra,
+  });
+  switch (plan.class) {
+    case "current":
+    case "foreign":
+    case "skipped":
+      return result(plan.class, plan.reason);
+    case "unreadable":
+      return result("unreadable", plan.reason, { code: plan.code ?? "ERR_FORMAT" });
+    case "rewrap":
+    case "reencrypt":
+      break;
+  }
+  try {
+    if (ctx.signal?.aborted) throw new JobError("ERR_JOB_ABORTED", "the job was cancelled");
+    const written =
+      ref.kind === "s3"
+        ? plan.class === "rewrap"
+          ? await rewrapS3Object(ref, plan, ctx)
+          : await reencryptS3Object(ref, plan, ctx)
+        : plan.class === "rewrap"
+          ? await rewrapFile(ref, plan, ctx)
+          : await reencryptFile(ref, plan, ctx);
+    return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
+      ...(written.etag ? { newEtag: written.etag } : {}),
+      ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),
+    });
+  } catch (e) {
+    const { code, reason } = describeError(e);
+    if (code === "ERR_JOB_CONFLICT") return result("conflict", reason, { code });
+    if (ctx.signal?.aborted) return result("failed", "the job was cancelled", { code: "ERR_JOB_ABORTED" });
+    return result("failed", reason, { code });
+  }
+}
+
+/**
+ * The result of an object that could not even be planned (its header read failed after the
+ * retries, or the job was cancelled).
+ *
+ * @example
+ * ```ts
+ * const result = planFailure(ref, error, ctx);
+ * ```
+ */
+export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobContext): ObjectResult {
+  const { code, reason } = describeError(error);
+  const aborted = ctx.signal?.aborted === true;
+  return {
+    ref,
+    outcome: code === "ERR_JOB_CONFLICT" ? "conflict" : "failed",
+    planClass: "unreadable",
+    reason: aborted ? "the job was cancelled" : reason,
+    code: aborted ? "ERR_JOB_ABORTED" : code,
+    size: 0,
+    sourceKeyArns: [],
+    sourceMaterialIds: [],
+    materialUnproven: false,
+    durationMs: 0,
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Rewrap of an S3 object: new prefix (same header bytes, rewrapped keys) + the original body
+ * bytes, written only if the object still has the ETag the plan read.
+ *
+ * - Up to the multipart threshold: the object is read whole (or reused from the header read),
+ *   and one `PutObject` with `If-Match` writes it back.
+ * - Above it: a multipart upload whose first part is the new prefix plus the first body bytes
+ *   (read by a ranged GET) and whose other parts are `UploadPartCopy` ranges of the original
+ *   (`x-amz-copy-source-if-match`), completed with `If-Match`; aborted on any failure.
+ *
+ * Attributes (metadata, content headers, storage class, SSE settings, tags) are carried over.
+ * On a versioned bucket the write adds a version; the old one stays.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+} from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import { JobError, describeError } from "../errors.js";
+import type { JobContext } from "../job/job-context.js";
+import type { S3ObjectRef } from "../model/object-ref.js";
+import type { ObjectPlan } from "../plan/object-plan.js";
+import { plaintextDigest, verificationKeyring } from "../process/plaintext-digest.js";
+import { rewrapEntries } from "../process/rewrap-entries.js";
+import type { ExpectedPrefix } from "../process/verify-prefix.js";
+import { claimWrite } from "./claim-write.js";
+import { multipartLayout } from "./multipart-layout.js";
+import { writeParamsFor, type S3ObjectAttributes } from "./object-attributes.js";
+import { s3Of } from "./read-s3-head.js";
+import { asObjectError, getObjectBytes, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
+import { openObjectStream, verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
+
+/**
+ * Rewraps one S3 object per its plan (class `rewrap`) and verifies it.
+ *
+ * @example
+ * ```ts
+ * const written = await rewrapS3Object(ref, plan, ctx); // { etag, versionId }
+ * ```
+ */
+export async function rewrapS3Object(
+  ref: S3ObjectRef,
+  plan: ObjectPlan,
+  ctx: JobContext,
+): Promise<WrittenVersion> {
+  const rt = s3Of(ctx);
+  const prefix = plan.prefix;
+  if (!prefix || !plan.etag) throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header or ETag");
+  const read = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
+  const destinations = plan.actions.flatMap((a) => (a.kind === "rewrap" ? [a.destinationKeyId] : []));
+  const keyArns = destinations.length > 0 ? destinations : plan.sourceKeyArns;
+
+  let before: string | undefined;
+  if (ctx.settings.verify === "full") {
+    const keyring = verificationKeyring(ctx, plan.sourceKeyArns);
+    if (!keyring)
+      throw new JobError("ERR_JOB_VERIFY", "no keyring can decrypt the original for full verification");
+    const source = plan.whole
+      ? Readable.from([Buffer.from(plan.whole)])
+      : await openObjectStream(
+          ref,
+          { ...(ref.versionId ? { VersionId: ref.versionId } : {}), IfMatch: plan.etag },
+          rt,
+        );
+    before = await plaintextDigest(source, keyring, ctx);
+  }
+
+  const attributes: S3ObjectAttributes = plan.attributes ?? { metadata: {}, tagCount: 0 };
+  if (plan.size <= ctx.settings.multipartThreshold) {
+    let whole = plan.whole;
+    if (!whole) {
+      try {
+        whole = (await getObjectBytes(rt, { ...read, IfMatch: plan.etag })).bytes;
+      } catch (e) {
+        throw asObjectError(e, "read object");
+      }
+    }
+    if (whole.length !== plan.size)
+      throw new JobError("ERR_JOB_CONFLICT", "the object changed size since it was read");
+    const next = await rewrapEntries(plan, ctx);
+    const body = Buffer.concat([next.bytes, whole.subarray(prefix.bodyOffset)]);
+    const expected: ExpectedPrefix = { bytes: next.bytes, size: body.length, header: prefix.header, keyArns };
+    const params = await writeParamsFor(ref, attributes, rt);
+    let written: WrittenVersion;
+    try {
+      const out = await s3Send(rt, "PutObject", (s3, o) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            Body: body,
+            ContentLength: body.length,
+            IfMatch: plan.etag,
+            ...params,
+          }),
+          o,
+        ),
+      );
+      rt.counters.bytes.written += body.length;
+      written = {
+        ...(out.ETag ? { etag: out.ETag } : {}),
+        ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      };
+    } catch (e) {
+      written = await claimOrThrow(e, ref, expected, rt, "write");
+    }
+    await verifyS3Object(ref, written, expected, before, ctx, rt);
+    return written;
+  }
+
+  const next = await rewrapEntries(plan, ctx);
+  const newSize = next.bytes.length + plan.size - prefix.bodyOffset;
+  const expected: ExpectedPrefix = { bytes: next.bytes, size: newSize, header: prefix.header, keyArns };
+  const params = await writeParamsFor(ref, attributes, rt);
+  const parts = multipartLayout({
+    prefixLength: next.bytes.length,
+    bodyOffset: prefix.bodyOffset,
+    size: plan.size,
+    copyPartBytes: ctx.settings.copyPartBytes,
+  });
+  let uploadId: string | undefined;
+  let written: WrittenVersion;
+  try {
+    const created = await s3Send(rt, "CreateMultipartUpload", (s3, o) =>
+      s3.send(new CreateMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, ...params }), o),
+    );
+    uploadId = created.UploadId;
+    if (!uploadId) throw new JobError("ERR_JOB_S3", "CreateMultipartUpload answered no upload id");
+    const id = uploadId;
+    const completed: CompletedPart[] = [];
+    const copySource = `${ref.bucket}/${encodeURIComponent(ref.key)}${
+      ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ""
+    }`;
+    for (const part of parts) {
+      if (part.kind === "upload") {
+        const head =
+          part.end > part.start
+            ? (
+                await getObjectBytes(rt, {
+                  ...read,
+                  Range: `bytes=${part.start}-${part.end - 1}`,
+                  IfMatch: plan.etag,
+                })
+              ).bytes
+            : Buffer.alloc(0);
+        if (head.length !== part.end - part.start)
+          throw new JobError("ERR_JOB_CONFLICT", "the object changed size since it was read");
+        const body = Buffer.concat([next.bytes, head]);
+        const out = await s3Send(rt, "UploadPart", (s3, o) =>
+          s3.send(
+            new UploadPartCommand({
+              Bucket: ref.bucket,
+              Key: ref.key,
+              UploadId: id,
+              PartNumber: 1,
+              Body: body,
+              ContentLength: body.length,
+            }),
+            o,
+          ),
+        );
+        rt.counters.bytes.written += body.length;
+        completed.push({ PartNumber: 1, ETag: out.ETag });
+      } else {
+        const out = await s3Send(rt, "UploadPartCopy", (s3, o) =>
+          s3.send(
+            new UploadPartCopyCommand({
+              Bucket: ref.bucket,
+              Key: ref.key,
+              UploadId: id,
+              PartNumber: part.partNumber,
+              CopySource: copySource,
+              CopySourceRange: `bytes=${part.start}-${part.end - 1}`,
+              CopySourceIfMatch: plan.etag,
+            }),
+            o,
+          ),
+        );
+        rt.counters.bytes.copiedServerSide += part.end - part.start;
+        completed.push({ PartNumber: part.partNumber, ETag: out.CopyPartResult?.ETag });
+      }
+    }
+    try {
+      const out = await s3Send(rt, "CompleteMultipartUpload", (s3, o) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            UploadId: id,
+            MultipartUpload: { Parts: completed },
+            IfMatch: plan.etag,
+          }),
+          o,
+        ),
+      );
+      uploadId = undefined;
+      written = {
+        ...(out.ETag ? { etag: out.ETag } : {}),
+        ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      };
+    } catch (e) {
+      written = await claimOrThrow(e, ref, expected, rt, "complete");
+      uploadId = undefined;
+    }
+  } catch (e) {
+    if (uploadId) await abortUpload(ref, uploadId, rt, e);
+    throw asObjectError(e, "multipart rewrite");
+  }
+  await verifyS3Object(ref, written, expected, before, ctx, rt);
+  return written;
+}
+
+/** On 412, claims the write if it was ours (a lost answer to a retried request), else rethrows. */
+async function claimOrThrow(
+  e: unknown,
+  ref: S3ObjectRef,
+  expected: ExpectedPrefix,
+  rt: S3Runtime,
+  step: string,
+): Promise<WrittenVersion> {
+  if (isPreconditionFailed(e)) {
+    const ours = await claimWrite(ref, expected.bytes, expected.size, rt);
+    if (ours) return ours;
+  }
+  throw asObjectError(e, step);
+}
+
+/**
+ * Aborts a multipart upload after a failure. Uses a signal-free runtime so a cancelled job still
+ * cleans up; if the abort itself fails, the original error stays the reported one and the abort
+ * failure is attached to it (a bucket lifecycle rule for incomplete uploads collects the rest).
+ */
+async function abortUpload(ref: S3ObjectRef, uploadId: string, rt: S3Runtime, cause: unknown): Promise<void> {
+  const cleanup: S3Runtime = {
+    client: rt.client,
+    counters: rt.counters,
+    retry: { ...rt.retry, attempts: 3 },
+  };
+  try {
+    await s3Send(cleanup, "AbortMultipartUpload", (s3, o) =>
+      s3.send(new AbortMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: uploadId }), o),
+    );
+  } catch (abortError) {
+    if (cause instanceof Error)
+      cause.message += ` (and aborting upload ${uploadId} failed: ${describeError(abortError).reason})`;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * `s3Source`: the objects under a bucket and prefix, from `ListObjectsV2`, as an async iterator.
+ * One page (up to 1,000 keys) is held, and the next one is fetched while the job works through
+ * the current one — a bounded look-ahead of one page, so a listing of 10 million keys is never in
+ * memory and the job never waits on the listing.
+ */
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { JobError, describeError } from "../errors.js";
+import type { S3ObjectRef } from "../model/object-ref.js";
+import { isNoSuchBucket, s3Send, type S3Runtime } from "../s3/s3-runtime.js";
+
+/** Options of {@link s3Source}. */
+export interface S3SourceOptions {
+  readonly bucket: string;
+  /** Key prefix. @default "" (the whole bucket) */
+  readonly prefix?: string;
+  /** Keys per page. @default 1000 */
+  readonly pageSize?: number;
+}
+
+/**
+ * Lists the objects under `bucket/prefix`.
+ *
+ * @example
+ * ```ts
+ * for await (const ref of s3Source({ bucket: "data", prefix: "2024/" }, rt)) console.log(ref.key);
+ * ```
+ */
+export async function* s3Source(options: S3SourceOptions, rt: S3Runtime): AsyncGenerator<S3ObjectRef> {
+  const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
+    s3Send(rt, "ListObjectsV2", (s3, o) =>
+      s3.send(
+        new ListObjectsV2Command({
+          Bucket: options.bucket,
+          ...(options.prefix ? { Prefix: options.prefix } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+          MaxKeys: options.pageSize ?? 1000,
+        }),
+        o,
+      ),
+    ).catch((e: unknown) => {
+      if (isNoSuchBucket(e))
+        throw new JobError("ERR_JOB_SOURCE", `bucket ${options.bucket} does not exist`, { cause: e });
+      throw new JobError(
+        "ERR_JOB_SOURCE",
+        `cannot list s3://${options.bucket}/${options.prefix ?? ""}: ${describeError(e).reason}`,
+        {
+          cause: e,
+        },
+      );
+    });
+
+  // The look-ahead page settles while the consumer works; a handler is attached at once so a
+  // failure is not an unhandled rejection meanwhile. It is still thrown when the page is awaited.
+  const prefetch = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
+    const p = fetchPage(token);
+    p.catch(noop);
+    return p;
+  };
+  let pending: Promise<ListObjectsV2CommandOutput> | undefined = prefetch(undefined);
+  try {
+    while (pending) {
+      const page: ListObjectsV2CommandOutput = await pending;
+      const token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      pending = token ? prefetch(token) : undefined;
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        yield {
+          kind: "s3",
+          bucket: options.bucket,
+          key: o.Key,
+          ...(o.Size !== undefined ? { size: o.Size } : {}),
+        };
+      }
+    }
+  } finally {
+    // The consumer stopped early (SIGINT, an error): wait for the look-ahead request so no
+    // request outlives the job; its result is not needed.
+    if (pending) await pending.then(noop, noop);
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { classifyPrefix, keysToLookUp, type ResolvedTarget } from "../src/index.js";
+import { FakeKms } from "./helpers/fake-kms.js";
+import { prefixOf, sealWith } from "./helpers/messages.js";
+
+function materialsOf(kms: FakeKms, ...arns: string[]): Map<string, string | undefined> {
+  return new Map(arns.map((a) => [a, kms.current(a)]));
+}
+
+const current: ResolvedTarget = { kind: "current" };
+function keyTarget(kms: FakeKms, arn: string, alias?: string): ResolvedTarget {
+  return {
+    kind: alias ? "alias" : "key",
+    keyArn: arn,
+    ...(alias ? { aliasName: alias } : {}),
+    currentKeyMaterialId: kms.current(arn),
+    requestedKeyId: alias ?? arn,
+  };
+}
+
+describe("classifyPrefix", () => {
+  it("an entry on its key's current material is current; no KMS call", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a]));
+    const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
+    expect(c.class).toBe("current");
+    expect(c.kmsCalls).toBe(0);
+    expect(c.sourceKeyArns).toEqual([a]);
+  });
+
+  it("after a rotation the entry is rewrapped onto its own key, keeping the requested id", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey("alias/app");
+    const prefix = prefixOf(await sealWith(kms, ["alias/app"]));
+    const old = kms.current(a);
+    kms.rotate(a);
+    const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
+    expect(c.class).toBe("rewrap");
+    expect(c.kmsCalls).toBe(1);
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: a, requestedKeyId: "alias/app" }]);
+    expect(c.sourceMaterialIds).toEqual([old]);
+  });
+
+  it("without material ids an entry under the target cannot be proved current: rewrap, flagged", async () => {
+    const kms = new FakeKms();
+    kms.omitMaterialIds = true;
+    const a = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a]));
+    const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
+    expect(c.class).toBe("rewrap");
+    expect(c.materialUnproven).toBe(true);
+    expect(c.reason).toMatch(/cannot prove/);
+  });
+
+  it("alias target: an entry under the old key moves to the alias's key and records the alias", async () => {
+    const kms = new FakeKms();
+    const oldKey = kms.createKey();
+    const newKey = kms.createKey("alias/app");
+    const prefix = prefixOf(await sealWith(kms, [oldKey]));
+    const c = classifyPrefix({
+      prefix,
+      target: keyTarget(kms, newKey, "alias/app"),
+      materials: materialsOf(kms, oldKey, newKey),
+    });
+    expect(c.class).toBe("rewrap");
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: newKey, requestedKeyId: "alias/app" }]);
+  });
+
+  it("key target with entries under the target and another key: the other is dropped, no KMS call", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [t, a]));
+    const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, a, t) });
+    expect(c.class).toBe("rewrap");
+    expect(c.actions).toEqual([{ kind: "keep" }, { kind: "drop" }]);
+    expect(c.kmsCalls).toBe(0);
+  });
+
+  it("key target with two old entries: one ReEncrypt, the other dropped", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const b = kms.createKey();
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a, b]));
+    const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, a, b, t) });
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: t, requestedKeyId: t }, { kind: "drop" }]);
+    expect(c.kmsCalls).toBe(1);
+  });
+
+  it("--from-key keeps entries under other keys and skips objects with none", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const dr = kms.createKey();
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a, dr]));
+    const materials = materialsOf(kms, a, dr, t);
+    const moved = classifyPrefix({
+      prefix,
+      target: keyTarget(kms, t),
+      materials,
+      filters: { fromKeys: new Set([a]) },
+    });
+    expect(moved.actions).toEqual([
+      { kind: "rewrap", destinationKeyId: t, requestedKeyId: t },
+      { kind: "keep" },
+    ]);
+    const other = prefixOf(await sealWith(kms, [dr]));
+    const skipped = classifyPrefix({
+      prefix: other,
+      target: keyTarget(kms, t),
+      materials,
+      filters: { fromKeys: new Set([a]) },
+    });
+    expect(skipped.class).toBe("skipped");
+  });
+
+  it("--older-than-material skips entries on their own key's current material", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const t = kms.createKey();
+    const fresh = prefixOf(await sealWith(kms, [a]));
+    const target = keyTarget(kms, t);
+    const c = classifyPrefix({
+      prefix: fresh,
+      target,
+      materials: materialsOf(kms, a, t),
+      filters: { olderThanMaterial: true },
+    });
+    expect(c.class).toBe("skipped");
+    kms.rotate(a);
+    const again = classifyPrefix({
+      prefix: fresh,
+      target,
+      materials: materialsOf(kms, a, t),
+      filters: { olderThanMaterial: true },
+    });
+    expect(again.class).toBe("rewrap");
+  });
+
+  it("reencrypt mode: on-target objects stay current unless includeCurrent", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a]));
+    const materials = materialsOf(kms, a);
+    expect(classifyPrefix({ prefix, target: current, materials, mode: "reencrypt" }).class).toBe("current");
+    const forced = classifyPrefix({
+      prefix,
+      target: current,
+      materials,
+      mode: "reencrypt",
+      includeCurrent: true,
+    });
+    expect(forced.class).toBe("reencrypt");
+    expect(forced.recipients).toEqual([{ keyArn: a, requestedKeyId: a }]);
+    expect(forced.kmsCalls).toBe(2);
+  });
+
+  it("raw-AES-only messages: reencrypt for a key target, skipped for current", async () => {
+    const kms = new FakeKms();
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [], undefined, { rawAes: true }));
+    const materials = materialsOf(kms, t);
+    expect(classifyPrefix({ prefix, target: keyTarget(kms, t), materials }).class).toBe("reencrypt");
+    expect(classifyPrefix({ prefix, target: current, materials }).class).toBe("skipped");
+  });
+
+  it("a KMS + raw-AES message keeps the raw-AES entry on rewrap", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a], undefined, { rawAes: true }));
+    kms.rotate(a);
+    const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: a, requestedKeyId: a }, { kind: "keep" }]);
+  });
+
+  it("keysToLookUp names the object's keys and the target", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [a]));
+    expect(keysToLookUp(prefix, keyTarget(kms, t)).sort()).toEqual([a, t].sort());
+    expect(keysToLookUp(prefix, current)).toEqual([a]);
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { isRetryableError, retry, JobError } from "../src/index.js";
+
+const named = (name: string, status?: number): Error =>
+  Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
+
+describe("isRetryableError", () => {
+  it.each([
+    ["ThrottlingException", 400, true],
+    ["SlowDown", 503, true],
+    ["ServiceUnavailable", 503, true],
+    ["InternalError", 500, true],
+    ["BadGateway", 502, true],
+    ["GatewayTimeout", 504, true],
+    ["PreconditionFailed", 412, false],
+    ["NoSuchKey", 404, false],
+    ["DisabledException", 400, false],
+    ["AccessDeniedException", 400, false],
+  ])("%s (HTTP %d) → %s", (name, status, expected) => {
+    expect(isRetryableError(named(name, status))).toBe(expected);
+  });
+
+  it("retries network errors found in the cause chain", () => {
+    const e = new Error("fetch failed", { cause: Object.assign(new Error("reset"), { code: "ECONNRESET" }) });
+    expect(isRetryableError(e)).toBe(true);
+  });
+});
+
+describe("retry", () => {
+  it("retries a retryable error with full-jitter backoff, then succeeds", async () => {
+    const delays: number[] = [];
+    let n = 0;
+    const out = await retry(
+      async () => {
+        if (++n < 4) throw named("ThrottlingException", 400);
+        return "ok";
+      },
+      { baseDelayMs: 100, maxDelayMs: 250, random: () => 0.999, onRetry: (e) => delays.push(e.delayMs) },
+    );
+    expect(out).toBe("ok");
+    expect(n).toBe(4);
+    // random() * min(cap, base * 2^(attempt-1)): 99, 199, 249 (capped).
+    expect(delays).toEqual([99, 199, 249]);
+  });
+
+  it("does not retry a final error", async () => {
+    let n = 0;
+    await expect(
+      retry(async () => {
+        n++;
+        throw named("PreconditionFailed", 412);
+      }),
+    ).rejects.toThrow("PreconditionFailed");
+    expect(n).toBe(1);
+  });
+
+  it("gives up after the attempts and throws the last error", async () => {
+    let n = 0;
+    await expect(
+      retry(
+        async () => {
+          n++;
+          throw named("SlowDown", 503);
+        },
+        { attempts: 3, baseDelayMs: 1 },
+      ),
+    ).rejects.toThrow("SlowDown");
+    expect(n).toBe(3);
+  });
+
+  it("stops backing off at once when the signal aborts", async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const p = retry(
+      async () => {
+        throw named("ThrottlingException", 400);
+      },
+      { baseDelayMs: 10_000, maxDelayMs: 10_000, random: () => 0.9, signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 20);
+    await expect(p).rejects.toSatisfy((e) => e instanceof JobError && e.code === "ERR_JOB_ABORTED");
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
