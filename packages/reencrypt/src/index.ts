@@ -53,6 +53,7 @@ export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./process/verify-p
 
 export { rewrapS3Object } from "./s3/rewrap-s3-object.js";
 export { reencryptS3Object } from "./s3/reencrypt-s3-object.js";
+export { uploadStream, type UploadStreamOptions, type UploadedObject } from "./s3/stream-upload.js";
 export {
   multipartLayout,
   S3_MULTIPART,

@@ -23,8 +23,8 @@ import type { WrittenVersion } from "./verify-s3-object.js";
 /** Options of {@link uploadStream}. */
 export interface UploadStreamOptions {
   readonly ref: S3ObjectRef;
-  /** The ETag the object must still have when the write commits. */
-  readonly ifMatch: string;
+  /** The ETag the object must still have when the write commits; absent for a new object. */
+  readonly ifMatch?: string;
   readonly params: PreservedWriteParams;
   /** Bytes per part (≥ 5 MiB); the memory an upload holds. */
   readonly partBytes: number;
@@ -110,7 +110,7 @@ export async function uploadStream(
             Key: ref.key,
             Body: body,
             ContentLength: body.length,
-            IfMatch: options.ifMatch,
+            ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
             ...options.params,
           }),
           o,
@@ -133,7 +133,7 @@ export async function uploadStream(
           Key: ref.key,
           UploadId: id,
           MultipartUpload: { Parts: parts },
-          IfMatch: options.ifMatch,
+          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
         }),
         o,
       ),

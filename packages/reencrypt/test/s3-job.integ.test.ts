@@ -1,0 +1,417 @@
+/**
+ * The job against S3 and KMS through the test adapter (built-in emulator, LocalStack or an
+ * endpoint): rewrap of small and multipart objects with attributes preserved, bytes moved,
+ * conflicts, foreign and corrupt objects, dry run and idempotence, manifests, full re-encrypt,
+ * a key disabled mid-run, and injected faults.
+ */
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  RotateKeyOnDemandCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLocalAws } from "@rekey/localstack/vitest";
+import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
+import {
+  bytesDigestFrom,
+  headerOf,
+  newBucket,
+  plaintextDigestOf,
+  putEncrypted,
+  type WrittenObject,
+} from "./helpers/s3-objects.js";
+
+const MiB = 1024 * 1024;
+const aws = useLocalAws();
+let kms: KMSClient;
+let s3: S3Client;
+
+beforeAll(() => {
+  // The job retries itself; clients without SDK retries let it see (and count) every failure.
+  kms = aws.createKmsClient({ maxAttempts: 1 });
+  s3 = aws.createS3Client({ maxAttempts: 1 });
+});
+
+async function newKey(): Promise<string> {
+  const { KeyMetadata } = await aws.kms.send(new CreateKeyCommand({}));
+  return KeyMetadata!.Arn!;
+}
+
+async function rotate(keyArn: string): Promise<void> {
+  await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+}
+
+function job(bucket: string, extra: Partial<JobOptions> = {}): JobOptions {
+  return { kms, s3, source: { kind: "s3", bucket }, target: "current", kmsRps: Infinity, ...extra };
+}
+
+/** Writes counted by the emulator (undefined on backends without counters). */
+function writeCalls(): number | undefined {
+  const f = aws.faults;
+  if (!f) return undefined;
+  return [
+    "s3:PutObject",
+    "s3:CreateMultipartUpload",
+    "s3:UploadPart",
+    "s3:UploadPartCopy",
+    "s3:CompleteMultipartUpload",
+  ]
+    .map((op) => f.calls(op))
+    .reduce((a, b) => a + b, 0);
+}
+
+describe("rewrap through S3", () => {
+  it("small and multipart objects move to the new material with metadata, tags, storage class and old versions kept", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3, true);
+    const params = {
+      Metadata: { owner: "team-a", "x-note": "keep me" },
+      ContentType: "application/x-rekey",
+      CacheControl: "max-age=60",
+      ContentDisposition: "attachment",
+      Tagging: "team=blue&tier=gold",
+      StorageClass: "STANDARD_IA",
+    };
+    const small = await putEncrypted(aws.s3, aws.kms, bucket, "small.rkey", {
+      keyId: key,
+      seed: 1,
+      plaintextSize: 1024,
+      params,
+    });
+    const big = await putEncrypted(aws.s3, aws.kms, bucket, "dir/big.rkey", {
+      keyId: key,
+      seed: 2,
+      plaintextSize: 20 * MiB,
+      params,
+    });
+    const before = new Map<string, { header: Awaited<ReturnType<typeof headerOf>>; body: string }>();
+    for (const o of [small, big]) {
+      const header = await headerOf(aws.s3, bucket, o.key);
+      before.set(o.key, { header, body: await bytesDigestFrom(aws.s3, bucket, o.key, header.bodyOffset) });
+    }
+    await rotate(key);
+
+    const report = await runJob(job(bucket, { verify: "full" }));
+    expect(report.outcomes.rewrapped).toBe(2);
+    expect(report.exitCode).toBe(0);
+
+    const { KeyMetadata } = await aws.kms.send(new DescribeKeyCommand({ KeyId: key }));
+    for (const o of [small, big]) {
+      const header = await headerOf(aws.s3, bucket, o.key);
+      const old = before.get(o.key)!;
+      expect(header.entries[0]?.keyArn).toBe(key);
+      if (aws.capabilities.keyMaterialIdInResponses) {
+        expect(header.entries[0]?.keyMaterialId).toBe(KeyMetadata?.CurrentKeyMaterialId);
+        expect(header.entries[0]?.keyMaterialId).not.toBe(old.header.entries[0]?.keyMaterialId);
+      }
+      // The wrapped key changed (new ciphertext blob), the header and the body did not.
+      expect(header.prefix.entries[0]?.body).not.toEqual(old.header.prefix.entries[0]?.body);
+      expect(Buffer.from(header.prefix.header.authenticatedBytes)).toEqual(
+        Buffer.from(old.header.prefix.header.authenticatedBytes),
+      );
+      expect(await bytesDigestFrom(aws.s3, bucket, o.key, header.bodyOffset)).toBe(old.body);
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+
+      const head = await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+      expect(head.Metadata).toEqual(params.Metadata);
+      expect(head.ContentType).toBe(params.ContentType);
+      expect(head.CacheControl).toBe(params.CacheControl);
+      expect(head.ContentDisposition).toBe(params.ContentDisposition);
+      expect(head.StorageClass).toBe("STANDARD_IA");
+      const tags = await aws.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.key }));
+      expect(tags.TagSet).toEqual(
+        expect.arrayContaining([
+          { Key: "team", Value: "blue" },
+          { Key: "tier", Value: "gold" },
+        ]),
+      );
+      // Versioned bucket: the job added a version, the old one is still there and readable.
+      const versions = await aws.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: o.key }));
+      const mine = (versions.Versions ?? []).filter((v) => v.Key === o.key);
+      expect(mine).toHaveLength(2);
+      const oldVersion = mine.find((v) => !v.IsLatest)!;
+      const oldHeader = await headerOf(aws.s3, bucket, o.key, oldVersion.VersionId);
+      expect(oldHeader.messageId).toBe(old.header.messageId);
+    }
+  });
+
+  it("a 40 MiB rewrap moves about its header + 5 MiB through the job; the rest is copied by S3", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const big = await putEncrypted(aws.s3, aws.kms, bucket, "big.rkey", {
+      keyId: key,
+      seed: 3,
+      plaintextSize: 40 * MiB,
+    });
+    await rotate(key);
+    const report = await runJob(job(bucket));
+    expect(report.outcomes.rewrapped).toBe(1);
+    const moved = report.bytes.read + report.bytes.written;
+    expect(moved).toBeGreaterThan(10 * MiB);
+    expect(moved).toBeLessThan(10 * MiB + 64 * 1024);
+    expect(report.bytes.copiedServerSide).toBeGreaterThan(big.size - 6 * MiB);
+    expect(report.s3.byOperation.UploadPartCopy).toBeGreaterThanOrEqual(1);
+    expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, "big.rkey", [key])).toBe(big.plaintextDigest);
+  });
+
+  it("an object changed between plan and write is a conflict; the writer's bytes stay", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const objs: WrittenObject[] = [];
+    for (let i = 0; i < 4; i++)
+      objs.push(
+        await putEncrypted(aws.s3, aws.kms, bucket, `o${i}.rkey`, {
+          keyId: key,
+          seed: 10 + i,
+          plaintextSize: 3000,
+        }),
+      );
+    objs.push(
+      await putEncrypted(aws.s3, aws.kms, bucket, "big.rkey", {
+        keyId: key,
+        seed: 20,
+        plaintextSize: 18 * MiB,
+      }),
+    );
+    await rotate(key);
+    const writerBytes = new Map<string, Buffer>();
+    const report = await runJob(
+      job(bucket, {
+        hooks: {
+          afterPlan: async (plan) => {
+            if (plan.ref.kind !== "s3" || !["o2.rkey", "big.rkey"].includes(plan.ref.key)) return;
+            const body = Buffer.from(`the other writer's ${plan.ref.key}`);
+            writerBytes.set(plan.ref.key, body);
+            await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: plan.ref.key, Body: body }));
+          },
+        },
+      }),
+    );
+    expect(report.outcomes).toMatchObject({ rewrapped: 3, conflict: 2 });
+    expect(report.exitCode).toBe(2);
+    for (const [k, body] of writerBytes) {
+      const out = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+      expect(Buffer.from(await out.Body!.transformToByteArray())).toEqual(body);
+    }
+  });
+
+  it("foreign, empty and corrupt objects are reported and left alone; an unknown bucket is one clear error", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    await putEncrypted(aws.s3, aws.kms, bucket, "good.rkey", { keyId: key, seed: 30, plaintextSize: 500 });
+    const good = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: "good.rkey" }));
+    const corrupt = Buffer.from(await good.Body!.transformToByteArray());
+    corrupt.writeUInt32BE(0xffff, 7); // header length no longer matches
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "corrupt.rkey", Body: corrupt }));
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "readme.txt", Body: "hello" }));
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "empty", Body: "" }));
+    await rotate(key);
+    const report = await runJob(job(bucket));
+    expect(report.outcomes).toMatchObject({ rewrapped: 1, foreign: 2, unreadable: 1, failed: 0 });
+    expect(report.exitCode).toBe(2);
+    expect(report.failures.find((f) => f.object.endsWith("corrupt.rkey"))).toMatchObject({
+      outcome: "unreadable",
+      code: "ERR_FORMAT",
+      reason: expect.stringMatching(/header/),
+    });
+    const after = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: "corrupt.rkey" }));
+    expect(Buffer.from(await after.Body!.transformToByteArray())).toEqual(corrupt);
+
+    const missing = `rekey-missing-${Date.now()}`;
+    await expect(runJob(job(missing))).rejects.toSatisfy(
+      (e) =>
+        e instanceof JobError &&
+        e.code === "ERR_JOB_SOURCE" &&
+        e.message === `bucket ${missing} does not exist`,
+    );
+  });
+
+  it("a dry run writes nothing; a re-run over a finished set writes nothing", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    for (let i = 0; i < 6; i++)
+      await putEncrypted(aws.s3, aws.kms, bucket, `p${i}.rkey`, {
+        keyId: key,
+        seed: 40 + i,
+        plaintextSize: 700,
+      });
+    await rotate(key);
+    const writes0 = writeCalls();
+    const reencrypts0 = aws.faults?.calls("kms:ReEncrypt");
+    const plan = await planJob(job(bucket));
+    expect(plan.classes.rewrap.objects).toBe(6);
+    expect(plan.kmsCalls.byOperation.ReEncrypt).toBe(6);
+    expect(plan.estimate.seconds).toBeGreaterThanOrEqual(0);
+    if (writes0 !== undefined) {
+      expect(writeCalls()).toBe(writes0);
+      expect(aws.faults!.calls("kms:ReEncrypt")).toBe(reencrypts0);
+    }
+    const first = await runJob(job(bucket));
+    expect(first.outcomes.rewrapped).toBe(6);
+    const writes1 = writeCalls();
+    const second = await runJob(job(bucket));
+    if (!aws.capabilities.keyMaterialIdInResponses) {
+      // Without material ids an entry cannot be proved current: the re-run moves it again.
+      expect(second.outcomes.rewrapped).toBe(6);
+      return;
+    }
+    expect(second.outcomes.current).toBe(6);
+    expect(second.kms.byOperation.ReEncrypt ?? 0).toBe(0);
+    expect(second.bytes.written).toBe(0);
+    if (writes1 !== undefined) expect(writeCalls()).toBe(writes1);
+  });
+
+  it("a manifest names objects and versions; bad lines are reported, not fatal", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3, true);
+    await putEncrypted(aws.s3, aws.kms, bucket, "m/a.rkey", { keyId: key, seed: 50, plaintextSize: 900 });
+    await putEncrypted(aws.s3, aws.kms, bucket, "m/b c.rkey", { keyId: key, seed: 51, plaintextSize: 900 });
+    const head = await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "m/b c.rkey" }));
+    await rotate(key);
+    const dir = await mkdtemp(join(tmpdir(), "rekey-manifest-"));
+    const path = join(dir, "objects.csv");
+    await writeFile(
+      path,
+      [
+        `${bucket},m/a.rkey`,
+        `${bucket},"m/b c.rkey",${head.VersionId ?? ""}`,
+        "not a line",
+        `${bucket}`,
+        `${bucket},m/missing.rkey`,
+      ].join("\n"),
+    );
+    const report = await runJob(job(bucket, { source: { kind: "manifest", path } }));
+    expect(report.outcomes.rewrapped).toBe(2);
+    expect(report.invalidSourceEntries).toBe(2);
+    expect(report.outcomes.conflict).toBe(1);
+    expect(report.failures.map((f) => f.object)).toEqual(
+      expect.arrayContaining([`${path}:3`, `${path}:4`, `s3://${bucket}/m/missing.rkey`]),
+    );
+    expect(report.failures.find((f) => f.object.endsWith("missing.rkey"))?.reason).toMatch(/does not exist/);
+    expect(report.exitCode).toBe(2);
+  });
+});
+
+describe("full re-encrypt through S3", () => {
+  it("streams decrypt → encrypt under a new data key, small and multi-part, with full verification", async () => {
+    const oldKey = await newKey();
+    const target = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const small = await putEncrypted(aws.s3, aws.kms, bucket, "r/small.rkey", {
+      keyId: oldKey,
+      seed: 60,
+      plaintextSize: 5000,
+    });
+    const big = await putEncrypted(aws.s3, aws.kms, bucket, "r/big.rkey", {
+      keyId: oldKey,
+      seed: 61,
+      plaintextSize: 19 * MiB,
+      frameLength: 256 * 1024,
+    });
+    const ids = new Map<string, string>();
+    for (const o of [small, big]) ids.set(o.key, (await headerOf(aws.s3, bucket, o.key)).messageId);
+    const report = await runJob(job(bucket, { mode: "reencrypt", target: `key:${target}`, verify: "full" }));
+    expect(report.outcomes.reencrypted).toBe(2);
+    for (const o of [small, big]) {
+      const h = await headerOf(aws.s3, bucket, o.key);
+      expect(h.messageId).not.toBe(ids.get(o.key));
+      expect(h.entries.map((e) => e.keyArn)).toEqual([target]);
+      expect(h.encryptionContext).toEqual({ bucket, key: o.key });
+      expect(h.frameLength).toBe(o === big ? 256 * 1024 : 1024 * 1024);
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [target])).toBe(o.plaintextDigest);
+    }
+    // Idempotent: already on the target, nothing is re-encrypted again.
+    const again = await runJob(job(bucket, { mode: "reencrypt", target: `key:${target}` }));
+    if (aws.capabilities.keyMaterialIdInResponses) expect(again.outcomes.current).toBe(2);
+  });
+});
+
+describe("failures", () => {
+  it("a source key disabled mid-run fails the remaining objects cleanly and damages nothing", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const objs: WrittenObject[] = [];
+    for (let i = 0; i < 12; i++)
+      objs.push(
+        await putEncrypted(aws.s3, aws.kms, bucket, `d${String(i).padStart(2, "0")}.rkey`, {
+          keyId: key,
+          seed: 70 + i,
+          plaintextSize: 800,
+        }),
+      );
+    await rotate(key);
+    let planned = 0;
+    const report = await runJob(
+      job(bucket, {
+        concurrency: 1,
+        hooks: {
+          afterPlan: async () => {
+            if (++planned === 5) await aws.kms.send(new DisableKeyCommand({ KeyId: key }));
+          },
+        },
+      }),
+    );
+    await aws.kms.send(new EnableKeyCommand({ KeyId: key }));
+    expect(report.outcomes.rewrapped).toBe(4);
+    expect(report.outcomes.failed).toBe(8);
+    expect(report.exitCode).toBe(3);
+    expect(
+      report.failures.every((f) => f.code === "ERR_KMS" && /Disabled|KMSInvalidState/.test(f.reason)),
+    ).toBe(true);
+    for (const o of objs)
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+    // A re-run finishes the job.
+    const rerun = await runJob(job(bucket));
+    expect(rerun.outcomes.failed).toBe(0);
+    expect(rerun.exitCode).toBe(0);
+  });
+
+  it("30% KMS throttling and 10% S3 5xx: the job completes, retrying", async (ctx) => {
+    if (!aws.faults) ctx.skip(aws.missing("faults"));
+    const faults = aws.faults!;
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const objs: WrittenObject[] = [];
+    for (let i = 0; i < 60; i++)
+      objs.push(
+        await putEncrypted(aws.s3, aws.kms, bucket, `f${i}.rkey`, {
+          keyId: key,
+          seed: 100 + i,
+          plaintextSize: 600 + i,
+        }),
+      );
+    objs.push(
+      await putEncrypted(aws.s3, aws.kms, bucket, "f-big.rkey", {
+        keyId: key,
+        seed: 99,
+        plaintextSize: 17 * MiB,
+      }),
+    );
+    await rotate(key);
+    faults.inject("kms:*", { error: "throttle", errorRate: 0.3 });
+    faults.inject("s3:*", { error: "unavailable", errorRate: 0.1 });
+    // 14 attempts: 0.3^14 makes a give-up vanishingly rare across the run.
+    const report = await runJob(job(bucket, { retry: { attempts: 14, baseDelayMs: 5, maxDelayMs: 200 } }));
+    faults.clear();
+    expect(report.outcomes.rewrapped).toBe(61);
+    expect(report.exitCode).toBe(0);
+    expect(report.kms.throttled).toBeGreaterThan(0);
+    expect(report.s3.retries).toBeGreaterThan(0);
+    for (const o of objs)
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+  });
+});
