@@ -1,0 +1,91 @@
+/**
+ * Output that is never half written: bytes go to a temporary file next to the destination
+ * (same directory, so the final rename is atomic on the same file system), renamed into place
+ * only when everything succeeded, and deleted on failure. `-` is stdout, where that guarantee
+ * cannot exist (decrypt releases only authenticated frames, but a failure leaves a prefix).
+ */
+import { randomBytes } from "node:crypto";
+import { link, open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import { FileError, ioReason } from "./errors.js";
+
+/** An output being written. */
+export interface AtomicOutput {
+  /** Where the bytes go. */
+  readonly stream: Writable;
+  /** The final path, or `-` for stdout. */
+  readonly path: string;
+  /** Makes the output visible (after the stream finished). */
+  commit(): Promise<void>;
+  /** Deletes the temporary file (idempotent; nothing to do for stdout). */
+  abort(): Promise<void>;
+}
+
+/** Options of {@link openAtomicOutput}. */
+export interface AtomicOutputOptions {
+  /** Replace an existing file. @default false */
+  readonly force?: boolean;
+  /** File mode of the new file (plaintext gets 0o600). @default 0o666 (less the umask) */
+  readonly mode?: number;
+  /** The stream `-` means. */
+  readonly stdout: Writable;
+}
+
+/**
+ * Opens an output. Fails before anything is written when the destination exists (without
+ * `force`) or its directory is not writable.
+ *
+ * @throws FileError `ERR_OUTPUT`.
+ * @example
+ * ```ts
+ * const out = await openAtomicOutput("report.pdf.rkey", { stdout: process.stdout });
+ * try { await pipeline(input, encryptStream({ keyring }), out.stream); await out.commit(); }
+ * catch (e) { await out.abort(); throw e; }
+ * ```
+ */
+export async function openAtomicOutput(path: string, options: AtomicOutputOptions): Promise<AtomicOutput> {
+  if (path === "-") {
+    return { stream: options.stdout, path, commit: async () => {}, abort: async () => {} };
+  }
+  const target = resolve(path);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new FileError("ERR_OUTPUT", `cannot write ${path}: it is a directory`);
+  if (existing && !options.force) {
+    throw new FileError("ERR_OUTPUT", `${path} already exists (use --force to replace it)`);
+  }
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.rekey-tmp`);
+  let handle;
+  try {
+    handle = await open(temp, "wx", options.mode ?? 0o666);
+  } catch (e) {
+    throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
+  }
+  const stream = handle.createWriteStream();
+  let settled = false;
+  return {
+    stream,
+    path,
+    commit: async () => {
+      settled = true;
+      try {
+        if (options.force) await rename(temp, target);
+        else {
+          // link() fails if the destination appeared meanwhile: never clobber without --force.
+          await link(temp, target);
+          await unlink(temp);
+        }
+      } catch (e) {
+        await unlink(temp).catch(() => {});
+        throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
+      }
+    },
+    abort: async () => {
+      if (settled) return;
+      settled = true;
+      if (!stream.destroyed) stream.destroy();
+      await new Promise<void>((r) => (stream.closed ? r() : stream.once("close", () => r())));
+      await unlink(temp).catch(() => {});
+    },
+  };
+}
