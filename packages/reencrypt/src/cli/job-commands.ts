@@ -1,5 +1,309 @@
-/** Commands of this area of the `rekey` CLI. */
+/**
+ * The re-encrypt job on the command line: `rekey plan`, `rekey rewrap`, `rekey reencrypt`.
+ * Each resolves its target once and prints it, shows progress (a bar on a terminal, JSON lines
+ * with `--json`), writes the JSON report, prints a summary and sets the exit code. The first
+ * SIGINT stops taking new objects and lets those in flight finish (the checkpoint is written);
+ * a second one aborts them too.
+ */
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { EXIT_CODES, type JobReport } from "../job/job-report.js";
+import type { JobContext } from "../job/job-context.js";
+import type { JobOptions, JobSource } from "../job/job-options.js";
+import type { PlanReport } from "../job/plan-report.js";
+import { planJob } from "../job/plan-job.js";
+import { runJob } from "../job/run-job.js";
+import type { TargetSummary } from "../job/target-summary.js";
+import { parseShard } from "../run/shard.js";
+import { parseS3Url } from "../sources/source-spec.js";
+import { parseTargetSpec } from "../target/target-spec.js";
+import { JobError } from "../errors.js";
+import { parseSize } from "./job/parse-size.js";
+import { planSummary, runSummary } from "./job/job-summary.js";
+import { startProgress, type JobProgress } from "./job/job-progress.js";
+import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
+import { processContext, type CliContext } from "./util/context.js";
+import { writeLines } from "./util/output.js";
+import { UsageError, parseWholeNumber } from "./util/usage-error.js";
 
-/** Registers this area's commands on the program. */
-export function registerJobCommands(_program: Command): void {}
+/** The flags of the job commands, as commander parses them. */
+export interface JobFlags extends AwsFlags {
+  readonly source?: string;
+  readonly manifest?: string;
+  readonly dir?: string;
+  readonly manifestFormat?: string;
+  readonly inventorySchema?: string;
+  readonly manifestUrlEncoded?: boolean;
+  readonly target: string;
+  readonly fromKey?: string[];
+  readonly olderThanMaterial?: boolean;
+  readonly includeCurrent?: boolean;
+  readonly mode?: string;
+  readonly dryRun?: boolean;
+  readonly concurrency: string;
+  readonly kmsRps: string;
+  readonly checkpoint?: string;
+  readonly report?: string;
+  readonly verify: string;
+  readonly json?: boolean;
+  readonly progress?: boolean;
+  readonly multipartThreshold: string;
+  readonly copyPartSize: string;
+  readonly shard?: string;
+}
+
+const EXIT_HELP = `
+Sources (exactly one):
+  --source s3://bucket/prefix   every object under the prefix (listing streamed)
+  --manifest file.csv[.gz]      CSV lines bucket,key[,versionId] (or --manifest-format inventory)
+  --dir path                    every file under a local directory (rewritten via temp file + rename)
+
+Targets:
+  current            the current key material of each object's own key (after a rotation)
+  alias:NAME         the key the alias points at now (after an alias cutover)
+  key:ARN            one key
+
+Exit codes:
+  0    every object is on the target (rewrapped, reencrypted or current)
+  1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job)
+  2    some objects are not on the target: conflict, foreign, unreadable, skipped, bad manifest lines
+  3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
+  130  interrupted (SIGINT); with --checkpoint, the same command resumes
+
+Endpoint and Region come from the usual AWS variables (AWS_REGION, AWS_ENDPOINT_URL,
+AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3) or --region / --endpoint-url.`;
+
+function commonOptions(command: Command): Command {
+  return withAwsOptions(command)
+    .option("--source <s3url>", "objects under s3://bucket/prefix")
+    .option("--manifest <file>", "objects listed in a CSV manifest (bucket,key[,versionId]); .gz is read too")
+    .option("--dir <path>", "files under a local directory")
+    .option("--manifest-format <format>", "csv or inventory (S3 Inventory CSV)", "csv")
+    .option(
+      "--inventory-schema <schema>",
+      'the inventory fileSchema, e.g. "Bucket, Key, VersionId, IsLatest, IsDeleteMarker"',
+    )
+    .option("--manifest-url-encoded", "manifest keys are URL-encoded (S3 Batch Operations manifests)")
+    .option("--target <target>", "current | alias:NAME | key:ARN", "current")
+    .option("--from-key <arn>", "only move entries under this key ARN (repeatable)", collect)
+    .option("--older-than-material", "only move entries whose key material is not their key's current one")
+    .option("--concurrency <n>", "objects in flight", "16")
+    .option("--kms-rps <n>", "KMS requests per second for the whole job (0: no cap)", "1000")
+    .option(
+      "--verify <level>",
+      "header: read back the new header; full: also decrypt and compare SHA-256",
+      "header",
+    )
+    .option(
+      "--multipart-threshold <size>",
+      "objects above this are rewrapped with multipart server-side copy (> 5MiB)",
+      "16MiB",
+    )
+    .option("--copy-part-size <size>", "size of each server-side copied part (5MiB–5GiB)", "256MiB")
+    .option("--shard <i/n>", "only the i-th of n shares of the objects (split a job across workers)")
+    .option("--report <file>", "where to write the JSON report (default: rekey-<plan|run>-<time>.json)")
+    .option("--json", "JSON lines on stdout (events, then the report) instead of a bar and a summary")
+    .option("--no-progress", "no progress bar on a terminal")
+    .addHelpText("after", EXIT_HELP);
+}
+
+/**
+ * Registers `plan`, `rewrap` and `reencrypt`.
+ *
+ * @example
+ * ```ts
+ * registerJobCommands(program); // rekey rewrap --source s3://data/ --target current
+ * ```
+ */
+export function registerJobCommands(program: Command, ctx: CliContext = processContext()): void {
+  commonOptions(
+    program
+      .command("plan")
+      .description(
+        "Read every object's header and report what a run would do (no writes): classes, keys, material, KMS calls, time",
+      ),
+  )
+    .option("--mode <mode>", "rewrap or reencrypt", "rewrap")
+    .action((flags: JobFlags) => jobAction(ctx, "plan", flags));
+  commonOptions(
+    program
+      .command("rewrap")
+      .description(
+        "Move every object's wrapped data key onto the target with one KMS ReEncrypt; the payload stays byte for byte",
+      ),
+  )
+    .option("--dry-run", "plan only: read headers and report, write nothing")
+    .option(
+      "--checkpoint <file>",
+      "JSONL checkpoint: finished objects are skipped when the command runs again",
+    )
+    .action((flags: JobFlags) => jobAction(ctx, "rewrap", flags));
+  commonOptions(
+    program
+      .command("reencrypt")
+      .description(
+        "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory)",
+      ),
+  )
+    .option("--include-current", "also re-encrypt objects already on the target (a leaked data key)")
+    .option("--dry-run", "plan only: read headers and report, write nothing")
+    .option(
+      "--checkpoint <file>",
+      "JSONL checkpoint: finished objects are skipped when the command runs again",
+    )
+    .action((flags: JobFlags) => jobAction(ctx, "reencrypt", flags));
+}
+
+/** Parses the source flags. */
+export function sourceOf(flags: JobFlags): JobSource {
+  const given = [flags.source, flags.manifest, flags.dir].filter((v) => v !== undefined);
+  if (given.length !== 1)
+    throw new UsageError(
+      "name exactly one source: --source s3://bucket/prefix, --manifest FILE or --dir PATH",
+    );
+  if (flags.source !== undefined) {
+    if (!flags.source.startsWith("s3://"))
+      throw new UsageError(`--source takes s3://bucket/prefix, not "${flags.source}"`);
+    const { bucket, prefix } = parseS3Url(flags.source);
+    return { kind: "s3", bucket, ...(prefix ? { prefix } : {}) };
+  }
+  if (flags.manifest !== undefined) {
+    const format = flags.manifestFormat ?? "csv";
+    if (format !== "csv" && format !== "inventory")
+      throw new UsageError(`--manifest-format is csv or inventory, not "${format}"`);
+    return {
+      kind: "manifest",
+      path: flags.manifest,
+      format,
+      ...(flags.manifestUrlEncoded ? { urlEncodedKeys: true } : {}),
+      ...(flags.inventorySchema ? { inventorySchema: flags.inventorySchema } : {}),
+    };
+  }
+  return { kind: "dir", path: flags.dir as string };
+}
+
+/** Builds the job options (clients included) from the flags. */
+export function jobOptionsOf(
+  ctx: CliContext,
+  command: "plan" | "rewrap" | "reencrypt",
+  flags: JobFlags,
+): JobOptions {
+  const source = sourceOf(flags);
+  const target = parseTargetSpec(flags.target);
+  const mode = command === "plan" ? (flags.mode ?? "rewrap") : command;
+  if (mode !== "rewrap" && mode !== "reencrypt")
+    throw new UsageError(`--mode is rewrap or reencrypt, not "${mode}"`);
+  if (flags.verify !== "header" && flags.verify !== "full")
+    throw new UsageError(`--verify is header or full, not "${flags.verify}"`);
+  const concurrency = parseWholeNumber(flags.concurrency, "--concurrency", 1, 1024);
+  const rps = parseWholeNumber(flags.kmsRps, "--kms-rps", 0, 1_000_000);
+  const env = process.env;
+  const aws = awsOptionsOf(flags);
+  const kmsEndpoint = aws.endpointUrl ?? env["AWS_ENDPOINT_URL_KMS"] ?? env["AWS_ENDPOINT_URL"];
+  const s3Endpoint = aws.endpointUrl ?? env["AWS_ENDPOINT_URL_S3"] ?? env["AWS_ENDPOINT_URL"];
+  // The job retries (with its own backoff and rate limit) itself: one SDK attempt per request.
+  const kms = ctx.kmsClient({ ...aws, ...(kmsEndpoint ? { endpointUrl: kmsEndpoint } : {}), maxAttempts: 1 });
+  const s3 =
+    source.kind === "dir"
+      ? undefined
+      : ctx.s3Client({ ...aws, ...(s3Endpoint ? { endpointUrl: s3Endpoint } : {}), maxAttempts: 1 });
+  return {
+    kms,
+    ...(s3 ? { s3 } : {}),
+    source,
+    target,
+    mode,
+    concurrency,
+    kmsRps: rps === 0 ? Infinity : rps,
+    verify: flags.verify,
+    multipartThreshold: parseSize(flags.multipartThreshold, "--multipart-threshold"),
+    copyPartBytes: parseSize(flags.copyPartSize, "--copy-part-size"),
+    ...(flags.fromKey?.length ? { fromKeys: flags.fromKey } : {}),
+    ...(flags.olderThanMaterial ? { olderThanMaterial: true } : {}),
+    ...(flags.includeCurrent ? { includeCurrent: true } : {}),
+    ...(flags.checkpoint && command !== "plan" && !flags.dryRun ? { checkpoint: flags.checkpoint } : {}),
+    ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
+  };
+}
+
+async function jobAction(
+  ctx: CliContext,
+  command: "plan" | "rewrap" | "reencrypt",
+  flags: JobFlags,
+): Promise<void> {
+  const dry = command === "plan" || flags.dryRun === true;
+  let options: JobOptions;
+  try {
+    options = jobOptionsOf(ctx, command, flags);
+  } catch (e) {
+    if (e instanceof JobError) throw new UsageError(e.message);
+    throw e;
+  }
+  const json = flags.json === true;
+  let jobCtx: JobContext | undefined;
+  const progress: JobProgress = startProgress({
+    mode: json
+      ? "json"
+      : flags.progress !== false && ctx.stderr.isTTY === true
+        ? "bar"
+        : dry
+          ? "none"
+          : "lines",
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    counters: () => jobCtx?.counters,
+  });
+  const stop = new AbortController();
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      stop.abort();
+      progress.message("Stopping: no new objects; finishing those in flight (Ctrl-C again to abort them).");
+    } else abort.abort();
+  };
+  const onTarget = (t: TargetSummary): void => {
+    if (json) ctx.stdout.write(`${JSON.stringify({ event: "target", command, dryRun: dry, target: t })}\n`);
+    else
+      progress.message(
+        `rekey ${command}${dry && command !== "plan" ? " --dry-run" : ""}: target ${t.description}`,
+      );
+  };
+  const listeners = { onTarget, onContext: (c: JobContext) => (jobCtx = c) };
+  const run: JobOptions = {
+    ...options,
+    stopSignal: stop.signal,
+    signal: abort.signal,
+    onSourceEntry: (entry) => {
+      if (entry.kind !== "invalid") progress.discovered();
+    },
+    hooks: { onResult: (r) => progress.finished(r) },
+  };
+  process.on("SIGINT", onSigint);
+  let report: JobReport | PlanReport;
+  try {
+    report = dry ? await planJob(run, listeners) : await runJob(run, listeners);
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    progress.stop();
+  }
+  const reportPath =
+    flags.report ?? `rekey-${dry ? "plan" : "run"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (json) ctx.stdout.write(`${JSON.stringify({ event: "report", reportPath, report })}\n`);
+  else
+    writeLines(
+      ctx.stdout,
+      report.kind === "plan" ? planSummary(report, reportPath) : runSummary(report, reportPath),
+    );
+  if (report.interrupted && !json) {
+    const resume = options.checkpoint
+      ? `checkpoint ${options.checkpoint} is written: run the same command to resume.`
+      : "no --checkpoint was given: a re-run plans every object again (objects already moved are found current and not rewritten).";
+    ctx.stderr.write(`rekey: interrupted after ${report.objects} object(s); ${resume}\n`);
+  }
+  const code =
+    report.kind === "run" ? report.exitCode : report.interrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
+  ctx.setExitCode(code);
+}

@@ -4,6 +4,7 @@
  * settings, the cancellation signal and the hooks. `planObject` and `processObject` take it
  * unchanged from any driver — the local job, a sharded worker, an S3 Batch Operations handler.
  */
+import { setMaxListeners } from "node:events";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { FormatLimits, Keyring, KmsCallListener } from "@rekey/core";
 import { JobError } from "../errors.js";
@@ -158,6 +159,9 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
     if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(arn))
       throw new JobError("ERR_JOB_INVALID_OPTION", `--from-key takes key ARNs, got "${arn}"`);
 
+  // Every in-flight request listens on the job's signal; with a bounded queue that is bounded
+  // too, but above Node's default warning threshold of 10.
+  if (options.signal) setMaxListeners(0, options.signal);
   const counters = options.counters ?? new JobCounters();
   const kms = limitedKms(jobKmsOf(options.kms), {
     limiter: createRateLimiter({
