@@ -1,0 +1,166 @@
+/**
+ * Runs `rekey` commands for the CLI tests: in-process (the key and file commands registered on a
+ * fresh program, with captured streams and the adapter's clients), or as the real executable in
+ * a child process (to prove the one-line error and exit code of `bin.ts`).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Readable, Writable } from "node:stream";
+import { Command, CommanderError } from "commander";
+import type { LocalAws } from "@rekey/localstack";
+import { registerFileCommands } from "../src/cli/file-commands.js";
+import { registerKeyCommands } from "../src/cli/key-commands.js";
+import type { CliContext } from "../src/cli/util/context.js";
+
+/** What a run printed and how it ended. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout as bytes (decrypt output). */
+  readonly stdoutBytes: Buffer;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** Clients come from here; without it, any AWS call fails. */
+  readonly aws?: LocalAws;
+  readonly stdin?: Buffer | string;
+  /** Pretend stdout and stderr are terminals. @default false */
+  readonly tty?: boolean;
+  /** SDK attempts of the KMS client (1 to see injected faults). @default the SDK's */
+  readonly maxAttempts?: number;
+}
+
+class Collector extends Writable {
+  readonly chunks: Buffer[] = [];
+  constructor(readonly isTTY: boolean) {
+    super();
+  }
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    cb();
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/**
+ * Runs one command line in-process, formatting a failure as `bin.ts` does.
+ *
+ * @example
+ * ```ts
+ * const r = await runCli(["keys", "audit", "--json"], { aws });
+ * expect(r.code).toBe(2);
+ * ```
+ */
+export async function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
+  const stdout = new Collector(options.tty ?? false);
+  const stderr = new Collector(options.tty ?? false);
+  let exitCode: number | undefined;
+  const aws = options.aws;
+  const noAws = () => {
+    throw new Error("this test gave the CLI no AWS endpoint");
+  };
+  const ctx: CliContext = {
+    stdin: options.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(options.stdin)]),
+    stdout,
+    stderr,
+    setExitCode: (c) => {
+      exitCode = c;
+    },
+    kmsClient: (o) =>
+      aws
+        ? options.maxAttempts || o.maxAttempts
+          ? aws.createKmsClient({ maxAttempts: options.maxAttempts ?? o.maxAttempts ?? 3 })
+          : aws.kms
+        : noAws(),
+    s3Client: (o) =>
+      aws ? (o.maxAttempts ? aws.createS3Client({ maxAttempts: o.maxAttempts }) : aws.s3) : noAws(),
+  };
+  const program = new Command("rekey")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  registerKeyCommands(program, ctx);
+  registerFileCommands(program, ctx);
+  try {
+    await program.parseAsync(["node", "rekey", ...args]);
+  } catch (e) {
+    if (e instanceof CommanderError) exitCode = e.exitCode;
+    else {
+      const code = (e as { code?: unknown }).code;
+      const suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
+      stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
+      exitCode = exitCode !== undefined && exitCode !== 0 ? exitCode : 1;
+    }
+  }
+  return {
+    code: exitCode ?? 0,
+    stdout: stdout.bytes().toString("utf8"),
+    stderr: stderr.bytes().toString("utf8"),
+    stdoutBytes: stdout.bytes(),
+  };
+}
+
+/** The repository root (the executable runs from there so `tsx` resolves). */
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** Environment pointing the real executable at a test backend. */
+export function cliEnv(aws: LocalAws): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env["PATH"], HOME: process.env["HOME"] };
+  env["AWS_ENDPOINT_URL"] = aws.endpoint;
+  env["AWS_REGION"] = aws.region;
+  env["AWS_ACCESS_KEY_ID"] = aws.credentials.accessKeyId;
+  env["AWS_SECRET_ACCESS_KEY"] = aws.credentials.secretAccessKey;
+  env["NODE_NO_WARNINGS"] = "1";
+  return env;
+}
+
+/**
+ * Runs the real executable (`bin.ts` through tsx) in a child process.
+ *
+ * @example
+ * ```ts
+ * const r = await spawnCli(["encrypt", "--key", keyArn], { env: cliEnv(aws), stdin: data });
+ * ```
+ */
+export function spawnCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: Buffer | Readable; cwd?: string } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--conditions=rekey-source", "packages/reencrypt/src/cli/bin.ts", ...args],
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: options.env ?? { PATH: process.env["PATH"], NODE_NO_WARNINGS: "1" },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({
+        code: code ?? -1,
+        stdout: stdoutBytes.toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        stdoutBytes,
+      });
+    });
+    const stdin = options.stdin;
+    if (stdin instanceof Readable) stdin.pipe(child.stdin);
+    else child.stdin.end(stdin ?? Buffer.alloc(0));
+  });
+}
+
+/** The lines of a text, without the trailing newline. */
+export function lines(text: string): string[] {
+  const t = text.trimEnd();
+  return t === "" ? [] : t.split("\n");
+}

@@ -1,0 +1,540 @@
+/**
+ * `rekey keys …` and `rekey alias cutover` against KMS through the test adapter (built-in
+ * emulator, LocalStack or an endpoint). Checks a backend lacks (ListKeyRotations on LocalStack,
+ * the clock, faults) are skipped on that backend only, with the reason.
+ */
+import {
+  CreateAliasCommand,
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyRotationCommand,
+  GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
+  ListKeyRotationsCommand,
+  ListKeysCommand,
+  ListResourceTagsCommand,
+  ScheduleKeyDeletionCommand,
+  type KMSClient,
+  type Tag,
+} from "@aws-sdk/client-kms";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { randomBytes, randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { decrypt, encrypt, inspect, KmsKeyring } from "@rekey/core";
+import { itWith, requireCapability, useLocalAws } from "@rekey/localstack/vitest";
+import type { LocalAws } from "@rekey/localstack";
+import { lines, runCli } from "./cli-keys-harness.js";
+import { canonicalJson } from "../src/keys/key-policy.js";
+
+const DAY = 86_400_000;
+const aws = useLocalAws();
+
+async function createKey(kms: KMSClient, init: { description?: string; policy?: string; tags?: Tag[] } = {}) {
+  const r = await kms.send(
+    new CreateKeyCommand({
+      ...(init.description ? { Description: init.description } : {}),
+      ...(init.policy ? { Policy: init.policy } : {}),
+      ...(init.tags ? { Tags: init.tags } : {}),
+    }),
+  );
+  const meta = r.KeyMetadata!;
+  return { id: meta.KeyId!, arn: meta.Arn!, account: meta.AWSAccountId ?? meta.Arn!.split(":")[4]! };
+}
+
+async function rotationOf(kms: KMSClient, keyId: string) {
+  const r = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+  return {
+    enabled: r.KeyRotationEnabled,
+    period: r.RotationPeriodInDays,
+    next: r.NextRotationDate?.toISOString(),
+  };
+}
+
+function keyOf(report: { keys: { keyId: string }[] }, id: string) {
+  const k = report.keys.find((x) => x.keyId === id);
+  if (!k) throw new Error(`key ${id} not in the report`);
+  return k as unknown as {
+    keyId: string;
+    scope: { inScope: boolean; reason?: string };
+    findings: { code: string }[];
+    history: unknown;
+    rotation: unknown;
+  };
+}
+
+async function auditAccount(a: LocalAws) {
+  const kms = a.kms;
+  const ok = await createKey(kms);
+  await kms.send(new EnableKeyRotationCommand({ KeyId: ok.id, RotationPeriodInDays: 365 }));
+  const off = await createKey(kms);
+  const long = await createKey(kms);
+  await kms.send(new EnableKeyRotationCommand({ KeyId: long.id, RotationPeriodInDays: 1000 }));
+  const disabled = await createKey(kms);
+  await kms.send(new DisableKeyCommand({ KeyId: disabled.id }));
+  const pending = await createKey(kms);
+  await kms.send(new ScheduleKeyDeletionCommand({ KeyId: pending.id, PendingWindowInDays: 7 }));
+  return { ok, off, long, disabled, pending };
+}
+
+describe("rekey keys audit", () => {
+  it("flags rotation off and a period past the policy, explains out-of-scope keys, exits 2", async () => {
+    const k = await auditAccount(aws);
+    const r = await runCli(["keys", "audit", "--max-period-days", "365"], { aws });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(2);
+    // stdout is not a terminal: JSON by default
+    const report = JSON.parse(r.stdout);
+    expect(keyOf(report, k.ok.id).findings).toEqual([]);
+    expect(keyOf(report, k.ok.id).scope.inScope).toBe(true);
+    expect(keyOf(report, k.off.id).findings.map((f) => f.code)).toEqual(["rotation-disabled"]);
+    expect(keyOf(report, k.long.id).findings.map((f) => f.code)).toEqual(["period-exceeds-policy"]);
+    expect(keyOf(report, k.disabled.id).scope).toMatchObject({ inScope: false, reason: "disabled" });
+    expect(keyOf(report, k.pending.id).scope).toMatchObject({ inScope: false, reason: "pending-deletion" });
+    expect(report.summary.keysWithFindings).toBeGreaterThanOrEqual(2);
+  });
+
+  it("exits 0 on keys without findings, and without a policy a long period is fine", async () => {
+    const k = await auditAccount(aws);
+    const clean = await runCli(["keys", "audit", "--key", k.ok.id, "--key", k.long.arn, "--json"], { aws });
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout).summary).toMatchObject({ keys: 2, keysWithFindings: 0, errors: 0 });
+    const withPolicy = await runCli(["keys", "audit", "--key", k.long.id, "--max-period-days", "365"], {
+      aws,
+    });
+    expect(withPolicy.code).toBe(2);
+  });
+
+  it("prints a table with findings and reasons on a terminal", async () => {
+    const k = await auditAccount(aws);
+    const r = await runCli(["keys", "audit", "--key", k.off.id, "--key", k.disabled.id, "--key", k.ok.id], {
+      aws,
+      tty: true,
+    });
+    expect(r.code).toBe(2);
+    const out = lines(r.stdout);
+    expect(out[0]).toMatch(
+      /^KEY\s+ALIASES\s+STATE\s+SPEC\s+ORIGIN\s+MANAGER\s+ROTATION\s+PERIOD\s+NEXT\s+MATERIALS\s+LAST ROTATION\s+STATUS$/,
+    );
+    expect(r.stdout).toContain(`${k.off.id}: rotation-disabled — automatic rotation is off`);
+    expect(r.stdout).toMatch(new RegExp(`${k.disabled.id}: disabled: KMS does not rotate it`));
+    expect(out.at(-1)).toMatch(/^3 keys: 2 in scope, 1 out of scope; 1 with findings; 0 errors/);
+  });
+
+  it("shows materials and last rotation from ListKeyRotations, or 'unknown' where it is missing", async () => {
+    const key = await createKey(aws.kms);
+    await aws.kms.send(new EnableKeyRotationCommand({ KeyId: key.id }));
+    await runCli(["keys", "rotate", key.id, "--json"], { aws });
+    const r = await runCli(["keys", "audit", "--key", key.id, "--json"], { aws });
+    const audited = keyOf(JSON.parse(r.stdout), key.id);
+    if (aws.capabilities.listKeyRotations) {
+      expect(audited.history).toMatchObject({ materials: 2, lastRotationType: "ON_DEMAND" });
+    } else {
+      expect(audited.history).toBe("unknown");
+    }
+    expect(r.code).toBe(0);
+  });
+
+  it("usage errors are one line and exit 1", async () => {
+    for (const args of [
+      ["keys", "audit", "--max-period-days", "30"],
+      ["keys", "audit", "--apply"],
+      ["keys", "audit", "--as-of", "yesterday"],
+    ]) {
+      const r = await runCli(args, { aws });
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(/^rekey: .*\[ERR_USAGE\]$/m);
+      expect(r.stdout).toBe("");
+    }
+  });
+});
+
+describe("rekey keys audit --fix", () => {
+  it("dry run lists exactly the keys to change and changes nothing", async () => {
+    const k = await auditAccount(aws);
+    const ids = [k.ok, k.off, k.long, k.disabled].map((x) => x.id);
+    const before = await Promise.all(ids.map((id) => rotationOf(aws.kms, id)));
+    const args = [
+      "keys",
+      "audit",
+      "--fix",
+      "--max-period-days",
+      "365",
+      ...ids.flatMap((id) => ["--key", id]),
+    ];
+    const r = await runCli([...args, "--json"], { aws });
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.fix.applied).toBe(false);
+    expect(
+      out.fix.changes
+        .map((c: { keyId: string; change: string; toPeriodDays: number }) => [
+          c.keyId,
+          c.change,
+          c.toPeriodDays,
+        ])
+        .sort(),
+    ).toEqual(
+      [
+        [k.off.id, "enable-rotation", 365],
+        [k.long.id, "set-period", 365],
+      ].sort(),
+    );
+    const text = await runCli(args, { aws, tty: true });
+    expect(text.stdout).toContain("Would change 2 key(s) (dry run; add --apply to change them):");
+    const after = await Promise.all(ids.map((id) => rotationOf(aws.kms, id)));
+    expect(after).toEqual(before);
+  });
+
+  it("--apply changes exactly the listed keys, reads each back, and the audit is then clean", async () => {
+    const k = await auditAccount(aws);
+    const ids = [k.ok, k.off, k.long, k.disabled].map((x) => x.id);
+    const before = await Promise.all(ids.map((id) => rotationOf(aws.kms, id)));
+    const keyArgs = ids.flatMap((id) => ["--key", id]);
+    const r = await runCli(
+      [
+        "keys",
+        "audit",
+        "--fix",
+        "--apply",
+        "--max-period-days",
+        "365",
+        "--rotation-period-days",
+        "180",
+        "--json",
+        ...keyArgs,
+      ],
+      { aws },
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.fix.results.map((x: { status: string }) => x.status)).toEqual(["applied", "applied"]);
+    const [ok, off, long, disabled] = await Promise.all(ids.map((id) => rotationOf(aws.kms, id)));
+    expect(off).toMatchObject({ enabled: true, period: 180 });
+    expect(long).toMatchObject({ enabled: true, period: 180 });
+    expect(ok).toEqual(before[0]);
+    expect(disabled).toEqual(before[3]);
+    const again = await runCli(["keys", "audit", "--max-period-days", "365", "--json", ...keyArgs], { aws });
+    expect(again.code).toBe(0);
+  });
+
+  itWith(aws, "faults")("one failing key does not stop the others; the run exits 1", async () => {
+    const a = await createKey(aws.kms);
+    const b = await createKey(aws.kms);
+    aws.faults!.inject("kms:EnableKeyRotation", { error: "internal", times: 1 });
+    const r = await runCli(["keys", "audit", "--fix", "--apply", "--key", a.id, "--key", b.id, "--table"], {
+      aws,
+      maxAttempts: 1,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/\[FAILED: /g)).toHaveLength(1);
+    expect(r.stdout.match(/\[done: rotation on, 365 days/g)).toHaveLength(1);
+    const states = await Promise.all([a, b].map((x) => rotationOf(aws.kms, x.id)));
+    expect(states.map((s) => s.enabled).sort()).toEqual([false, true]);
+  });
+});
+
+describe("rekey keys audit: material older than the period", () => {
+  const clocked = useLocalAws();
+  itWith(clocked, "clock")("flags a key whose rotation was enabled long after creation", async () => {
+    const key = await createKey(clocked.kms);
+    await clocked.clock!.advance(400 * DAY);
+    // Rotation counts its period from now: KMS will not rotate for a year, the material is 400 days old.
+    await clocked.kms.send(new EnableKeyRotationCommand({ KeyId: key.id }));
+    const asOf = clocked.clock!.now().toISOString();
+    const r = await runCli(["keys", "audit", "--key", key.id, "--as-of", asOf, "--json"], { aws: clocked });
+    expect(r.code).toBe(2);
+    const k = keyOf(JSON.parse(r.stdout), key.id);
+    expect(k.findings.map((f) => f.code)).toEqual(["rotation-overdue"]);
+    // --fix cannot solve it; it says to rotate
+    const fix = await runCli(["keys", "audit", "--fix", "--key", key.id, "--as-of", asOf, "--table"], {
+      aws: clocked,
+    });
+    expect(fix.stdout).toContain("rekey keys rotate");
+    // after an on-demand rotation the material is new and the key is clean
+    const rot = await runCli(["keys", "rotate", key.id, "--json"], { aws: clocked });
+    expect(rot.code).toBe(0);
+    const clean = await runCli(
+      ["keys", "audit", "--key", key.id, "--as-of", clocked.clock!.now().toISOString()],
+      {
+        aws: clocked,
+      },
+    );
+    expect(clean.code).toBe(0);
+  });
+
+  itWith(clocked, "clock")("automatic rotation fired by the clock shows as the last rotation", async () => {
+    const key = await createKey(clocked.kms);
+    await clocked.kms.send(new EnableKeyRotationCommand({ KeyId: key.id, RotationPeriodInDays: 90 }));
+    await clocked.clock!.advance(100 * DAY);
+    const r = await runCli(["keys", "status", key.id, "--json"], { aws: clocked });
+    expect(JSON.parse(r.stdout).history).toMatchObject({ materials: 2, lastRotationType: "AUTOMATIC" });
+  });
+});
+
+describe("rekey keys rotate / status", () => {
+  it("rotates on demand and prints old and new material, which differ; the key then reports the new one", async () => {
+    const key = await createKey(aws.kms);
+    await aws.kms.send(
+      new CreateAliasCommand({ AliasName: `alias/rot-${randomUUID()}`, TargetKeyId: key.id }),
+    );
+    const r = await runCli(["keys", "rotate", key.arn, "--json"], { aws });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.previousKeyMaterialId).toMatch(/\S/);
+    expect(out.newKeyMaterialId).toMatch(/\S/);
+    expect(out.newKeyMaterialId).not.toBe(out.previousKeyMaterialId);
+    expect(out.method).toBe("current-key-material-id");
+    const now = await aws.kms.send(new DescribeKeyCommand({ KeyId: key.id }));
+    expect(now.KeyMetadata?.CurrentKeyMaterialId).toBe(out.newKeyMaterialId);
+  });
+
+  it("the new material really wraps new data keys, and old data still decrypts", async (ctx) => {
+    requireCapability(ctx, aws, "keyMaterialIdInResponses");
+    const key = await createKey(aws.kms);
+    const keyring = new KmsKeyring({ client: aws.kms, keyId: key.arn });
+    const before = await encrypt(Buffer.from("before"), { keyring });
+    const r = JSON.parse((await runCli(["keys", "rotate", key.id, "--json"], { aws })).stdout);
+    const after = await encrypt(Buffer.from("after"), { keyring });
+    expect(inspect(before.ciphertext).entries[0]?.keyMaterialId).toBe(r.previousKeyMaterialId);
+    expect(inspect(after.ciphertext).entries[0]?.keyMaterialId).toBe(r.newKeyMaterialId);
+    expect((await decrypt(before.ciphertext, { keyring })).plaintext.toString()).toBe("before");
+  });
+
+  itWith(aws, "faults")(
+    "waits: reads the key again after RotateKeyOnDemand until the material changed",
+    async () => {
+      const key = await createKey(aws.kms);
+      const before = aws.faults!.calls("kms:DescribeKey");
+      const r = await runCli(["keys", "rotate", key.id, "--json", "--interval", "10ms"], { aws });
+      expect(r.code).toBe(0);
+      expect(aws.faults!.calls("kms:RotateKeyOnDemand")).toBe(1);
+      // one DescribeKey for the material before, at least one after the call
+      expect(aws.faults!.calls("kms:DescribeKey") - before).toBeGreaterThanOrEqual(2);
+    },
+  );
+
+  it("a key that does not exist: one error line, exit 1, nothing rotated", async () => {
+    const r = await runCli(["keys", "rotate", "alias/does-not-exist", "--timeout", "5s"], { aws });
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^rekey: key not found for alias\/does-not-exist: .*\[ERR_KEY_NOT_FOUND\]$/),
+    ]);
+    const bad = await runCli(["keys", "rotate", "x", "--timeout", "soon"], { aws });
+    expect(bad.stderr).toMatch(/--timeout must be a duration/);
+  });
+
+  it("status shows the rotation settings, and the history where the backend has it", async () => {
+    const key = await createKey(aws.kms);
+    await aws.kms.send(new EnableKeyRotationCommand({ KeyId: key.id, RotationPeriodInDays: 200 }));
+    await runCli(["keys", "rotate", key.id], { aws });
+    const r = await runCli(["keys", "status", key.id, "--table"], { aws });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/rotation:\s+on, every 200 days, next \d{4}-\d\d-\d\d/);
+    if (aws.capabilities.listKeyRotations) {
+      expect(r.stdout).toMatch(/history:\s+2 material\(s\)/);
+      expect(r.stdout).toMatch(/CURRENT\s+\S+\s+ON_DEMAND/);
+      const list = await aws.kms.send(new ListKeyRotationsCommand({ KeyId: key.id }));
+      expect(list.Rotations?.map((x) => x.RotationType)).toEqual(["ON_DEMAND"]);
+    } else {
+      expect(r.stdout).toMatch(/history:\s+unknown/);
+      expect(r.stdout).toContain("ListKeyRotations is not supported");
+    }
+  });
+});
+
+const APP_ROLE = (account: string) => `arn:aws:iam::${account}:role/app`;
+const rootStatement = (account: string) => ({
+  Sid: "Enable IAM User Permissions",
+  Effect: "Allow",
+  Principal: { AWS: `arn:aws:iam::${account}:root` },
+  Action: "kms:*",
+  Resource: "*",
+});
+const appStatement = (account: string) => ({
+  Sid: "AppUse",
+  Effect: "Allow",
+  Principal: { AWS: APP_ROLE(account) },
+  Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"],
+  Resource: "*",
+});
+const policyOf = (...s: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: s });
+
+async function aliasTarget(kms: KMSClient, alias: string): Promise<string | undefined> {
+  return (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
+}
+
+async function cutoverSetup(a: LocalAws) {
+  const probe = await createKey(a.kms);
+  const account = probe.account;
+  const old = await createKey(a.kms, {
+    description: "payments data key",
+    policy: policyOf(rootStatement(account), appStatement(account)),
+    tags: [
+      { TagKey: "team", TagValue: "payments" },
+      { TagKey: "env", TagValue: "test" },
+    ],
+  });
+  const name = `cut-${randomUUID()}`;
+  await a.kms.send(new CreateAliasCommand({ AliasName: `alias/${name}`, TargetKeyId: old.id }));
+  return { account, old, name, alias: `alias/${name}` };
+}
+
+describe("rekey alias cutover", () => {
+  it("preflight fails on a target whose policy lacks a principal of the old key: nothing changes", async () => {
+    const s = await cutoverSetup(aws);
+    const target = await createKey(aws.kms, { policy: policyOf(rootStatement(s.account)) });
+    const r = await runCli(["alias", "cutover", s.name, "--to", target.arn, "--no-rewrap", "--table"], {
+      aws,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("[FAIL] the target lets in every principal");
+    expect(r.stdout).toContain(`missing: ${APP_ROLE(s.account)} — missing: kms:Encrypt, kms:Decrypt`);
+    expect(r.stdout).toContain("Preflight FAILED: nothing was changed.");
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^rekey: preflight failed \(principals\); nothing was changed \[ERR_PREFLIGHT_FAILED\]$/,
+      ),
+    ]);
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
+  });
+
+  it("passes and moves the alias when the principal is present; the old key stays enabled", async () => {
+    const s = await cutoverSetup(aws);
+    const target = await createKey(aws.kms, {
+      policy: policyOf(rootStatement(s.account), appStatement(s.account)),
+    });
+    const r = await runCli(["alias", "cutover", s.alias, "--to", target.id, "--no-rewrap", "--table"], {
+      aws,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("[ok]   the target lets in every principal");
+    expect(r.stdout).toContain("[ok]   the target key can generate data keys");
+    expect(r.stdout).toContain(`${s.alias} now points at ${target.arn}`);
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(target.arn);
+    const old = await aws.kms.send(new DescribeKeyCommand({ KeyId: s.old.id }));
+    expect(old.KeyMetadata?.KeyState).toBe("Enabled");
+  });
+
+  it("fails without the account root statement; lists grants of the old key as not carried over", async () => {
+    const s = await cutoverSetup(aws);
+    await aws.kms.send(
+      new CreateGrantCommand({
+        KeyId: s.old.id,
+        GranteePrincipal: `arn:aws:iam::${s.account}:role/batch`,
+        Operations: ["Decrypt"],
+        Name: "batch-reader",
+      }),
+    );
+    const target = await createKey(aws.kms, { policy: policyOf(appStatement(s.account)) });
+    const r = await runCli(["alias", "cutover", s.name, "--to", target.arn, "--no-rewrap", "--json"], {
+      aws,
+    });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    const checks = Object.fromEntries(
+      out.preflights[0].preflight.checks.map((c: { id: string; status: string }) => [c.id, c.status]),
+    );
+    expect(checks).toMatchObject({ "root-statement": "fail", principals: "fail", grants: "warn" });
+    expect(out.preflights[0].preflight.grants).toEqual([
+      expect.objectContaining({
+        name: "batch-reader",
+        grantee: `arn:aws:iam::${s.account}:role/batch`,
+        operations: ["Decrypt"],
+      }),
+    ]);
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
+  });
+
+  it("--to new copies description, tags and policy, enables rotation, and moves the alias", async () => {
+    const s = await cutoverSetup(aws);
+    const r = await runCli(["alias", "cutover", s.name, "--to", "new", "--no-rewrap", "--json"], { aws });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const created = out.createdKey.arn as string;
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(created);
+    const meta = (await aws.kms.send(new DescribeKeyCommand({ KeyId: created }))).KeyMetadata!;
+    expect(meta.Description).toBe("payments data key");
+    const tags = (await aws.kms.send(new ListResourceTagsCommand({ KeyId: created }))).Tags ?? [];
+    expect(tags.map((t) => `${t.TagKey}=${t.TagValue}`).sort()).toEqual(["env=test", "team=payments"]);
+    const policies = await Promise.all(
+      [s.old.id, created].map(
+        async (k) =>
+          (await aws.kms.send(new GetKeyPolicyCommand({ KeyId: k, PolicyName: "default" }))).Policy!,
+      ),
+    );
+    expect(canonicalJson(JSON.parse(policies[1]!))).toBe(canonicalJson(JSON.parse(policies[0]!)));
+    expect(await rotationOf(aws.kms, created)).toMatchObject({ enabled: true, period: 365 });
+    expect(out.preflights.map((p: { phase: string }) => p.phase)).toEqual(["before-create", "final"]);
+  });
+
+  it("--dry-run prints the preflight and the plan and changes nothing", async () => {
+    const s = await cutoverSetup(aws);
+    const keysBefore = (await aws.kms.send(new ListKeysCommand({ Limit: 1000 }))).Keys?.length;
+    const bucket = `cut-${randomUUID()}`;
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const keyring = new KmsKeyring({ client: aws.kms, keyId: s.alias });
+    for (const i of [1, 2, 3]) {
+      const { ciphertext } = await encrypt(Buffer.from(`object ${i}`), { keyring });
+      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `data/${i}.rkey`, Body: ciphertext }));
+    }
+    const r = await runCli(
+      ["alias", "cutover", s.name, "--to", "new", "--dry-run", "--source", `s3://${bucket}/data/`, "--table"],
+      {
+        aws,
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Preflight (before creating the new key)");
+    expect(r.stdout).toContain(`under the old key ${s.old.arn}: 3 object(s)`);
+    expect(r.stdout).toContain("Dry run: nothing was changed.");
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
+    expect((await aws.kms.send(new ListKeysCommand({ Limit: 1000 }))).Keys?.length).toBe(keysBefore);
+  });
+
+  it("without --no-rewrap, rewraps the data under the old key onto the alias's new key and says nothing is left", async () => {
+    const s = await cutoverSetup(aws);
+    const bucket = `cut-${randomUUID()}`;
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const keyring = new KmsKeyring({ client: aws.kms, keyId: s.alias });
+    const payloads = [1, 2, 3, 4].map((i) => randomBytes(1000 + i));
+    for (const [i, p] of payloads.entries()) {
+      const { ciphertext } = await encrypt(p, { keyring, encryptionContext: { n: String(i) } });
+      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `d/${i}`, Body: ciphertext }));
+    }
+    const r = await runCli(
+      ["alias", "cutover", s.name, "--to", "new", "--source", `s3://${bucket}/d/`, "--table"],
+      {
+        aws,
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const newArn = await aliasTarget(aws.kms, s.alias);
+    expect(newArn).not.toBe(s.old.arn);
+    expect(r.stdout).toContain(`No object of the given sources is left under ${s.old.arn}.`);
+    expect(r.stdout).toMatch(/rewrapped 4/);
+    for (const [i, p] of payloads.entries()) {
+      const got = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `d/${i}` }));
+      const bytes = await got.Body!.transformToByteArray();
+      expect(inspect(bytes).entries.map((e) => e.keyArn)).toEqual([newArn]);
+      const only = new KmsKeyring({ client: aws.kms, keyId: newArn! });
+      expect((await decrypt(bytes, { keyring: only })).plaintext.equals(p)).toBe(true);
+    }
+    const old = await aws.kms.send(new DescribeKeyCommand({ KeyId: s.old.id }));
+    expect(old.KeyMetadata?.KeyState).toBe("Enabled");
+  });
+
+  it("asks for --source or --no-rewrap", async () => {
+    const s = await cutoverSetup(aws);
+    const r = await runCli(["alias", "cutover", s.name, "--to", "new"], { aws });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rekey: name the data to move with --source/);
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
+  });
+});
