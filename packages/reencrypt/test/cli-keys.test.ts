@@ -1,0 +1,80 @@
+/** `rekey keys terraform-check` / `rekey terraform-check` end to end, without any network. */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/terraform/${name}`, import.meta.url));
+
+describe("rekey keys terraform-check", () => {
+  it("lists the findings with their addresses and exits 2", async () => {
+    const r = await runCli(["keys", "terraform-check", fixture("plan-findings.json"), "--json"]);
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.findings.map((f: { address: string }) => f.address)).toEqual([
+      "aws_kms_key.no_rotation",
+      'module.storage.aws_kms_key.data["logs"]',
+      "aws_kms_key.replaced",
+      "aws_kms_key.from_variable",
+    ]);
+  });
+
+  it("text output marks each key", async () => {
+    const r = await runCli([
+      "terraform-check",
+      fixture("plan-findings.json"),
+      "--table",
+      "--max-period-days",
+      "365",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(
+      "FAIL aws_kms_key.no_rotation [create]: enable_key_rotation is false, must be true",
+    );
+    expect(r.stdout).toContain("FAIL aws_kms_key.long_period [create]: rotation_period_in_days is 1000");
+    expect(r.stdout).toContain(
+      "skip aws_kms_key.signing [create]: RSA_2048 keys cannot rotate automatically",
+    );
+    expect(lines(r.stdout).at(-1)).toBe(
+      "5 key(s) without automatic rotation (CKV_AWS_7): set enable_key_rotation = true",
+    );
+  });
+
+  it("a clean plan exits 0", async () => {
+    const r = await runCli(["keys", "terraform-check", fixture("plan-clean.json"), "--table"]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout).at(-1)).toBe("No finding.");
+  });
+
+  it("a file that is not a plan, or is missing, is one error line and exit 1", async () => {
+    const cases: [string, RegExp][] = [
+      [fixture("state.json"), /is Terraform state, not a plan .*\[ERR_NOT_A_PLAN\]$/m],
+      [
+        fixture("main.tf"),
+        /is not JSON: expected the output of `terraform show -json plan.tfplan` \[ERR_NOT_A_PLAN\]$/m,
+      ],
+      [fixture("no-such-plan.json"), /cannot read .*no-such-plan.json: no such file \[ERR_NOT_A_PLAN\]$/m],
+    ];
+    for (const [file, message] of cases) {
+      const r = await runCli(["keys", "terraform-check", file]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it("the executable reads the plan from stdin and exits 2 on findings, 1 on a non-plan", async () => {
+    const found = await spawnCli(["keys", "terraform-check", "-"], {
+      stdin: readFileSync(fixture("plan-findings.json")),
+    });
+    expect(found.code).toBe(2);
+    expect(JSON.parse(found.stdout).findings).toHaveLength(4);
+    const bad = await spawnCli(["terraform-check", "-"], { stdin: Buffer.from("hello") });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe("");
+    expect(lines(bad.stderr)).toEqual([
+      "rekey: stdin is not JSON: expected the output of `terraform show -json plan.tfplan` [ERR_NOT_A_PLAN]",
+    ]);
+  });
+});
