@@ -83,8 +83,14 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
     abort: async () => {
       if (settled) return;
       settled = true;
-      if (!stream.destroyed) stream.destroy();
-      await new Promise<void>((r) => (stream.closed ? r() : stream.once("close", () => r())));
+      // The bytes are being thrown away: a write still in flight fails with ERR_STREAM_DESTROYED,
+      // which must not surface as an unhandled 'error' (that would also stop 'close' coming).
+      stream.on("error", () => {});
+      if (!stream.closed) {
+        const closed = new Promise<void>((r) => stream.once("close", () => r()));
+        stream.destroy();
+        await closed;
+      }
       await unlink(temp).catch(() => {});
     },
   };

@@ -13,14 +13,15 @@ import { FileError } from "./errors.js";
  * ```
  */
 export function parseContextArgs(pairs: readonly string[]): EncryptionContext {
-  const out: Record<string, string> = {};
+  // A Map, then fromEntries: a key such as "__proto__" must become an ordinary entry.
+  const out = new Map<string, string>();
   for (const pair of pairs) {
     const at = pair.indexOf("=");
     if (at < 0) throw new FileError("ERR_USAGE", `--context "${pair}" is not key=value`);
     const key = pair.slice(0, at);
     if (key.trim() === "") throw new FileError("ERR_USAGE", `--context "${pair}" has an empty key`);
-    if (Object.hasOwn(out, key)) throw new FileError("ERR_USAGE", `--context key "${key}" is given twice`);
-    out[key] = pair.slice(at + 1);
+    if (out.has(key)) throw new FileError("ERR_USAGE", `--context key "${key}" is given twice`);
+    out.set(key, pair.slice(at + 1));
   }
-  return out;
+  return Object.fromEntries(out);
 }
