@@ -13,7 +13,7 @@ import { parseContextArgs } from "../src/files/parse-context.js";
 import { readRawKeyFile } from "../src/files/read-raw-key.js";
 import { openAtomicOutput } from "../src/files/atomic-output.js";
 import { transformFile } from "../src/files/transform-file.js";
-import { FileError } from "../src/files/errors.js";
+import type { FileError } from "../src/files/errors.js";
 import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
 
 let dir: string;
