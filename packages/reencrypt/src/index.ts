@@ -15,6 +15,7 @@ export {
   type JobContextOptions,
   type JobHooks,
   type ObjectSettings,
+  type VerifyLevel,
 } from "./job/job-context.js";
 export {
   RunReportBuilder,

@@ -168,6 +168,26 @@ describe("rewrap through S3", () => {
     expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, "big.rkey", [key])).toBe(big.plaintextDigest);
   });
 
+  it("verify etag proves a single PUT by S3's MD5 (no read-back); header verify reads the header back", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    for (let i = 0; i < 5; i++)
+      await putEncrypted(aws.s3, aws.kms, bucket, `e${i}.rkey`, {
+        keyId: key,
+        seed: 200 + i,
+        plaintextSize: 2000,
+      });
+    await rotate(key);
+    const etag = await runJob(job(bucket, { verify: "etag" }));
+    expect(etag.outcomes.rewrapped).toBe(5);
+    // One GET per object: the header read of the plan (it covered the whole small object).
+    expect(etag.s3.byOperation.GetObject).toBe(5);
+    await rotate(key);
+    const header = await runJob(job(bucket, { verify: "header" }));
+    expect(header.outcomes.rewrapped).toBe(5);
+    expect(header.s3.byOperation.GetObject).toBe(10);
+  });
+
   it("an object changed between plan and write is a conflict; the writer's bytes stay", async () => {
     const key = await newKey();
     const bucket = await newBucket(aws.s3);

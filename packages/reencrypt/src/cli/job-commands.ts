@@ -193,8 +193,8 @@ export function jobOptionsOf(
   const mode = command === "plan" ? (flags.mode ?? "rewrap") : command;
   if (mode !== "rewrap" && mode !== "reencrypt")
     throw new UsageError(`--mode is rewrap or reencrypt, not "${mode}"`);
-  if (flags.verify !== "header" && flags.verify !== "full")
-    throw new UsageError(`--verify is header or full, not "${flags.verify}"`);
+  if (flags.verify !== "header" && flags.verify !== "full" && flags.verify !== "etag")
+    throw new UsageError(`--verify is header, etag or full, not "${flags.verify}"`);
   const concurrency = parseWholeNumber(flags.concurrency, "--concurrency", 1, 1024);
   const rps = parseWholeNumber(flags.kmsRps, "--kms-rps", 0, 1_000_000);
   const env = process.env;

@@ -41,6 +41,19 @@ export const JOB_DEFAULTS = {
   uploadPartBytes: 8 * MiB,
 } as const;
 
+/**
+ * How a written object is verified before it counts as done:
+ * - `header`: a ranged GET reads back the new header, which must be byte for byte the prefix the
+ *   job wrote, with the expected size;
+ * - `etag`: for a single-PUT rewrap, S3's answer proves the stored bytes (the ETag of a plain or
+ *   SSE-S3 object is the MD5 of its bytes, compared with the MD5 of what was sent), so no read is
+ *   needed; when that proof is not available (SSE-KMS, multipart, re-encrypt) it falls back to
+ *   `header`;
+ * - `full`: `header`, then a streaming decrypt of the whole new object whose plaintext SHA-256
+ *   must equal the original's.
+ */
+export type VerifyLevel = "etag" | "header" | "full";
+
 /** Hooks into the life of each object, for metrics, logs and tests. */
 export interface JobHooks {
   /** Every KMS call made by rewrap and verification (core's event). */
@@ -54,7 +67,7 @@ export interface JobHooks {
 /** Per-object settings. */
 export interface ObjectSettings {
   readonly mode: "rewrap" | "reencrypt";
-  readonly verify: "header" | "full";
+  readonly verify: VerifyLevel;
   readonly filters: EntryFilters;
   readonly includeCurrent: boolean;
   readonly multipartThreshold: number;
@@ -97,8 +110,8 @@ export interface JobContextOptions {
   readonly olderThanMaterial?: boolean;
   /** With `mode: "reencrypt"`, also re-encrypt objects already on the target. @default false */
   readonly includeCurrent?: boolean;
-  /** `header`: read back the new header; `full`: also decrypt and compare plaintext SHA-256. @default "header" */
-  readonly verify?: "header" | "full";
+  /** See {@link VerifyLevel}. @default "header" */
+  readonly verify?: VerifyLevel;
   /** KMS requests per second for the whole job; `Infinity` for no cap. @default 1000 */
   readonly kmsRps?: number;
   /** Token-bucket burst. @default ceil(kmsRps / 10) */

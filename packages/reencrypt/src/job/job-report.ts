@@ -13,6 +13,7 @@ import {
 } from "../process/object-result.js";
 import type { JobCounters } from "../run/job-counters.js";
 import type { TargetSummary } from "./target-summary.js";
+import type { VerifyLevel } from "./job-context.js";
 
 /** Most failures and invalid entries listed one by one (the checkpoint keeps every line). */
 export const MAX_LISTED_FAILURES = 10_000;
@@ -58,7 +59,7 @@ export interface JobReport {
   readonly reportVersion: 1;
   readonly kind: "run";
   readonly mode: "rewrap" | "reencrypt";
-  readonly verify: "header" | "full";
+  readonly verify: VerifyLevel;
   readonly target: TargetSummary;
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -129,7 +130,7 @@ export class RunReportBuilder {
   constructor(
     private readonly base: {
       mode: "rewrap" | "reencrypt";
-      verify: "header" | "full";
+      verify: VerifyLevel;
       target: TargetSummary;
       counters: JobCounters;
     },

@@ -8,6 +8,7 @@ import type { ObjectPlan, PlanClass } from "../plan/object-plan.js";
 import type { JobCounters } from "../run/job-counters.js";
 import { MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
 import type { TargetSummary } from "./target-summary.js";
+import type { VerifyLevel } from "./job-context.js";
 
 /** Every plan class, in report order. */
 export const PLAN_CLASSES: readonly PlanClass[] = [
@@ -30,7 +31,7 @@ export interface PlanReport {
   readonly reportVersion: 1;
   readonly kind: "plan";
   readonly mode: "rewrap" | "reencrypt";
-  readonly verify: "header" | "full";
+  readonly verify: VerifyLevel;
   readonly target: TargetSummary;
   readonly startedAt: string;
   readonly durationMs: number;
@@ -75,7 +76,7 @@ export interface PlanReport {
 /** Settings the estimate needs. */
 export interface PlanEstimateSettings {
   readonly mode: "rewrap" | "reencrypt";
-  readonly verify: "header" | "full";
+  readonly verify: VerifyLevel;
   readonly kmsRps: number;
   readonly concurrency: number;
   readonly multipartThreshold: number;

@@ -20,6 +20,7 @@ import {
   UploadPartCopyCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { JobError, describeError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
@@ -109,6 +110,8 @@ export async function rewrapS3Object(
     } catch (e) {
       written = await claimOrThrow(e, ref, expected, rt, "write");
     }
+    // With `verify: "etag"`, S3's MD5 of the stored bytes proves the write without a read.
+    if (ctx.settings.verify === "etag" && etagIsMd5Of(written.etag, body, attributes)) return written;
     await verifyS3Object(ref, written, expected, before, ctx, rt);
     return written;
   }
@@ -213,6 +216,15 @@ export async function rewrapS3Object(
   }
   await verifyS3Object(ref, written, expected, before, ctx, rt);
   return written;
+}
+
+/**
+ * True when `etag` is the MD5 of `body`. Only meaningful for objects without SSE-KMS (whose ETag
+ * is not an MD5 of the content); any mismatch means "not proved", and the caller reads back.
+ */
+function etagIsMd5Of(etag: string | undefined, body: Uint8Array, a: S3ObjectAttributes): boolean {
+  if (!etag || a.serverSideEncryption?.startsWith("aws:kms")) return false;
+  return etag.replace(/^"|"$/g, "") === createHash("md5").update(body).digest("hex");
 }
 
 /** On 412, claims the write if it was ours (a lost answer to a retried request), else rethrows. */
