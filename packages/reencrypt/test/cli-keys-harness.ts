@@ -153,6 +153,8 @@ export function spawnCli(
         stdoutBytes,
       });
     });
+    // A child that fails early stops reading its input: EPIPE on our side is expected then.
+    child.stdin.on("error", () => {});
     const stdin = options.stdin;
     if (stdin instanceof Readable) stdin.pipe(child.stdin);
     else child.stdin.end(stdin ?? Buffer.alloc(0));
