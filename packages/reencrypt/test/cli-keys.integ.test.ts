@@ -21,6 +21,9 @@ import {
 } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decrypt, encrypt, inspect, KmsKeyring } from "@rekey/core";
 import { itWith, requireCapability, useLocalAws } from "@rekey/localstack/vitest";
@@ -539,6 +542,47 @@ describe("rekey alias cutover", () => {
     }
     const old = await aws.kms.send(new DescribeKeyCommand({ KeyId: s.old.id }));
     expect(old.KeyMetadata?.KeyState).toBe("Enabled");
+  });
+
+  it("passes the job's exit code through, writes the job's report and checkpoint", async () => {
+    const s = await cutoverSetup(aws);
+    const bucket = `cut-${randomUUID()}`;
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const { ciphertext } = await encrypt(Buffer.from("one"), {
+      keyring: new KmsKeyring({ client: aws.kms, keyId: s.alias }),
+    });
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "d/one", Body: ciphertext }));
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "d/notes.txt", Body: "not a rekey message" }),
+    );
+    const dir = await mkdtemp(join(tmpdir(), "rekey-cutover-"));
+    const report = join(dir, "report.json");
+    const checkpoint = join(dir, "cp.jsonl");
+    const r = await runCli(
+      [
+        "alias",
+        "cutover",
+        s.name,
+        "--to",
+        "new",
+        "--source",
+        `s3://${bucket}/d/`,
+        "--report",
+        report,
+        "--checkpoint",
+        checkpoint,
+        "--table",
+      ],
+      { aws },
+    );
+    // the foreign object needs a person: the job's "incomplete" exit code
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/rewrapped 1, .*foreign 1/);
+    expect(r.stdout).toContain(`No object of the given sources is left under ${s.old.arn}.`);
+    const written = JSON.parse(await readFile(report, "utf8"));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ source: `s3://${bucket}/d/`, report: { kind: "run", exitCode: 2 } });
+    expect((await readFile(checkpoint, "utf8")).length).toBeGreaterThan(0);
   });
 
   it("asks for --source or --no-rewrap", async () => {

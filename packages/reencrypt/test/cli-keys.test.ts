@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
+import { parseCutoverSource } from "../src/cli/util/cutover-rewrap.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/terraform/${name}`, import.meta.url));
 
@@ -76,5 +77,20 @@ describe("rekey keys terraform-check", () => {
     expect(lines(bad.stderr)).toEqual([
       "rekey: stdin is not JSON: expected the output of `terraform show -json plan.tfplan` [ERR_NOT_A_PLAN]",
     ]);
+  });
+});
+
+describe("alias cutover --source", () => {
+  it.each([
+    ["s3://data/invoices/", { kind: "s3", bucket: "data", prefix: "invoices/" }],
+    ["s3://data", { kind: "s3", bucket: "data" }],
+    ["manifest:objects.csv", { kind: "manifest", path: "objects.csv" }],
+    ["dir:./files", { kind: "dir", path: "./files" }],
+    ["./files", { kind: "dir", path: "./files" }],
+  ])("%s", (text, source) => {
+    expect(parseCutoverSource(text)).toEqual(source);
+  });
+  it("refuses an empty one", () => {
+    expect(() => parseCutoverSource("dir:")).toThrow(/names nothing/);
   });
 });
