@@ -1,0 +1,120 @@
+/**
+ * Running the `rekey` CLI in tests: in-process through `registerJobCommands` with a captured
+ * context, or as a child process (`node --import tsx --conditions=rekey-source bin.ts`, one
+ * process, so a SIGKILL really kills the job) pointed at the test endpoint by AWS_* variables.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import type { LocalAws } from "@rekey/localstack";
+import { registerJobCommands } from "../../src/cli/job-commands.js";
+import type { CliContext } from "../../src/cli/util/context.js";
+
+/** The repository root (the child's working directory, where `tsx` resolves). */
+export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+/** The CLI entry point. */
+export const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
+
+/** What an in-process run printed and the exit code it set. */
+export interface CliRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** Runs `rekey <args>` in this process against the test backend. */
+export async function runCliInProcess(aws: LocalAws, args: readonly string[]): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on("data", (c: Buffer) => out.push(c));
+  stderr.on("data", (c: Buffer) => err.push(c));
+  let exitCode = 0;
+  const ctx: CliContext = {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    kmsClient: (o) => aws.createKmsClient({ ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}) }),
+    s3Client: (o) => aws.createS3Client({ ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}) }),
+  };
+  const program = new Command("rekey").exitOverride();
+  registerJobCommands(program, ctx);
+  try {
+    await program.parseAsync(["node", "rekey", ...args]);
+  } catch (e) {
+    err.push(Buffer.from(`rekey: ${e instanceof Error ? e.message : String(e)}\n`));
+    exitCode = 1;
+  }
+  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode };
+}
+
+/** The environment that points a child at the test backend. */
+export function childEnv(aws: LocalAws): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env["PATH"],
+    HOME: process.env["HOME"],
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    // Keeps the SDK's Node version notice out of the child's stderr.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+}
+
+/** A running child `rekey`. */
+export interface CliChild {
+  readonly process: ChildProcess;
+  /** Lines of stdout so far. */
+  readonly lines: string[];
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name). */
+  readonly exited: Promise<number | string>;
+  /** Resolves once a stdout line matches. */
+  waitForLine(pattern: RegExp): Promise<void>;
+}
+
+/** Starts `rekey <args>` as a child process. */
+export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=rekey-source", BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(aws),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const err: Buffer[] = [];
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  let partial = "";
+  child.stdout.on("data", (c: Buffer) => {
+    partial += c.toString();
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of [...waiters])
+        if (w.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+    }
+  });
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+  );
+  return {
+    process: child,
+    lines,
+    stderr: () => Buffer.concat(err).toString(),
+    exited,
+    waitForLine: (pattern) =>
+      lines.some((l) => pattern.test(l))
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
+  };
+}
