@@ -21,7 +21,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -585,11 +585,32 @@ describe("rekey alias cutover", () => {
     expect((await readFile(checkpoint, "utf8")).length).toBeGreaterThan(0);
   });
 
+  it("--dir rewraps local files onto the new key", async () => {
+    const s = await cutoverSetup(aws);
+    const dir = await mkdtemp(join(tmpdir(), "rekey-cutover-dir-"));
+    const keyring = new KmsKeyring({ client: aws.kms, keyId: s.alias });
+    const data = randomBytes(5000);
+    await writeFile(join(dir, "a.rkey"), (await encrypt(data, { keyring })).ciphertext);
+    const r = await runCli(["alias", "cutover", s.name, "--to", "new", "--dir", dir, "--table"], { aws });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const newArn = await aliasTarget(aws.kms, s.alias);
+    const bytes = await readFile(join(dir, "a.rkey"));
+    expect(inspect(bytes).entries.map((e) => e.keyArn)).toEqual([newArn]);
+    expect(
+      (
+        await decrypt(bytes, { keyring: new KmsKeyring({ client: aws.kms, keyId: newArn! }) })
+      ).plaintext.equals(data),
+    ).toBe(true);
+  });
+
   it("asks for --source or --no-rewrap", async () => {
     const s = await cutoverSetup(aws);
     const r = await runCli(["alias", "cutover", s.name, "--to", "new"], { aws });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^rekey: name the data to move with --source/);
+    expect(r.stderr).toMatch(
+      /^rekey: name the data to move with --source s3:\/\/bucket\/prefix, --manifest FILE or --dir PATH/,
+    );
     expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
   });
 });

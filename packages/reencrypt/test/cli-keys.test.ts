@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
-import { parseCutoverSource } from "../src/cli/util/cutover-rewrap.js";
+import { cutoverSources } from "../src/cli/util/cutover-rewrap.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/terraform/${name}`, import.meta.url));
 
@@ -80,17 +80,24 @@ describe("rekey keys terraform-check", () => {
   });
 });
 
-describe("alias cutover --source", () => {
-  it.each([
-    ["s3://data/invoices/", { kind: "s3", bucket: "data", prefix: "invoices/" }],
-    ["s3://data", { kind: "s3", bucket: "data" }],
-    ["manifest:objects.csv", { kind: "manifest", path: "objects.csv" }],
-    ["dir:./files", { kind: "dir", path: "./files" }],
-    ["./files", { kind: "dir", path: "./files" }],
-  ])("%s", (text, source) => {
-    expect(parseCutoverSource(text)).toEqual(source);
+describe("alias cutover sources", () => {
+  it("takes --source, --manifest and --dir, each repeatable", () => {
+    expect(
+      cutoverSources({
+        source: ["s3://data/invoices/", "s3://logs"],
+        manifest: ["objects.csv"],
+        dir: ["./files"],
+      }),
+    ).toEqual([
+      { text: "s3://data/invoices/", source: { kind: "s3", bucket: "data", prefix: "invoices/" } },
+      { text: "s3://logs", source: { kind: "s3", bucket: "logs" } },
+      { text: "manifest objects.csv", source: { kind: "manifest", path: "objects.csv" } },
+      { text: "./files", source: { kind: "dir", path: "./files" } },
+    ]);
   });
-  it("refuses an empty one", () => {
-    expect(() => parseCutoverSource("dir:")).toThrow(/names nothing/);
+  it("--source must be an s3:// URL", () => {
+    expect(() => cutoverSources({ source: ["./files"], manifest: [], dir: [] })).toThrow(
+      /--source takes s3:\/\/bucket\/prefix/,
+    );
   });
 });

@@ -30,7 +30,7 @@ import {
 } from "./util/render-keys.js";
 import { startSpinner } from "./util/spinner.js";
 import { UsageError, parseDuration, parseWholeNumber } from "./util/usage-error.js";
-import { runCutoverRewrap, type CutoverRewrapFlags } from "./util/cutover-rewrap.js";
+import { cutoverSources, runCutoverRewrap, type CutoverRewrapFlags } from "./util/cutover-rewrap.js";
 
 /** Exit code of a run with findings. */
 export const EXIT_FINDINGS = 2;
@@ -216,9 +216,9 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
     flags.rotationPeriodDays === undefined
       ? undefined
       : parseWholeNumber(flags.rotationPeriodDays, "--rotation-period-days", 90, 2560);
-  if (flags.rewrap && flags.source.length === 0) {
+  if (flags.rewrap && cutoverSources(flags).length === 0) {
     throw new UsageError(
-      "name the data to move with --source (repeatable), or pass --no-rewrap to only move the alias",
+      "name the data to move with --source s3://bucket/prefix, --manifest FILE or --dir PATH (repeatable), or pass --no-rewrap to only move the alias",
     );
   }
   const aws = awsOptionsOf(flags);
@@ -349,12 +349,14 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
         "--to <key|new>",
         "the target key (id, ARN or alias), or new to create a copy of the current key",
       )
+      .option("--source <s3url>", "data to move: objects under s3://bucket/prefix; repeatable", collect, [])
       .option(
-        "--source <uri>",
-        "data to move: s3://bucket/prefix, a directory, or a manifest; repeatable",
+        "--manifest <file>",
+        "data to move: objects listed in a CSV manifest (bucket,key[,versionId]); repeatable",
         collect,
         [],
       )
+      .option("--dir <path>", "data to move: files under a local directory; repeatable", collect, [])
       .option("--no-rewrap", "only move the alias; leave the data for a later rekey run")
       .option("--dry-run", "print the preflight and the re-encrypt plan; change nothing")
       .option(

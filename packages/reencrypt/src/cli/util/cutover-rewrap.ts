@@ -18,9 +18,11 @@ import type { AwsClientOptions, CliContext } from "./context.js";
 import { writeLines } from "./output.js";
 import { UsageError, parseWholeNumber } from "./usage-error.js";
 
-/** The job flags of `alias cutover`. */
+/** The job flags of `alias cutover` (source flags as `rekey rewrap` names them, repeatable). */
 export interface CutoverRewrapFlags {
   readonly source: string[];
+  readonly manifest: string[];
+  readonly dir: string[];
   readonly checkpoint?: string;
   readonly concurrency?: string;
   readonly kmsRps?: string;
@@ -41,23 +43,31 @@ export interface CutoverRewrapOutcome {
 }
 
 /**
- * Parses one `--source`: `s3://bucket/prefix`, `manifest:PATH` (CSV `bucket,key[,versionId]`),
- * `dir:PATH`, or a plain path (a directory).
+ * The sources of a cutover: every `--source s3://bucket/prefix`, `--manifest FILE` (CSV
+ * `bucket,key[,versionId]`) and `--dir PATH`, in that order.
  *
+ * @throws UsageError for a `--source` that is not an `s3://` URL.
  * @example
  * ```ts
- * parseCutoverSource("s3://data/invoices/"); // { kind: "s3", bucket: "data", prefix: "invoices/" }
+ * cutoverSources({ source: ["s3://data/invoices/"], manifest: [], dir: [] });
+ * // [{ text: "s3://data/invoices/", source: { kind: "s3", bucket: "data", prefix: "invoices/" } }]
  * ```
  */
-export function parseCutoverSource(value: string): JobSource {
-  if (value.startsWith("s3://")) {
-    const { bucket, prefix } = parseS3Url(value);
-    return { kind: "s3", bucket, ...(prefix ? { prefix } : {}) };
-  }
-  if (value.startsWith("manifest:")) return { kind: "manifest", path: value.slice("manifest:".length) };
-  const path = value.startsWith("dir:") ? value.slice("dir:".length) : value;
-  if (path === "") throw new UsageError(`--source "${value}" names nothing`);
-  return { kind: "dir", path };
+export function cutoverSources(
+  flags: Pick<CutoverRewrapFlags, "source" | "manifest" | "dir">,
+): { text: string; source: JobSource }[] {
+  return [
+    ...flags.source.map((text) => {
+      if (!text.startsWith("s3://")) throw new UsageError(`--source takes s3://bucket/prefix, not "${text}"`);
+      const { bucket, prefix } = parseS3Url(text);
+      return { text, source: { kind: "s3", bucket, ...(prefix ? { prefix } : {}) } as JobSource };
+    }),
+    ...flags.manifest.map((path) => ({
+      text: `manifest ${path}`,
+      source: { kind: "manifest", path } as JobSource,
+    })),
+    ...flags.dir.map((path) => ({ text: path, source: { kind: "dir", path } as JobSource })),
+  ];
 }
 
 /** Options of {@link runCutoverRewrap}. */
@@ -92,7 +102,7 @@ export async function runCutoverRewrap(
   options: RunCutoverRewrapOptions,
 ): Promise<CutoverRewrapOutcome> {
   const { request, flags } = options;
-  const sources = flags.source.map((s) => ({ text: s, source: parseCutoverSource(s) }));
+  const sources = cutoverSources(flags);
   const concurrency =
     flags.concurrency === undefined
       ? undefined
