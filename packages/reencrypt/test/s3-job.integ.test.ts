@@ -16,6 +16,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
@@ -323,6 +324,95 @@ describe("rewrap through S3", () => {
     );
     expect(report.failures.find((f) => f.object.endsWith("missing.rkey"))?.reason).toMatch(/does not exist/);
     expect(report.exitCode).toBe(2);
+  });
+});
+
+describe("concurrency with other writers and cancellation", () => {
+  it("a writer racing the job: its data is intact and the races are reported as conflicts", async () => {
+    const key = await newKey();
+    // The writer encrypts under another key, so each of its versions needs moving to the target.
+    const other = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const contested = Array.from({ length: 8 }, (_, i) => `race/${i}.rkey`);
+    for (let i = 0; i < 40; i++)
+      await putEncrypted(aws.s3, aws.kms, bucket, `calm/${i}.rkey`, {
+        keyId: key,
+        seed: 300 + i,
+        plaintextSize: 900,
+      });
+    for (const [i, k] of contested.entries())
+      await putEncrypted(aws.s3, aws.kms, bucket, k, { keyId: key, seed: 400 + i, plaintextSize: 900 });
+    await rotate(key);
+    // Slow writes widen the window between the job's read and its conditional write.
+    aws.faults?.inject("s3:PutObject", { latencyMs: 15 });
+    const last = new Map<string, string>();
+    let stop = false;
+    let round = 0;
+    const writer = (async () => {
+      while (!stop) {
+        round++;
+        await Promise.all(
+          contested.map(async (k, i) => {
+            const w = await putEncrypted(aws.s3, aws.kms, bucket, k, {
+              keyId: other,
+              seed: 10_000 + round * 100 + i,
+              plaintextSize: 700,
+            });
+            last.set(k, w.plaintextDigest);
+          }),
+        );
+      }
+    })();
+    let report;
+    try {
+      report = await runJob(job(bucket, { concurrency: 8, target: `key:${key}` }));
+    } finally {
+      stop = true;
+      await writer;
+      aws.faults?.clear();
+    }
+    const byKey = new Map<string, string>();
+    for (const f of report.failures) byKey.set(f.object, f.outcome);
+    expect(report.outcomes.failed).toBe(0);
+    expect(report.outcomes.rewrapped + report.outcomes.conflict + report.outcomes.current).toBe(48);
+    if (aws.faults) expect(report.outcomes.conflict).toBeGreaterThan(0);
+    expect([...byKey.keys()].every((o) => o.includes("/race/"))).toBe(true);
+    // Whatever the interleaving, each contested object holds the writer's last plaintext.
+    for (const k of contested)
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, k, [key, other])).toBe(last.get(k));
+  });
+
+  it("cancelling the job aborts in-flight multipart uploads and leaves every object readable", async (ctx) => {
+    // Injected latency keeps the copies in flight when the signal fires.
+    if (!aws.faults) ctx.skip(aws.missing("faults"));
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const objs: WrittenObject[] = [];
+    for (let i = 0; i < 3; i++)
+      objs.push(
+        await putEncrypted(aws.s3, aws.kms, bucket, `c${i}.rkey`, {
+          keyId: key,
+          seed: 500 + i,
+          plaintextSize: 17 * MiB,
+        }),
+      );
+    await rotate(key);
+    aws.faults!.inject("s3:UploadPartCopy", { latencyMs: 400 });
+    const controller = new AbortController();
+    const report = await runJob(
+      job(bucket, {
+        signal: controller.signal,
+        copyPartBytes: 5 * MiB,
+        hooks: { afterPlan: () => void setTimeout(() => controller.abort(), 300) },
+      }),
+    );
+    aws.faults!.clear();
+    expect(report.outcomes.failed).toBeGreaterThan(0);
+    expect(report.failures.every((f) => f.code === "ERR_JOB_ABORTED")).toBe(true);
+    const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    for (const o of objs)
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
   });
 });
 
