@@ -107,4 +107,14 @@ export { limitedKms, type LimitedKmsOptions } from "./run/limited-kms.js";
 export { parseShard, inShard, type Shard } from "./run/shard.js";
 export { sleep, abortedError } from "./run/sleep.js";
 
+export {
+  batchOperationsHandler,
+  resultCodeOf,
+  refOfTask,
+  type BatchOperationsEvent,
+  type BatchOperationsTask,
+  type BatchOperationsResponse,
+  type BatchResultCode,
+} from "./lambda/batch-operations-handler.js";
+
 export { JobError, describeError, type JobErrorCode } from "./errors.js";
