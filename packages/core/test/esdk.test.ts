@@ -18,8 +18,20 @@ import {
   EncryptionContextError,
   isEsdkMessage,
   KmsKeyring,
+  FormatError,
+  KmsError,
   NoMatchingKeyError,
+  RekeyError,
 } from "@rekey/core";
+import type { Duplex } from "node:stream";
+
+async function collect(stream: Duplex, input: Buffer[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(input), stream, async function (src: AsyncIterable<Buffer>) {
+    for await (const c of src) out.push(c);
+  });
+  return Buffer.concat(out);
+}
 import { FakeKms } from "./helpers/fake-kms.js";
 
 const kms = new FakeKms();
@@ -55,14 +67,70 @@ describe("AWS Encryption SDK messages", () => {
     expect(isEsdkMessage(Buffer.from("hello world"))).toBe(false);
   });
 
-  it("decrypts an ESDK message (default signed suite and a legacy non-committing one) with a strict key list", async () => {
+  it("decrypts an ESDK message (default signed suite) with a strict key list", async () => {
     const pt = randomBytes(5000);
-    for (const suite of [undefined, AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256]) {
-      const r = await decryptEsdk(await esdkMessage(pt, suite), { client: kms, allowedKeyArns: [keyArn] });
-      expect(r.plaintext.equals(pt)).toBe(true);
-      expect(r.encryptionContext).toMatchObject(ctx);
-      expect(r.keyArn).toBe(keyArn);
-    }
+    const r = await decryptEsdk(await esdkMessage(pt), { client: kms, allowedKeyArns: [keyArn] });
+    expect(r.plaintext.equals(pt)).toBe(true);
+    expect(r.encryptionContext).toMatchObject(ctx);
+    expect(r.keyArn).toBe(keyArn);
+  });
+
+  it("reads a legacy non-committing message only when allowed explicitly", async () => {
+    const legacyMsg = await esdkMessage(
+      Buffer.from("old"),
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA256,
+    );
+    await expect(decryptEsdk(legacyMsg, { client: kms, allowedKeyArns: [keyArn] })).rejects.toBeInstanceOf(
+      FormatError,
+    );
+    const r = await decryptEsdk(legacyMsg, {
+      client: kms,
+      allowedKeyArns: [keyArn],
+      allowLegacyNonCommitting: true,
+    });
+    expect(r.plaintext.toString()).toBe("old");
+  });
+
+  it("reports the key that actually decrypted, not the first in the message", async () => {
+    const second = kms.createKey();
+    const both = new KmsKeyringNode({ generatorKeyId: keyArn, keyIds: [second], clientProvider });
+    const { result } = await esdk.encrypt(both, Buffer.from("two"), { encryptionContext: ctx });
+    const r = await decryptEsdk(result, { client: kms, allowedKeyArns: [second] });
+    expect(r.keyArn).toBe(second);
+  });
+
+  it("tells a KMS failure (throttled, disabled) from 'no key of mine'", async () => {
+    const own = kms.createKey();
+    const ownKeyring = new KmsKeyringNode({ generatorKeyId: own, clientProvider });
+    const { result } = await esdk.encrypt(ownKeyring, Buffer.from("x"), { encryptionContext: ctx });
+    kms.failNext = { count: 1, name: "ThrottlingException" };
+    const throttled = await decryptEsdk(result, { client: kms, allowedKeyArns: [own] }).catch(
+      (e: unknown) => e,
+    );
+    expect(throttled).toBeInstanceOf(KmsError);
+    expect((throttled as KmsError).kmsErrorName).toBe("ThrottlingException");
+    kms.disable(own);
+    const disabled = await decryptEsdk(result, { client: kms, allowedKeyArns: [own] }).catch(
+      (e: unknown) => e,
+    );
+    expect((disabled as KmsError).kmsErrorName).toBe("DisabledException");
+  });
+
+  it("refuses what is not an ESDK message, and a frame over maxBodySize, with typed errors", async () => {
+    await expect(
+      decryptEsdk(Buffer.from("plain text"), { client: kms, allowedKeyArns: [keyArn] }),
+    ).rejects.toBeInstanceOf(FormatError);
+    const { result } = await esdk.encrypt(esdkKeyring, randomBytes(100_000), {
+      encryptionContext: ctx,
+      frameLength: 65536,
+    });
+    await expect(
+      decryptEsdk(result, { client: kms, allowedKeyArns: [keyArn], maxBodySize: 4096 }),
+    ).rejects.toBeInstanceOf(RekeyError);
+    const streamed = await collect(decryptEsdkStream({ client: kms, allowedKeyArns: [keyArn] }), [
+      Buffer.from("RKEY not esdk"),
+    ]).catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(RekeyError);
   });
 
   it("refuses a key outside the allow-list or discovery filter", async () => {

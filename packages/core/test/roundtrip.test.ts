@@ -12,6 +12,7 @@ import {
   MultiKeyring,
 } from "@rekey/core";
 import { through } from "./helpers/streams.js";
+import { CountingKeyring } from "./helpers/counting-keyring.js";
 
 const keyring = new RawAesKeyring({ name: "roundtrip", key: randomBytes(32) });
 
@@ -64,18 +65,22 @@ describe("round trips", () => {
   });
 
   it("makes a fresh message id and data key per message", async () => {
-    const a = await encrypt(Buffer.from("same"), { keyring });
-    const b = await encrypt(Buffer.from("same"), { keyring });
+    const counting = new CountingKeyring(keyring);
+    const a = await encrypt(Buffer.from("same"), { keyring: counting });
+    const b = await encrypt(Buffer.from("same"), { keyring: counting });
     expect(a.messageId).not.toBe(b.messageId);
-    expect(a.ciphertext.equals(b.ciphertext)).toBe(false);
+    expect(counting.dataKeys).toHaveLength(2);
+    expect(counting.dataKeys[0]?.equals(counting.dataKeys[1] as Buffer)).toBe(false);
   });
 
   it("rejects bad frame lengths before any key is made", async () => {
+    const counting = new CountingKeyring(keyring);
     for (const frameLength of [0, -1, 1.5, 2 ** 30]) {
-      await expect(encrypt(Buffer.from("x"), { keyring, frameLength })).rejects.toBeInstanceOf(
+      await expect(encrypt(Buffer.from("x"), { keyring: counting, frameLength })).rejects.toBeInstanceOf(
         InvalidArgumentError,
       );
     }
+    expect(counting.wraps).toBe(0);
   });
 
   it("multi-keyring: either recipient decrypts", async () => {

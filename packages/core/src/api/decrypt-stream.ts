@@ -8,12 +8,19 @@
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { DecryptError, FormatError, LimitError } from "../errors.js";
-import { FINAL_FRAME_HEADER, resolveLimits, TAG_LENGTH, type FormatLimits } from "../format/constants.js";
+import {
+  FINAL_FRAME_HEADER,
+  HEADER_FIXED,
+  resolveLimits,
+  TAG_LENGTH,
+  type FormatLimits,
+} from "../format/constants.js";
 import type { MessageHeader } from "../format/header.js";
 import { parseMessagePrefix, type MessagePrefix } from "../format/message.js";
 import { FrameOpener } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
 import { nextFrameHeader, openMessage } from "./open.js";
+import { FrameBuffer } from "./frame-buffer.js";
 import type { DecryptOptions } from "./options.js";
 
 /** A decrypting Transform; emits `header` once the message is authenticated. */
@@ -37,11 +44,18 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
 
 type State = "prefix" | "frame-header" | "ciphertext" | "tag" | "done";
 
+/** Ciphertext is handed to the cipher once this much is staged (or the frame's ciphertext ends). */
+const STAGE_BYTES = 64 * 1024;
+
 class DecryptTransform extends Transform {
   private readonly options: DecryptOptions;
   private readonly limits: FormatLimits;
   private state: State = "prefix";
-  private head: Buffer = Buffer.alloc(0);
+  /** Prefix bytes collected so far, and how many the parser needs before it can say more. */
+  private readonly head = new FrameBuffer();
+  private headNeed: number = HEADER_FIXED.context;
+  /** Small ciphertext slices waiting to be fed to the cipher together (see `feed`). */
+  private readonly staged = new FrameBuffer();
   private header: MessageHeader | undefined;
   private contentKey: Buffer | undefined;
   private sequence = 1;
@@ -62,26 +76,39 @@ class DecryptTransform extends Transform {
       this.run(chunk, callback);
       return;
     }
-    this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    // Parse only once enough bytes arrived for the parser to make progress: re-parsing on every
+    // small chunk would make a hostile sender's 1-byte writes quadratic.
+    this.head.add(chunk);
+    if (this.head.length < this.headNeed) {
+      callback();
+      return;
+    }
+    const bytes = Buffer.concat(this.head.take(this.head.length));
     let parsed;
     try {
-      parsed = parseMessagePrefix(this.head, this.limits);
+      parsed = parseMessagePrefix(bytes, this.limits);
     } catch (e) {
       callback(e as Error);
       return;
     }
     if (parsed.status === "need") {
+      this.headNeed = parsed.minBytes;
+      this.head.add(bytes);
       callback();
       return;
     }
     const prefix = parsed.value;
-    const rest = this.head.subarray(prefix.bodyOffset);
-    this.head = Buffer.alloc(0);
+    const rest = bytes.subarray(prefix.bodyOffset);
     openMessage(prefix, this.options).then((key) => {
       this.contentKey = key;
       this.header = prefix.header;
       this.state = "frame-header";
-      this.emit("header", prefix);
+      try {
+        this.emit("header", prefix);
+      } catch (e) {
+        callback(e as Error);
+        return;
+      }
       this.run(rest, callback);
     }, callback);
   }
@@ -141,9 +168,15 @@ class DecryptTransform extends Transform {
         }
         case "ciphertext": {
           const n = Math.min(this.remaining, chunk.length - at);
-          (this.opener as FrameOpener).update(chunk.subarray(at, at + n));
+          this.staged.add(chunk.subarray(at, at + n));
           this.remaining -= n;
           at += n;
+          // Feed the cipher in large pieces: one held output buffer per tiny input chunk would
+          // let a sender of 4-byte chunks inflate a frame's memory many times over.
+          if (this.remaining === 0 || this.staged.length >= STAGE_BYTES) {
+            for (const piece of this.staged.take(this.staged.length))
+              (this.opener as FrameOpener).update(piece);
+          }
           if (this.remaining === 0) this.state = "tag";
           break;
         }

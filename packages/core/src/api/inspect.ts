@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import { FormatError } from "../errors.js";
-import { resolveLimits, type FormatLimits } from "../format/constants.js";
+import { HEADER_FIXED, resolveLimits, type FormatLimits } from "../format/constants.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import type { EncryptionContext } from "../format/encryption-context.js";
 import { parseMessagePrefix, type MessagePrefix } from "../format/message.js";
@@ -71,11 +71,17 @@ export function inspect(bytes: Uint8Array, limits?: Partial<FormatLimits>): Insp
  */
 export async function inspectStream(stream: Readable, limits?: Partial<FormatLimits>): Promise<Inspection> {
   const l = resolveLimits(limits);
-  let head = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let need: number = HEADER_FIXED.context;
   for await (const chunk of stream) {
-    head = Buffer.concat([head, chunk as Buffer]);
-    const parsed = parseMessagePrefix(head, l);
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    // Parse only when the parser can make progress, not on every (possibly tiny) chunk.
+    if (length < need) continue;
+    const parsed = parseMessagePrefix(Buffer.concat(chunks, length), l);
     if (parsed.status === "ok") return describe(parsed.value);
+    need = parsed.minBytes;
   }
   throw new FormatError("stream ended before the message header was complete");
 }

@@ -1,20 +1,39 @@
 /**
  * Reading AWS Encryption SDK messages, so data written by the ESDK can be decrypted and migrated
  * to rekey (the re-encrypt job's full re-encrypt). Parsing and decryption are done by
- * `@aws-crypto/client-node`; this file only recognizes ESDK messages, builds a KMS keyring with the
- * same trust rules as rekey's (strict key ARNs or a discovery filter), and maps errors to rekey's
- * typed errors. Non-committing (pre-2.0) messages are accepted on read, as a migration must.
+ * `@aws-crypto/client-node`; this file recognizes ESDK messages, builds a KMS keyring with the
+ * same trust rules as rekey's (strict key ARNs or a discovery filter), watches the KMS calls the
+ * ESDK makes (to tell "no key of mine" from "KMS failed", and to report the key that decrypted),
+ * and maps every failure to rekey's typed errors.
+ *
+ * Two ESDK properties callers should know: a message written before key commitment (ESDK 1.x) is
+ * refused unless `allowLegacyNonCommitting` is set; and for signed suites the ESDK stream releases
+ * plaintext before it checks the trailing signature, so a stream consumer must treat output as
+ * tentative until the stream ends without error (the re-encrypt job only completes its upload
+ * then). The buffer API verifies everything before returning.
  */
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from "@aws-crypto/client-node";
-import { DecryptError, EncryptionContextError, InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
+import {
+  DecryptError,
+  EncryptionContextError,
+  errorName,
+  FormatError,
+  InvalidArgumentError,
+  KmsError,
+  NoMatchingKeyError,
+  RekeyError,
+} from "../errors.js";
 import { readU16 } from "../format/bytes.js";
-import { kmsApiOf, type KmsClientLike } from "../keyring/kms-client.js";
+import { DEFAULT_LIMITS } from "../format/constants.js";
+import { kmsApiOf, type KmsApi, type KmsClientLike } from "../keyring/kms-client.js";
 import { isKeyArn } from "../keyring/arn.js";
 
 /** Algorithm suites of ESDK message format version 1 and 2. */
 const V1_SUITES = new Set([0x0014, 0x0046, 0x0078, 0x0114, 0x0146, 0x0178, 0x0214, 0x0346, 0x0378]);
 const V2_SUITES = new Set([0x0478, 0x0578]);
+/** KMS errors that mean "not this key": the ESDK tries the next data key. */
+const NOT_MINE = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
 
 /**
  * True when `bytes` start like an AWS Encryption SDK message (format version 1 or 2).
@@ -43,6 +62,10 @@ export interface EsdkDecryptOptions {
   readonly requiredEncryptionContext?: Readonly<Record<string, string>>;
   /** Most encrypted data keys a message may carry. @default 16 */
   readonly maxEncryptedDataKeys?: number;
+  /** Largest frame (or non-framed body) the reader holds before its tag is checked. @default 16777216 */
+  readonly maxBodySize?: number;
+  /** Also read messages without key commitment (written by ESDK 1.x). @default false */
+  readonly allowLegacyNonCommitting?: boolean;
 }
 
 /** The result of {@link decryptEsdk}. */
@@ -53,9 +76,35 @@ export interface EsdkDecryptResult {
   readonly keyArn: string | undefined;
 }
 
-function keyringFor(options: EsdkDecryptOptions): KmsKeyringNode {
-  const api = kmsApiOf(options.client);
-  // The ESDK calls `generateDataKey`/`encrypt`/`decrypt` methods on the client, as KmsApi has them.
+/** What the ESDK did with KMS during one decryption. */
+interface KmsWatch {
+  /** The key of the Decrypt that succeeded. */
+  keyArn?: string | undefined;
+  /** The first KMS failure that was not "not this key". */
+  failure?: unknown;
+}
+
+/** A KmsApi that records outcomes into `watch`; the ESDK calls these methods on its client. */
+function watched(api: KmsApi, watch: KmsWatch): KmsApi {
+  return {
+    generateDataKey: (i, o) => api.generateDataKey(i, o),
+    encrypt: (i, o) => api.encrypt(i, o),
+    reEncrypt: (i, o) => api.reEncrypt(i, o),
+    decrypt: async (i, o) => {
+      try {
+        const r = await api.decrypt(i, o);
+        watch.keyArn ??= r.KeyId;
+        return r;
+      } catch (e) {
+        if (!NOT_MINE.has(errorName(e) ?? "")) watch.failure ??= e;
+        throw e;
+      }
+    },
+  };
+}
+
+function keyringFor(options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode {
+  const api = watched(kmsApiOf(options.client), watch);
   const clientProvider = (() => api) as unknown as NonNullable<
     NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
   >;
@@ -78,9 +127,11 @@ function keyringFor(options: EsdkDecryptOptions): KmsKeyringNode {
   throw new InvalidArgumentError("decrypting an ESDK message needs allowedKeyArns or a discovery filter");
 }
 
-function client(options: EsdkDecryptOptions) {
+function esdkClient(options: EsdkDecryptOptions) {
   return buildClient({
-    commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
+    commitmentPolicy: options.allowLegacyNonCommitting
+      ? CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+      : CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
     maxEncryptedDataKeys: options.maxEncryptedDataKeys ?? 16,
   });
 }
@@ -95,11 +146,20 @@ function checkContext(
   }
 }
 
-function mapError(e: unknown): Error {
+/** Maps an ESDK failure to a rekey error, using what the KMS calls showed. */
+function mapError(e: unknown, watch: KmsWatch): RekeyError {
+  if (e instanceof RekeyError) return e;
+  if (watch.failure) return new KmsError("Decrypt", watch.failure);
   const message = e instanceof Error ? e.message : "";
-  // The ESDK reports "no entry could be unwrapped" as a materials error with this message.
-  if (/unencryptedDataKey has not been set|Unable to decrypt data key/i.test(message))
-    return new NoMatchingKeyError({ cause: e });
+  // The ESDK reports "no data key could be unwrapped" with this materials message.
+  if (/unencryptedDataKey has not been set/i.test(message)) return new NoMatchingKeyError({ cause: e });
+  if (
+    /not a supported message format|Malformed|Unsupported algorithm|CommitmentPolicy|maxEncryptedDataKeys/i.test(
+      message,
+    )
+  ) {
+    return new FormatError("not a readable AWS Encryption SDK message", { cause: e });
+  }
   return new DecryptError();
 }
 
@@ -115,22 +175,25 @@ export async function decryptEsdk(
   bytes: Uint8Array,
   options: EsdkDecryptOptions,
 ): Promise<EsdkDecryptResult> {
-  const keyring = keyringFor(options);
+  if (!isEsdkMessage(bytes)) throw new FormatError("not an AWS Encryption SDK message");
+  const watch: KmsWatch = {};
   let r;
   try {
-    r = await client(options).decrypt(keyring, bytes);
+    r = await esdkClient(options).decrypt(keyringFor(options, watch), bytes, {
+      maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
+    });
   } catch (e) {
-    throw mapError(e);
+    throw mapError(e, watch);
   }
   const encryptionContext = { ...r.messageHeader.encryptionContext };
   checkContext(encryptionContext, options.requiredEncryptionContext);
-  const edk = r.messageHeader.encryptedDataKeys.find((k) => k.providerId === "aws-kms");
-  return { plaintext: Buffer.from(r.plaintext), encryptionContext, keyArn: edk?.providerInfo };
+  return { plaintext: Buffer.from(r.plaintext), encryptionContext, keyArn: watch.keyArn };
 }
 
 /**
  * A Duplex that decrypts an AWS Encryption SDK message stream (the ESDK's own `decryptStream`,
- * with rekey's keyring rules). Check `requiredEncryptionContext` on its `MessageHeader` event.
+ * with rekey's keyring rules and typed errors). The required encryption context is checked when
+ * the header is parsed, before any plaintext.
  *
  * @example
  * ```ts
@@ -138,13 +201,49 @@ export async function decryptEsdk(
  * ```
  */
 export function decryptEsdkStream(options: EsdkDecryptOptions): Duplex {
-  const stream = client(options).decryptStream(keyringFor(options)) as unknown as Duplex;
-  stream.on("MessageHeader", (header: { encryptionContext: Record<string, string> }) => {
-    try {
-      checkContext(header.encryptionContext, options.requiredEncryptionContext);
-    } catch (e) {
-      stream.destroy(e as Error);
-    }
-  });
-  return stream;
+  const watch: KmsWatch = {};
+  const inner = esdkClient(options).decryptStream(keyringFor(options, watch), {
+    maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
+  }) as unknown as Duplex;
+  return new MappedDuplex(inner, watch, options.requiredEncryptionContext);
+}
+
+/** Forwards to the ESDK stream and turns its errors into rekey errors. */
+class MappedDuplex extends Duplex {
+  constructor(
+    private readonly inner: Duplex,
+    watch: KmsWatch,
+    required: Readonly<Record<string, string>> | undefined,
+  ) {
+    super();
+    inner.on("MessageHeader", (header: { encryptionContext: Record<string, string> }) => {
+      try {
+        checkContext(header.encryptionContext, required);
+      } catch (e) {
+        this.destroy(e as Error);
+      }
+    });
+    inner.on("data", (chunk: Buffer) => {
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on("end", () => this.push(null));
+    inner.on("error", (e: unknown) => this.destroy(mapError(e, watch)));
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.inner.write(chunk, encoding, () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end(() => callback());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    callback(error);
+  }
 }

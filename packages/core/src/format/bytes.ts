@@ -48,7 +48,16 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is content, not a marker to strip — stripping it would give two
+// byte encodings for one string and break the canonical encryption context.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `s` has no unpaired surrogate (so UTF-8 encoding is lossless). */
+export function isWellFormedString(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
 
 export function encodeUtf8(s: string): Uint8Array {
   return utf8.encode(s);

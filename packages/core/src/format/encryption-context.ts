@@ -4,7 +4,7 @@
  * duplicate keys) so that the same map always yields the same header bytes.
  */
 import { FormatError, EncryptionContextError, LimitError } from "../errors.js";
-import { decodeUtf8, encodeUtf8, readU16, writeU16 } from "./bytes.js";
+import { decodeUtf8, encodeUtf8, isWellFormedString, readU16, writeU16 } from "./bytes.js";
 
 /** An encryption context: non-secret, authenticated key/value pairs. */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -31,6 +31,11 @@ export function serializeEncryptionContext(context: EncryptionContext, maxBytes:
     if (typeof v !== "string")
       throw new EncryptionContextError(`encryption context value for "${k}" is not a string`);
     if (k.length === 0) throw new EncryptionContextError("encryption context keys must not be empty");
+    // An unpaired surrogate has no UTF-8 form (the encoder substitutes U+FFFD): refuse it rather
+    // than write a context that reads back differently, or not at all.
+    if (!isWellFormedString(k) || !isWellFormedString(v)) {
+      throw new EncryptionContextError(`encryption context entry "${k}" is not well-formed Unicode`);
+    }
     const kb = encodeUtf8(k);
     const vb = encodeUtf8(v);
     if (kb.length > MAX_FIELD || vb.length > MAX_FIELD)
@@ -39,6 +44,16 @@ export function serializeEncryptionContext(context: EncryptionContext, maxBytes:
   }
   if (pairs.length > MAX_PAIRS) throw new LimitError("too many encryption context pairs");
   pairs.sort((a, b) => compareBytes(a[0], b[0]));
+  for (let i = 1; i < pairs.length; i++) {
+    if (
+      compareBytes(
+        (pairs[i - 1] as [Uint8Array, Uint8Array])[0],
+        (pairs[i] as [Uint8Array, Uint8Array])[0],
+      ) === 0
+    ) {
+      throw new EncryptionContextError("encryption context has two keys with the same UTF-8 bytes");
+    }
+  }
   let size = 2;
   for (const [k, v] of pairs) size += 4 + k.length + v.length;
   if (size > maxBytes) throw new LimitError(`encryption context is ${size} bytes; the limit is ${maxBytes}`);

@@ -9,7 +9,8 @@
  * it — hence the limits. Decrypt: unwrapped data keys are cached by (entries, context).
  *
  * Single-flight: concurrent misses for the same cache key share one keyring call, so N parallel
- * requests make one KMS call, not N. Failures are never cached.
+ * requests make one KMS call, not N. A failure is reported to the callers that waited on that call
+ * and never cached. Cached keys are copies; the inner keyring's key is zeroed once copied.
  */
 import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
@@ -64,8 +65,8 @@ export class CachingKeyring implements Keyring {
   private readonly now: () => number;
   private readonly encryptCache = new Map<string, EncryptEntry>();
   private readonly decryptCache = new Map<string, DecryptEntry>();
-  private readonly inflightWrap = new Map<string, Promise<WrapResult>>();
-  private readonly inflightUnwrap = new Map<string, Promise<Uint8Array | undefined>>();
+  private readonly inflightWrap = new Map<string, Promise<void>>();
+  private readonly inflightUnwrap = new Map<string, Promise<boolean>>();
 
   constructor(options: CachingKeyringOptions) {
     if (!(options.maxAgeMs > 0))
@@ -98,36 +99,34 @@ export class CachingKeyring implements Keyring {
         return { dataKey: Uint8Array.from(hit.dataKey), entries: hit.entries };
       }
       if (hit) this.evict(this.encryptCache, id);
-      const pending = this.inflightWrap.get(id);
-      if (pending) {
-        await pending.catch(() => undefined);
-        continue; // re-check: the fresh key may already be used up by the others that waited
+      let flight = this.inflightWrap.get(id);
+      if (!flight) {
+        flight = this.fillWrap(id, request.encryptionContext).finally(() => this.inflightWrap.delete(id));
+        this.inflightWrap.set(id, flight);
       }
-      const fresh = this.fillWrap(id, request);
-      this.inflightWrap.set(id, fresh);
-      try {
-        await fresh;
-      } finally {
-        this.inflightWrap.delete(id);
-      }
+      // Loop to take the fresh key from the cache: the others that waited may have used it up.
+      await raceSignal(flight, request.signal);
     }
   }
 
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
     const id = entriesId(entries, request.encryptionContext);
-    const hit = this.decryptCache.get(id);
-    if (hit && this.now() - hit.created < this.maxAgeMs) {
-      touch(this.decryptCache, id, hit);
-      return Uint8Array.from(hit.dataKey);
+    for (;;) {
+      const hit = this.decryptCache.get(id);
+      if (hit && this.now() - hit.created < this.maxAgeMs) {
+        touch(this.decryptCache, id, hit);
+        return Uint8Array.from(hit.dataKey);
+      }
+      if (hit) this.evict(this.decryptCache, id);
+      let flight = this.inflightUnwrap.get(id);
+      if (!flight) {
+        flight = this.fillUnwrap(id, entries, request.encryptionContext).finally(() =>
+          this.inflightUnwrap.delete(id),
+        );
+        this.inflightUnwrap.set(id, flight);
+      }
+      if (!(await raceSignal(flight, request.signal))) return undefined;
     }
-    if (hit) this.evict(this.decryptCache, id);
-    let pending = this.inflightUnwrap.get(id);
-    if (!pending) {
-      pending = this.fillUnwrap(id, entries, request).finally(() => this.inflightUnwrap.delete(id));
-      this.inflightUnwrap.set(id, pending);
-    }
-    const key = await pending;
-    return key ? Uint8Array.from(key) : undefined;
   }
 
   /** Drops and zeroes every cached key. */
@@ -144,8 +143,13 @@ export class CachingKeyring implements Keyring {
     );
   }
 
-  private async fillWrap(id: string, request: WrapRequest): Promise<WrapResult> {
-    const r = await this.inner.wrap(request);
+  /**
+   * One keyring call shared by every concurrent miss. It runs without any caller's AbortSignal, so
+   * one caller giving up does not fail the others; each caller races its own signal instead. A
+   * failure is shared by the callers waiting on it and never cached.
+   */
+  private async fillWrap(id: string, encryptionContext: EncryptionContext): Promise<void> {
+    const r = await this.inner.wrap({ encryptionContext });
     this.insert(this.encryptCache, id, {
       dataKey: Uint8Array.from(r.dataKey),
       entries: r.entries,
@@ -154,18 +158,19 @@ export class CachingKeyring implements Keyring {
       bytes: 0,
     });
     r.dataKey.fill(0);
-    return r;
   }
 
+  /** Like {@link fillWrap}; resolves to whether a key was found (and cached). */
   private async fillUnwrap(
     id: string,
     entries: readonly WrappedKeyEntry[],
-    request: UnwrapRequest,
-  ): Promise<Uint8Array | undefined> {
-    const key = await this.inner.unwrap(entries, request);
-    if (!key) return undefined;
+    encryptionContext: EncryptionContext,
+  ): Promise<boolean> {
+    const key = await this.inner.unwrap(entries, { encryptionContext });
+    if (!key) return false;
     this.insert(this.decryptCache, id, { dataKey: Uint8Array.from(key), created: this.now() });
-    return key;
+    key.fill(0);
+    return true;
   }
 
   private insert<T extends { dataKey: Uint8Array }>(map: Map<string, T>, id: string, value: T): void {
@@ -183,6 +188,26 @@ export class CachingKeyring implements Keyring {
     e.dataKey.fill(0);
     map.delete(id);
   }
+}
+
+/** Waits for `p`, or rejects with the signal's reason as soon as the signal aborts. */
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }
 
 function touch<T>(map: Map<string, T>, id: string, value: T): void {

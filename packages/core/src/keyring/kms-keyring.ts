@@ -78,27 +78,35 @@ export class KmsKeyring implements Keyring {
     if (!primary) throw new InvalidArgumentError("this KMS keyring has no keyId to encrypt with");
     const entries: WrappedKeyEntry[] = [];
     let dataKey = request.dataKey;
-    if (!dataKey) {
-      const r = await this.call("GenerateDataKey", primary, request.signal, (o) =>
-        this.kms.generateDataKey(
-          {
-            KeyId: primary,
-            KeySpec: "AES_256",
-            EncryptionContext: { ...request.encryptionContext },
-            ...this.grants(),
-          },
-          o,
-        ),
-      );
-      if (!r.Plaintext || r.Plaintext.length !== DATA_KEY_LENGTH || !r.CiphertextBlob || !r.KeyId) {
-        throw new KmsError("GenerateDataKey", new Error("incomplete response"));
+    let generated: Uint8Array | undefined;
+    try {
+      if (!dataKey) {
+        const r = await this.call("GenerateDataKey", primary, request.signal, (o) =>
+          this.kms.generateDataKey(
+            {
+              KeyId: primary,
+              KeySpec: "AES_256",
+              EncryptionContext: { ...request.encryptionContext },
+              ...this.grants(),
+            },
+            o,
+          ),
+        );
+        generated = r.Plaintext;
+        if (!r.Plaintext || r.Plaintext.length !== DATA_KEY_LENGTH || !r.CiphertextBlob || !r.KeyId) {
+          throw new KmsError("GenerateDataKey", new Error("incomplete response"));
+        }
+        dataKey = r.Plaintext;
+        entries.push(this.entry(r.KeyId, primary, r.KeyMaterialId, r.CiphertextBlob));
+      } else {
+        entries.push(await this.encryptFor(primary, dataKey, request));
       }
-      dataKey = r.Plaintext;
-      entries.push(this.entry(r.KeyId, primary, r.KeyMaterialId, r.CiphertextBlob));
-    } else {
-      entries.push(await this.encryptFor(primary, dataKey, request));
+      for (const keyId of others) entries.push(await this.encryptFor(keyId, dataKey, request));
+    } catch (e) {
+      // A key this call made must not outlive a failed wrap (e.g. the DR key's Encrypt failed).
+      generated?.fill(0);
+      throw e;
     }
-    for (const keyId of others) entries.push(await this.encryptFor(keyId, dataKey, request));
     return { dataKey, entries };
   }
 
@@ -128,7 +136,7 @@ export class KmsKeyring implements Keyring {
         );
         if (r.Plaintext && r.Plaintext.length === DATA_KEY_LENGTH) return r.Plaintext;
       } catch (e) {
-        if (request.signal?.aborted) throw e;
+        if (request.signal?.aborted) throw new KmsError("Decrypt", e);
         // "Not my key" moves on to the next entry; anything else (throttling, a disabled key,
         // access denied) is remembered so the caller learns the real reason if nothing works.
         if (!NOT_MINE.has(errorName(e) ?? "")) failure ??= e;
