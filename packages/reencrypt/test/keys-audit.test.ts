@@ -224,6 +224,22 @@ describe("auditKeys", () => {
     expect(report.summary.errors).toBe(1);
   });
 
+  it("a key that cannot be described is reported as unreadable with its error", async () => {
+    const kms = new FakeKmsAdmin();
+    const bad = kms.add({ rotation: 365 });
+    kms.failures.set(
+      `DescribeKey:${bad.meta.KeyId}`,
+      new FakeAwsError("AccessDeniedException", "not allowed"),
+    );
+    const report = await auditKeys(kms, { now: NOW });
+    expect(report.keys[0]).toMatchObject({
+      keyId: bad.meta.KeyId,
+      scope: { inScope: false, reason: "unreadable" },
+      error: expect.stringMatching(/DescribeKey failed.*AccessDeniedException/),
+    });
+    expect(report.summary.errors).toBe(1);
+  });
+
   it("fails as a whole when the keys cannot be listed", async () => {
     const kms = new FakeKmsAdmin();
     kms.failures.set("ListKeys", new FakeAwsError("AccessDeniedException", "not allowed"));

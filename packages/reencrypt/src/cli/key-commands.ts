@@ -175,26 +175,25 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const intervalMs = parseDuration(flags.interval, "--interval");
   const kms = kmsAdminOf(ctx.kmsClient(awsOptionsOf(flags)));
-  const json = wantsJson(flags, ctx.stdout);
   const spinner = startSpinner(ctx.stderr, `rotating ${key}`);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
+  let outcome;
   try {
-    const outcome = await rotateAndWait(kms, key, {
+    outcome = await rotateAndWait(kms, key, {
       timeoutMs,
       intervalMs,
       signal: controller.signal,
       onProgress: (p) =>
         spinner.update(`waiting for the new key material of ${key} (${Math.round(p.elapsedMs / 1000)}s)`),
     });
-    spinner.stop();
-    if (json) writeJson(ctx.stdout, outcome);
-    else writeLines(ctx.stdout, renderRotation(outcome));
   } finally {
     spinner.stop();
     process.removeListener("SIGINT", onSigint);
   }
+  if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, outcome);
+  else writeLines(ctx.stdout, renderRotation(outcome));
 }
 
 async function statusAction(ctx: CliContext, key: string, flags: AwsFlags & OutputFlags): Promise<void> {

@@ -9,6 +9,7 @@ import PQueue from "p-queue";
 import type { KeyMetadata } from "@aws-sdk/client-kms";
 import {
   classifyKey,
+  outOfScope,
   isRotatableKind,
   type AuditPolicy,
   type Finding,
@@ -209,7 +210,7 @@ async function auditOne(
       aliases: aliasesByKey.get(keyRef) ?? [],
       rotation: "unknown",
       history: "unknown",
-      scope: { inScope: false, reason: "not-enabled", explanation: "could not be described" },
+      scope: outOfScope("unreadable"),
       findings: [],
       notes: [],
       error: (e as Error).message,

@@ -60,7 +60,8 @@ export type OutOfScopeReason =
   | "multi-region-replica"
   | "pending-deletion"
   | "disabled"
-  | "not-enabled";
+  | "not-enabled"
+  | "unreadable";
 
 /** Whether the audit judges a key, and if not, why. */
 export type KeyScope =
@@ -104,7 +105,20 @@ const EXPLANATIONS: Record<OutOfScopeReason, string> = {
   "pending-deletion": "pending deletion: KMS does not rotate it and reports rotation off",
   disabled: "disabled: KMS does not rotate it; if re-enabled, material older than the period rotates at once",
   "not-enabled": "not in the Enabled state: KMS does not rotate it",
+  unreadable: "could not be described: see the error",
 };
+
+/**
+ * The out-of-scope verdict with its explanation.
+ *
+ * @example
+ * ```ts
+ * outOfScope("unreadable").explanation; // "could not be described: see the error"
+ * ```
+ */
+export function outOfScope(reason: OutOfScopeReason): KeyScope {
+  return { inScope: false, reason, explanation: EXPLANATIONS[reason] };
+}
 
 /**
  * Decides whether a key is in scope, and why not.
@@ -115,11 +129,7 @@ const EXPLANATIONS: Record<OutOfScopeReason, string> = {
  * ```
  */
 export function keyScope(facts: KeyFacts): KeyScope {
-  const out = (reason: OutOfScopeReason): KeyScope => ({
-    inScope: false,
-    reason,
-    explanation: EXPLANATIONS[reason],
-  });
+  const out = outOfScope;
   if (facts.manager === "AWS") return out("aws-managed");
   const spec = facts.keySpec ?? "SYMMETRIC_DEFAULT";
   if (spec.startsWith("HMAC_")) return out("hmac");

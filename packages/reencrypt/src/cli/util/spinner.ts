@@ -10,7 +10,7 @@ const FRAMES = ["|", "/", "-", "\\"];
 export interface Spinner {
   /** Changes the text after the indicator. */
   update(text: string): void;
-  /** Clears the line and stops. */
+  /** Clears the line and stops (idempotent). */
   stop(): void;
 }
 
@@ -27,6 +27,7 @@ export function startSpinner(stream: OutputStream, text: string): Spinner {
   if (stream.isTTY !== true) return { update: () => {}, stop: () => {} };
   let frame = 0;
   let current = text;
+  let stopped = false;
   const draw = () => {
     stream.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} ${current}`);
   };
@@ -39,6 +40,8 @@ export function startSpinner(stream: OutputStream, text: string): Spinner {
       draw();
     },
     stop: () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       stream.write("\r\x1b[2K");
     },
