@@ -70,7 +70,14 @@ export function describeError(e: unknown): { code: string; reason: string } {
   return { code: "Error", reason: String(e) };
 }
 
-/** The HTTP status an AWS SDK error carries, if any. */
+/**
+ * The HTTP status an AWS SDK error carries, if any.
+ *
+ * @example
+ * ```ts
+ * httpStatusOf(sdkError); // 412
+ * ```
+ */
 export function httpStatusOf(e: unknown): number | undefined {
   if (typeof e !== "object" || e === null) return undefined;
   const meta = (e as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
@@ -78,7 +85,14 @@ export function httpStatusOf(e: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-/** The `name` of an error-like value, if it has one. */
+/**
+ * The `name` of an error-like value, if it has one.
+ *
+ * @example
+ * ```ts
+ * errorNameOf(sdkError); // "ThrottlingException"
+ * ```
+ */
 export function errorNameOf(e: unknown): string | undefined {
   if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
   return undefined;

@@ -154,7 +154,14 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
     .action((flags: JobFlags) => jobAction(ctx, "reencrypt", flags));
 }
 
-/** Parses the source flags. */
+/**
+ * Parses the source flags.
+ *
+ * @example
+ * ```ts
+ * sourceOf({ source: "s3://data/2024/", target: "current" } as JobFlags); // { kind: "s3", bucket: "data", prefix: "2024/" }
+ * ```
+ */
 export function sourceOf(flags: JobFlags): JobSource {
   const given = [flags.source, flags.manifest, flags.dir].filter((v) => v !== undefined);
   if (given.length !== 1)
@@ -182,7 +189,14 @@ export function sourceOf(flags: JobFlags): JobSource {
   return { kind: "dir", path: flags.dir as string };
 }
 
-/** Builds the job options (clients included) from the flags. */
+/**
+ * Builds the job options (clients included) from the flags.
+ *
+ * @example
+ * ```ts
+ * const options = jobOptionsOf(processContext(), "rewrap", flags);
+ * ```
+ */
 export function jobOptionsOf(
   ctx: CliContext,
   command: "plan" | "rewrap" | "reencrypt",

@@ -8,7 +8,14 @@ import { registerJobCommands } from "./job-commands.js";
 import { registerKeyCommands } from "./key-commands.js";
 import { registerFileCommands } from "./file-commands.js";
 
-/** Builds the `rekey` program (exported so tests can run it in-process). */
+/**
+ * Builds the `rekey` program (exported so tests can run it in-process).
+ *
+ * @example
+ * ```ts
+ * await buildProgram().parseAsync(["node", "rekey", "plan", "--source", "s3://data/"]);
+ * ```
+ */
 export function buildProgram(): Command {
   const program = new Command("rekey")
     .description("Envelope encryption on AWS KMS whose data follows key rotation.")

@@ -18,7 +18,14 @@ export function fingerprintOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
 }
 
-/** The current fingerprint of `path`, or `undefined` if it no longer exists. */
+/**
+ * The current fingerprint of `path`, or `undefined` if it no longer exists.
+ *
+ * @example
+ * ```ts
+ * if ((await currentFingerprint(path)) !== plan.etag) throw conflict;
+ * ```
+ */
 export async function currentFingerprint(path: string): Promise<string | undefined> {
   try {
     return fingerprintOf(await stat(path, { bigint: true }));

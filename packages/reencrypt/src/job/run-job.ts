@@ -97,7 +97,14 @@ export async function runJob(
   return report.finish({ interrupted, fromCheckpoint, notes });
 }
 
-/** Validates the concurrency option. */
+/**
+ * Validates the concurrency option.
+ *
+ * @example
+ * ```ts
+ * checkConcurrency(undefined); // 16
+ * ```
+ */
 export function checkConcurrency(value: number | undefined): number {
   const c = value ?? JOB_DEFAULTS.concurrency;
   if (!(Number.isInteger(c) && c >= 1 && c <= 1024))

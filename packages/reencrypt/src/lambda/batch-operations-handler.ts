@@ -70,7 +70,14 @@ export function resultCodeOf(r: ObjectResult): BatchResultCode {
   return "PermanentFailure";
 }
 
-/** The object a task names (keys arrive URL-encoded, `+` for spaces). */
+/**
+ * The object a task names (keys arrive URL-encoded, `+` for spaces).
+ *
+ * @example
+ * ```ts
+ * refOfTask({ taskId: "t1", s3BucketArn: "arn:aws:s3:::data", s3Key: "a+b.rkey" }); // key "a b.rkey"
+ * ```
+ */
 export function refOfTask(task: BatchOperationsTask): S3ObjectRef {
   const bucket = task.s3Bucket ?? task.s3BucketArn?.replace(/^arn:[^:]+:s3:::/, "") ?? "";
   const key = decodeURIComponent(task.s3Key.replace(/\+/g, " "));

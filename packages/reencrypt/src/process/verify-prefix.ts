@@ -52,7 +52,14 @@ export function verifyPrefix(readBack: Uint8Array, actualSize: number, expected:
     throw new JobError("ERR_JOB_VERIFY", "written object has no entry under the target key");
 }
 
-/** Constant-shape byte comparison. */
+/**
+ * Constant-shape byte comparison.
+ *
+ * @example
+ * ```ts
+ * sameBytes(readBack, newPrefix); // true when equal
+ * ```
+ */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));

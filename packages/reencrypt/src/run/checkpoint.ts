@@ -90,6 +90,11 @@ export interface Checkpoint {
  * Opens (creating or resuming) a checkpoint file.
  *
  * @throws JobError `ERR_JOB_CHECKPOINT` when it cannot be read or belongs to another job.
+ *
+ * @example
+ * ```ts
+ * const cp = await openCheckpoint("job.jsonl", { rekeyCheckpoint: 1, mode: "rewrap", target: "current" });
+ * ```
  */
 export async function openCheckpoint(
   path: string,

@@ -58,7 +58,14 @@ export function limitedKms(inner: JobKmsApi, options: LimitedKmsOptions): JobKms
   };
 }
 
-/** True for a throttling answer of KMS or S3. */
+/**
+ * True for a throttling answer of KMS or S3.
+ *
+ * @example
+ * ```ts
+ * isThrottle(Object.assign(new Error(), { name: "SlowDown" })); // true
+ * ```
+ */
 export function isThrottle(e: unknown): boolean {
   const name = errorNameOf(e);
   return name === "ThrottlingException" || name === "SlowDown" || name === "Throttling";

@@ -24,7 +24,14 @@ export interface S3Head {
   readonly bytes: Uint8Array;
 }
 
-/** The S3 runtime of a context, or a clear error when the job was built without an S3 client. */
+/**
+ * The S3 runtime of a context, or a clear error when the job was built without an S3 client.
+ *
+ * @example
+ * ```ts
+ * const rt = s3Of(ctx);
+ * ```
+ */
 export function s3Of(ctx: JobContext): S3Runtime {
   if (!ctx.s3)
     throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client in the job options");

@@ -93,18 +93,39 @@ async function readAll(body: Readable | undefined, counters: JobCounters): Promi
   return Buffer.concat(chunks);
 }
 
-/** True for HTTP 412: a conditional read or write found another ETag. */
+/**
+ * True for HTTP 412: a conditional read or write found another ETag.
+ *
+ * @example
+ * ```ts
+ * if (isPreconditionFailed(e)) return conflict();
+ * ```
+ */
 export function isPreconditionFailed(e: unknown): boolean {
   return httpStatusOf(e) === 412 || errorNameOf(e) === "PreconditionFailed";
 }
 
-/** True when the object (or version) does not exist. */
+/**
+ * True when the object (or version) does not exist.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchKey(e)) return deleted();
+ * ```
+ */
 export function isNoSuchKey(e: unknown): boolean {
   const name = errorNameOf(e);
   return name === "NoSuchKey" || name === "NoSuchVersion" || (httpStatusOf(e) === 404 && name === "NotFound");
 }
 
-/** True when the bucket does not exist. */
+/**
+ * True when the bucket does not exist.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchBucket(e)) throw new JobError("ERR_JOB_SOURCE", "no such bucket");
+ * ```
+ */
 export function isNoSuchBucket(e: unknown): boolean {
   return errorNameOf(e) === "NoSuchBucket";
 }

@@ -5,7 +5,14 @@ import { formatBytes } from "./parse-size.js";
 
 const LISTED = 20;
 
-/** What each exit code means, as printed at the end of a run. */
+/**
+ * What each exit code means, as printed at the end of a run.
+ *
+ * @example
+ * ```ts
+ * exitMeaning(2); // "some objects are not on the target (…)"
+ * ```
+ */
 export function exitMeaning(code: number): string {
   switch (code) {
     case EXIT_CODES.ok:
