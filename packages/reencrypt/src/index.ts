@@ -118,3 +118,66 @@ export {
 } from "./lambda/batch-operations-handler.js";
 
 export { JobError, describeError, type JobErrorCode } from "./errors.js";
+
+export {
+  auditKeys,
+  type AuditOptions,
+  type AuditedKey,
+  type AuditReport,
+  type AuditSummary,
+} from "./keys/audit-keys.js";
+export {
+  classifyKey,
+  keyScope,
+  DEFAULT_ROTATION_PERIOD_DAYS,
+  type KeyFacts,
+  type KeyScope,
+  type Finding,
+  type FindingCode,
+  type AuditPolicy,
+  type KeyClassification,
+  type OutOfScopeReason,
+} from "./keys/classify-key.js";
+export {
+  planRotationFix,
+  type RotationFixOptions,
+  type RotationFixPlan,
+  type RotationFixChange,
+} from "./keys/plan-rotation-fix.js";
+export {
+  applyRotationFix,
+  type ApplyRotationFixOptions,
+  type RotationFixResult,
+} from "./keys/apply-rotation-fix.js";
+export {
+  checkTerraformPlan,
+  parseTerraformPlan,
+  type TerraformCheckOptions,
+  type TerraformCheckResult,
+  type TerraformKeyVerdict,
+  type TerraformFindingCode,
+} from "./keys/check-terraform-plan.js";
+export { rotateAndWait, type RotateAndWaitOptions, type RotationOutcome } from "./keys/rotate-and-wait.js";
+export { keyRotationStatus, type KeyRotationStatus } from "./keys/key-rotation-status.js";
+export {
+  preflightCutover,
+  type PreflightCutoverOptions,
+  type CutoverPreflight,
+  type PreflightCheck,
+  type CheckStatus,
+  type CutoverTarget,
+} from "./keys/preflight-cutover.js";
+export { comparePolicies, type PolicyComparison, type AccessGap } from "./keys/compare-policies.js";
+export {
+  createSuccessorKey,
+  type SuccessorKey,
+  type CreateSuccessorKeyOptions,
+} from "./keys/create-successor-key.js";
+export {
+  cutoverAlias,
+  type CutoverOptions,
+  type CutoverResult,
+  type CutoverRewrapRequest,
+} from "./keys/cutover-alias.js";
+export { kmsAdminOf, type KmsAdminApi, type KmsAdminClient } from "./keys/kms-admin.js";
+export { KeyToolError, type KeyToolErrorCode } from "./keys/errors.js";
