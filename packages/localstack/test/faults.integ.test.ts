@@ -66,6 +66,7 @@ group("fault injection", () => {
       ["throttle", 400, "ThrottlingException"],
       ["unavailable", 503, "ServiceUnavailableException"],
       ["internal", 500, "InternalFailure"],
+      ["not-implemented", 501, "NotImplementedException"],
     ] as const;
     for (const [kind, status, name] of cases) {
       faults.inject("kms:DescribeKey", { error: kind });

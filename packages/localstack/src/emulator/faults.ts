@@ -25,9 +25,12 @@ export type EmulatedService = "kms" | "s3";
  * What an injected failure looks like on the wire:
  * - `throttle`: KMS HTTP 400 `ThrottlingException`, S3 HTTP 503 `SlowDown`;
  * - `unavailable`: HTTP 503 (`ServiceUnavailableException` / `ServiceUnavailable`);
- * - `internal`: HTTP 500 (`InternalFailure` / `InternalError`).
+ * - `internal`: HTTP 500 (`InternalFailure` / `InternalError`);
+ * - `not-implemented`: HTTP 501 `NotImplemented`, as LocalStack answers an operation it lacks
+ *   (e.g. KMS `ListKeyRotations`), so code paths for a backend without the operation can be
+ *   tested here too.
  */
-export type FaultErrorKind = "throttle" | "unavailable" | "internal";
+export type FaultErrorKind = "throttle" | "unavailable" | "internal" | "not-implemented";
 
 /** One fault rule, attached to a target such as `"kms:ReEncrypt"`, `"s3:*"` or `"*"`. */
 export interface FaultRule {
@@ -265,6 +268,13 @@ export function faultFor(service: EmulatedService, kind: FaultErrorKind): Inject
             code: "InternalError",
             message: "We encountered an internal error. Please try again.",
           };
+    case "not-implemented":
+      return {
+        kind: "error",
+        status: 501,
+        code: service === "kms" ? "NotImplementedException" : "NotImplemented",
+        message: "This operation is not implemented by this backend (injected)",
+      };
   }
 }
 
