@@ -91,8 +91,8 @@ function commonOptions(command: Command): Command {
     .option("--kms-rps <n>", "KMS requests per second for the whole job (0: no cap)", "1000")
     .option(
       "--verify <level>",
-      "header: read back the new header; full: also decrypt and compare SHA-256",
-      "header",
+      "etag: S3's MD5 of a single PUT proves the write, else read the header back; header: always read it back; full: also decrypt and compare SHA-256",
+      "etag",
     )
     .option(
       "--multipart-threshold <size>",

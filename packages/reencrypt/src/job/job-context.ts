@@ -110,7 +110,7 @@ export interface JobContextOptions {
   readonly olderThanMaterial?: boolean;
   /** With `mode: "reencrypt"`, also re-encrypt objects already on the target. @default false */
   readonly includeCurrent?: boolean;
-  /** See {@link VerifyLevel}. @default "header" */
+  /** See {@link VerifyLevel}. @default "etag" */
   readonly verify?: VerifyLevel;
   /** KMS requests per second for the whole job; `Infinity` for no cap. @default 1000 */
   readonly kmsRps?: number;
@@ -205,7 +205,7 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
     counters,
     settings: {
       mode: options.mode ?? "rewrap",
-      verify: options.verify ?? "header",
+      verify: options.verify ?? "etag",
       filters: {
         ...(options.fromKeys?.length ? { fromKeys: new Set(options.fromKeys) } : {}),
         olderThanMaterial: options.olderThanMaterial ?? false,
