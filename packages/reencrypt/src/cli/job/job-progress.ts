@@ -69,12 +69,16 @@ export function startProgress(o: ProgressOptions): JobProgress {
       fps: 5,
       barsize: 24,
     });
-    bar.start(0, 0, { moved: formatBytes(0), rate: "0.0", errors: 0 });
+    // The bar starts with the first object, after the job's first lines (its target) are out.
+    let shown = false;
     const payload = () => ({ moved: formatBytes(bytes()), rate: rate().toFixed(1), errors });
     return {
       discovered() {
         seen++;
-        bar.setTotal(seen);
+        if (!shown) {
+          shown = true;
+          bar.start(seen, done, payload());
+        } else bar.setTotal(seen);
       },
       finished(r) {
         done++;
@@ -82,9 +86,12 @@ export function startProgress(o: ProgressOptions): JobProgress {
         bar.update(done, payload());
       },
       message(line) {
-        o.stderr.write(`\r\x1b[2K${line}\n`);
+        // Clear the bar's line, print, and save the cursor again: cli-progress restores the
+        // position it saved at start when it stops, which a printed line has moved.
+        o.stderr.write(`\r\x1b[2K${line}\n${shown ? "\x1b7" : ""}`);
       },
       stop() {
+        if (!shown) return;
         bar.update(done, payload());
         bar.stop();
       },
