@@ -16,7 +16,7 @@ import type { ExpectedPrefix } from "../process/verify-prefix.js";
 import { claimWrite } from "./claim-write.js";
 import { writeParamsFor } from "./object-attributes.js";
 import { s3Of } from "./read-s3-head.js";
-import { asObjectError, isPreconditionFailed } from "./s3-runtime.js";
+import { asObjectError, isNoSuchUpload, isPreconditionFailed } from "./s3-runtime.js";
 import { uploadStream } from "./stream-upload.js";
 import { openObjectStream, verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
 
@@ -95,8 +95,9 @@ export async function reencryptS3Object(
     );
   } catch (e) {
     const written = rewriter.prefix;
-    if (isPreconditionFailed(e) && written) {
-      // A lost answer to a retried commit: the object may hold exactly what this job wrote.
+    if ((isPreconditionFailed(e) || isNoSuchUpload(e)) && written) {
+      // A lost answer to a retried commit (412 for a PUT, no upload left for a complete): the
+      // object may hold exactly what this job wrote.
       const ours = await claimWrite(ref, written, produced, rt);
       if (ours) uploaded = { size: produced, ...ours };
       else throw asObjectError(e, "write");

@@ -33,7 +33,14 @@ import { claimWrite } from "./claim-write.js";
 import { multipartLayout } from "./multipart-layout.js";
 import { writeParamsFor, type S3ObjectAttributes } from "./object-attributes.js";
 import { s3Of } from "./read-s3-head.js";
-import { asObjectError, getObjectBytes, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
+import {
+  asObjectError,
+  getObjectBytes,
+  isNoSuchUpload,
+  isPreconditionFailed,
+  s3Send,
+  type S3Runtime,
+} from "./s3-runtime.js";
 import { openObjectStream, verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
 
 /**
@@ -207,6 +214,9 @@ export async function rewrapS3Object(
         ...(out.VersionId ? { versionId: out.VersionId } : {}),
       };
     } catch (e) {
+      // A retried complete whose first attempt succeeded finds no upload (or a new ETag): the
+      // upload is gone either way, so there is nothing left to abort.
+      if (isNoSuchUpload(e)) uploadId = undefined;
       written = await claimOrThrow(e, ref, expected, rt, "complete");
       uploadId = undefined;
     }
@@ -227,7 +237,10 @@ function etagIsMd5Of(etag: string | undefined, body: Uint8Array, a: S3ObjectAttr
   return etag.replace(/^"|"$/g, "") === createHash("md5").update(body).digest("hex");
 }
 
-/** On 412, claims the write if it was ours (a lost answer to a retried request), else rethrows. */
+/**
+ * On 412 (or, for a multipart upload, `NoSuchUpload`), claims the write if it was ours — a lost
+ * answer to a retried request — else rethrows.
+ */
 async function claimOrThrow(
   e: unknown,
   ref: S3ObjectRef,
@@ -235,7 +248,7 @@ async function claimOrThrow(
   rt: S3Runtime,
   step: string,
 ): Promise<WrittenVersion> {
-  if (isPreconditionFailed(e)) {
+  if (isPreconditionFailed(e) || isNoSuchUpload(e)) {
     const ours = await claimWrite(ref, expected.bytes, expected.size, rt);
     if (ours) return ours;
   }

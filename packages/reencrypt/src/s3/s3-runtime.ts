@@ -119,6 +119,19 @@ export function isNoSuchKey(e: unknown): boolean {
 }
 
 /**
+ * True when a multipart upload no longer exists: aborted, or already completed — the answer to
+ * a retried `CompleteMultipartUpload` whose first attempt succeeded but whose answer was lost.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchUpload(e)) return claimWrite(ref, prefix, size, rt);
+ * ```
+ */
+export function isNoSuchUpload(e: unknown): boolean {
+  return errorNameOf(e) === "NoSuchUpload";
+}
+
+/**
  * True when the bucket does not exist.
  *
  * @example

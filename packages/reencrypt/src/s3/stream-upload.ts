@@ -4,7 +4,8 @@
  * a longer one a multipart upload whose parts go up one at a time (the stream waits meanwhile —
  * back-pressure, so memory stays at one part plus stream buffers). Both end with the conditional
  * write (`If-Match`); `beforeCommit` runs just before it, and can still veto the write.
- * A failure aborts the multipart upload.
+ * A failure aborts the multipart upload. A `NoSuchUpload` answer to the complete is rethrown
+ * as is: after a lost answer, a retry finds the upload already completed.
  */
 import {
   AbortMultipartUploadCommand,
@@ -17,7 +18,7 @@ import {
 import { JobError, describeError } from "../errors.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { PreservedWriteParams } from "./object-attributes.js";
-import { s3Send, type S3Runtime } from "./s3-runtime.js";
+import { isNoSuchUpload, s3Send, type S3Runtime } from "./s3-runtime.js";
 import type { WrittenVersion } from "./verify-s3-object.js";
 
 /** Options of {@link uploadStream}. */
@@ -126,18 +127,26 @@ export async function uploadStream(
     if (filled > 0) await flushPart();
     await options.beforeCommit?.(size);
     const id = uploadId;
-    const out = await s3Send(rt, "CompleteMultipartUpload", (s3, o) =>
-      s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: ref.bucket,
-          Key: ref.key,
-          UploadId: id,
-          MultipartUpload: { Parts: parts },
-          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
-        }),
-        o,
-      ),
-    );
+    let out;
+    try {
+      out = await s3Send(rt, "CompleteMultipartUpload", (s3, o) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            UploadId: id,
+            MultipartUpload: { Parts: parts },
+            ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+          }),
+          o,
+        ),
+      );
+    } catch (e) {
+      // Gone: completed by an attempt whose answer was lost (the caller can check the object
+      // for its own bytes), or aborted. Either way there is nothing to abort.
+      if (isNoSuchUpload(e)) uploadId = undefined;
+      throw e;
+    }
     uploadId = undefined;
     return {
       size,

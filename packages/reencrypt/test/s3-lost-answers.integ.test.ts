@@ -1,0 +1,98 @@
+/**
+ * Writes whose answer is lost on the way back: S3 applied the request, the client saw a network
+ * error and retried. The retry of a conditional write then fails (412 for a `PutObject`,
+ * `NoSuchUpload` for a `CompleteMultipartUpload` whose upload is gone); the job must recognize its
+ * own bytes and count the object done, without aborting anything or reporting a failure.
+ */
+import { CreateKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { ListMultipartUploadsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useLocalAws } from "@rekey/localstack/vitest";
+import { runJob, type JobOptions } from "../src/index.js";
+import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
+
+const MiB = 1024 * 1024;
+const aws = useLocalAws();
+let kms: KMSClient;
+
+beforeAll(() => {
+  kms = aws.createKmsClient({ maxAttempts: 1 });
+});
+
+/** An S3 client whose first answer to `commandName` is replaced by a network error. */
+function losingFirstAnswerOf(commandName: string): { client: S3Client; lost: () => number } {
+  const client = aws.createS3Client({ maxAttempts: 1 });
+  let lost = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (context.commandName === commandName && lost === 0) {
+        lost++;
+        throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+      }
+      return out;
+    },
+    { step: "initialize", name: "loseFirstAnswer" },
+  );
+  return { client, lost: () => lost };
+}
+
+async function newKey(): Promise<string> {
+  const { KeyMetadata } = await aws.kms.send(new CreateKeyCommand({}));
+  return KeyMetadata!.Arn!;
+}
+
+function job(bucket: string, s3: S3Client, extra: Partial<JobOptions> = {}): JobOptions {
+  return { kms, s3, source: { kind: "s3", bucket }, target: "current", kmsRps: Infinity, ...extra };
+}
+
+describe("a write whose answer is lost", () => {
+  it("PutObject: the retried write sees its own bytes (412) and the object counts rewrapped", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const o = await putEncrypted(aws.s3, aws.kms, bucket, "small.rkey", {
+      keyId: key,
+      seed: 1,
+      plaintextSize: 2000,
+    });
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const lossy = losingFirstAnswerOf("PutObjectCommand");
+    const report = await runJob(job(bucket, lossy.client, { retry: { baseDelayMs: 1 } }));
+    expect(lossy.lost()).toBe(1);
+    expect(report.outcomes).toMatchObject({ rewrapped: 1, failed: 0, conflict: 0 });
+    expect(report.exitCode).toBe(0);
+    expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+  });
+
+  for (const mode of ["rewrap", "reencrypt"] as const) {
+    it(`CompleteMultipartUpload (${mode}): the retry finds no upload, the job finds its own object`, async () => {
+      const key = await newKey();
+      const bucket = await newBucket(aws.s3);
+      const o = await putEncrypted(aws.s3, aws.kms, bucket, "big.rkey", {
+        keyId: key,
+        seed: 2,
+        plaintextSize: 20 * MiB,
+      });
+      const before = await headerOf(aws.s3, bucket, o.key);
+      await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+      const lossy = losingFirstAnswerOf("CompleteMultipartUploadCommand");
+      const report = await runJob(
+        job(bucket, lossy.client, { mode, multipartThreshold: 6 * MiB, retry: { baseDelayMs: 1 } }),
+      );
+      expect(lossy.lost()).toBe(1);
+      expect(report.failures).toEqual([]);
+      expect(report.outcomes).toMatchObject({
+        [mode === "rewrap" ? "rewrapped" : "reencrypted"]: 1,
+        failed: 0,
+        conflict: 0,
+      });
+      expect(report.exitCode).toBe(0);
+      expect(report.s3.byOperation.AbortMultipartUpload ?? 0).toBe(0);
+      const after = await headerOf(aws.s3, bucket, o.key);
+      expect(after.prefix.entries[0]?.body).not.toEqual(before.prefix.entries[0]?.body);
+      expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+      const uploads = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    });
+  }
+});
