@@ -12,6 +12,8 @@ describe("isRetryableError", () => {
     ["InternalError", 500, true],
     ["BadGateway", 502, true],
     ["GatewayTimeout", 504, true],
+    ["ConditionalRequestConflict", 409, true],
+    ["OperationAborted", 409, true],
     ["PreconditionFailed", 412, false],
     ["NoSuchKey", 404, false],
     ["DisabledException", 400, false],

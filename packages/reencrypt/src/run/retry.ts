@@ -55,6 +55,10 @@ const RETRYABLE_NAMES = new Set([
   "RequestTimeoutException",
   "TimeoutError",
   "NetworkingError",
+  // S3 HTTP 409: a concurrent conditional write to the same key was in progress; AWS asks
+  // for a retry. Every write of the job is conditional, so a retry is as safe as the first try.
+  "ConditionalRequestConflict",
+  "OperationAborted",
 ]);
 
 /** Node and undici codes of network failures. */
@@ -75,8 +79,8 @@ const NETWORK_CODES = new Set([
 
 /**
  * True for an error worth another attempt: KMS `ThrottlingException`, S3 `SlowDown`, HTTP 500,
- * 502, 503, 504, and network errors. A 4xx that is not throttling (412, 404, access denied, a
- * disabled key) is final.
+ * 502, 503, 504, S3's 409 `ConditionalRequestConflict`, and network errors. A 4xx that is not
+ * throttling (412, 404, access denied, a disabled key) is final.
  *
  * @example
  * ```ts
