@@ -3,7 +3,7 @@
  * idempotence, conflicts, foreign and corrupt files, full re-encrypt, resume, failures.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decrypt, inspect, KmsKeyring } from "@rekey/core";
@@ -114,6 +114,40 @@ describe("runJob over a directory", () => {
     expect(await readFile(join(f.dir, "corrupt.rkey"))).toEqual(corrupt);
   });
 
+  it("a rewritten file keeps its permission bits exactly, whatever the umask", async () => {
+    const f = await fixture(3);
+    f.kms.rotate(f.key);
+    const modes = [0o664, 0o660, 0o775];
+    const paths = [...f.files.keys()];
+    for (const [i, p] of paths.entries()) await chmod(p, modes[i] as number);
+    const umask = process.umask(0o027);
+    try {
+      const report = await runJob(options(f));
+      expect(report.outcomes.rewrapped).toBe(3);
+      for (const [i, p] of paths.entries()) expect((await stat(p)).mode & 0o7777).toBe(modes[i]);
+      f.kms.rotate(f.key);
+      const again = await runJob(options(f, { mode: "reencrypt" }));
+      expect(again.outcomes.reencrypted).toBe(3);
+      for (const [i, p] of paths.entries()) expect((await stat(p)).mode & 0o7777).toBe(modes[i]);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it("a rewritten file keeps its owner and group (a job run as root does not take the files)", async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip();
+    const f = await fixture(2);
+    f.kms.rotate(f.key);
+    const paths = [...f.files.keys()];
+    await chown(paths[0] as string, 1234, 2345);
+    const report = await runJob(options(f));
+    expect(report.outcomes.rewrapped).toBe(2);
+    const st = await stat(paths[0] as string);
+    expect([st.uid, st.gid]).toEqual([1234, 2345]);
+    const other = await stat(paths[1] as string);
+    expect([other.uid, other.gid]).toEqual([0, 0]);
+  });
+
   it("a file changed between plan and write is a conflict; the writer's data stays", async () => {
     const f = await fixture(4);
     f.kms.rotate(f.key);
@@ -156,6 +190,21 @@ describe("runJob over a directory", () => {
     expect(report.outcomes.rewrapped).toBe(3);
     expect(report.kms.throttled).toBe(4);
     expect(report.kms.byOperation.ReEncrypt).toBe(7);
+  });
+
+  it("a DescribeKey throttled past its retries is looked up again: a re-run does not rewrite current files", async () => {
+    const f = await fixture(6);
+    f.kms.rotate(f.key);
+    expect((await runJob(options(f, { mode: "reencrypt" }))).outcomes.reencrypted).toBe(6);
+    f.kms.failNext = { op: "DescribeKey", count: 2, name: "ThrottlingException" };
+    const again = await runJob(
+      options(f, { mode: "reencrypt", concurrency: 1, retry: { attempts: 2, baseDelayMs: 1 } }),
+    );
+    // The object whose lookup failed is moved (its material could not be compared); the others
+    // are compared against the material looked up again, found current, and not written.
+    expect(again.outcomes.reencrypted).toBeLessThanOrEqual(1);
+    expect(again.outcomes.current).toBeGreaterThanOrEqual(5);
+    expect(again.exitCode).toBe(0);
   });
 
   it("alias target moves every file to the alias's key and records the alias name", async () => {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -161,10 +161,13 @@ async function replaceFile(
   const temp = join(dir, `.${basename(ref.path)}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
   let renamed = false;
   try {
-    const out = await open(temp, "wx", plan.fileMode ?? 0o600);
+    const out = await open(temp, "wx", 0o600);
     let expected: ExpectedPrefix;
     try {
+      // The mode given to open() is filtered by the umask; set it exactly.
+      if (plan.fileMode !== undefined) await out.chmod(plan.fileMode);
       expected = await fill(out);
+      await keepOwner(out, ref.path);
       await out.sync();
     } finally {
       await out.close();
@@ -189,6 +192,34 @@ async function replaceFile(
     return { etag: (await currentFingerprint(ref.path)) ?? "", size: after.size };
   } finally {
     if (!renamed) await unlink(temp).catch(ignoreMissing);
+  }
+}
+
+/**
+ * Gives the new file the original's owner and group. A job that may not (not root, not a
+ * member of the group) fails the file rather than hand it to another owner, which could lock
+ * out the application that reads it.
+ */
+async function keepOwner(out: FileHandle, original: string): Promise<void> {
+  let want;
+  try {
+    want = await stat(original);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw new JobError("ERR_JOB_CONFLICT", "the file was deleted since it was read");
+    throw e;
+  }
+  const have = await out.stat();
+  if (have.uid === want.uid && have.gid === want.gid) return;
+  try {
+    await out.chown(want.uid, want.gid);
+  } catch (e) {
+    throw new JobError(
+      "ERR_JOB_IO",
+      `cannot give the rewritten file the original's owner ${want.uid}:${want.gid} ` +
+        `(${(e as NodeJS.ErrnoException).code ?? String(e)}); the file is left as it was`,
+      { cause: e },
+    );
   }
 }
 

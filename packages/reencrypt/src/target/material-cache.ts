@@ -3,10 +3,11 @@
  * (`DescribeKey` → `CurrentKeyMaterialId`) and shared by every task: N concurrent objects under a
  * new key make one `DescribeKey`, not N. A failed lookup is cached as "unknown" with its reason,
  * so a deleted or inaccessible key costs one call, and the objects under it are still tried
- * (and fail with KMS's own reason).
+ * (and fail with KMS's own reason); a transient failure (throttling, 5xx) is not cached.
  */
 import { describeError } from "../errors.js";
 import type { JobKmsApi } from "../run/job-kms.js";
+import { isRetryableError } from "../run/retry.js";
 
 /** What is known of a key's current material. */
 export interface KeyMaterialInfo {
@@ -73,8 +74,11 @@ export class MaterialCache {
       );
       return { currentKeyMaterialId: KeyMetadata?.CurrentKeyMaterialId, keyState: KeyMetadata?.KeyState };
     } catch (e) {
-      // A cancelled lookup must not stay cached as "unknown" for a later run of the same cache.
-      if (this.signal?.aborted) this.entries.delete(keyArn);
+      // A cancelled lookup must not stay cached as "unknown" for a later run of the same cache,
+      // nor a transient failure (throttling, 5xx past the retries): with the material unknown,
+      // every object under the key would be moved, current or not. The objects waiting on this
+      // lookup get "unknown"; the next one looks the key up again.
+      if (this.signal?.aborted || isRetryableError(e)) this.entries.delete(keyArn);
       return { currentKeyMaterialId: undefined, keyState: undefined, error: describeError(e).reason };
     }
   }
