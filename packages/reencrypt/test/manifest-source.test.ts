@@ -59,11 +59,12 @@ describe("manifestSource", () => {
     expect(entries).toEqual([{ kind: "s3", bucket: "data-bucket", key: "a/b cé.rkey" }]);
   });
 
-  it("reads S3 Inventory CSV with its schema, skipping delete markers", async () => {
+  it("reads S3 Inventory CSV with its schema, skipping delete markers and noncurrent versions", async () => {
     const path = await manifestFile(
       "inv.csv",
       [
         '"data-bucket","a%20b.rkey","v1","true","false","1234"',
+        '"data-bucket","a%20b.rkey","v0","false","false","1200"',
         '"data-bucket","gone.rkey","v2","true","true","0"',
       ].join("\n"),
     );

@@ -6,7 +6,8 @@
  *   `""` for a quote); an optional first line `bucket,key[,versionId]` is a header; keys are as
  *   written unless `urlEncodedKeys` (the S3 Batch Operations manifest encodes them);
  * - `inventory`: an S3 Inventory CSV file: every field quoted, keys URL-encoded, columns as the
- *   inventory's `fileSchema` (from its manifest.json) says; delete markers are skipped.
+ *   inventory's `fileSchema` (from its manifest.json) says; delete markers and noncurrent
+ *   versions (`IsLatest` false) are skipped.
  *
  * `.gz` files are decompressed on the fly. A line that names no object becomes an
  * `invalid` entry with its line number and reason — reported, never a crash.
@@ -109,10 +110,11 @@ function csvParser(options: ManifestSourceOptions): (line: string, n: number) =>
 function inventoryParser(schema = "Bucket, Key"): (line: string, n: number) => LineResult {
   const columns = schema.split(",").map((c) => c.trim());
   const at = (name: string): number => columns.indexOf(name);
-  const [bucketAt, keyAt, versionAt, deleteAt, sizeAt] = [
+  const [bucketAt, keyAt, versionAt, latestAt, deleteAt, sizeAt] = [
     at("Bucket"),
     at("Key"),
     at("VersionId"),
+    at("IsLatest"),
     at("IsDeleteMarker"),
     at("Size"),
   ];
@@ -124,6 +126,9 @@ function inventoryParser(schema = "Bucket, Key"): (line: string, n: number) => L
     if (fields.length !== columns.length)
       return { reason: `expected ${columns.length} fields per the inventory schema, got ${fields.length}` };
     if (deleteAt >= 0 && fields[deleteAt] === "true") return undefined;
+    // A noncurrent version cannot be rewritten in place (a write adds a new current version),
+    // so, as in a bucket listing, only the current version of each key is the job's.
+    if (latestAt >= 0 && fields[latestAt] === "false") return undefined;
     const bucket = fields[bucketAt] ?? "";
     if (!isBucketName(bucket)) return { reason: `"${bucket}" is not a bucket name` };
     let key: string;
