@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable, Transform, Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -141,6 +141,33 @@ describe("openAtomicOutput / transformFile", () => {
       }),
     ).rejects.toThrow("boom");
     expect(await listing()).toEqual(before);
+  });
+
+  it("to stdout, it resolves only once every byte is written (a pipe whose reader is slow)", async () => {
+    const data = randomBytes(300_000);
+    await writeFile(at("in"), data);
+    const written: Buffer[] = [];
+    // Like stdout on a pipe: a write completes when the reader has made room, later.
+    const slowPipe = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _e, cb) {
+        setTimeout(() => {
+          written.push(chunk);
+          cb();
+        }, 2);
+      },
+    });
+    await transformFile({
+      input: at("in"),
+      output: "-",
+      transforms: [],
+      stdin: Readable.from([]),
+      stdout: slowPipe,
+    });
+    // What the executable does next is exit: anything still queued would be lost.
+    expect(slowPipe.writableLength).toBe(0);
+    expect(Buffer.concat(written).equals(data)).toBe(true);
+    expect(slowPipe.writableEnded).toBe(false);
   });
 
   it("refuses the same file as input and output", async () => {

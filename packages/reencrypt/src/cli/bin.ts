@@ -1,18 +1,28 @@
 #!/usr/bin/env node
 /** The `rekey` executable: runs the program and turns failures into one line and an exit code. */
 import { CommanderError } from "commander";
+import { flushed } from "../files/flushed.js";
 import { buildProgram } from "./main.js";
+
+/**
+ * Exits once stdout and stderr have written everything: on a pipe, writes complete as the reader
+ * makes room, and `process.exit()` would drop what is still queued (`rekey decrypt < x > y` short).
+ */
+async function exit(code: number | string): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
 
 buildProgram()
   .parseAsync(process.argv)
   .then(
-    () => process.exit(process.exitCode ?? 0),
+    () => exit(process.exitCode ?? 0),
     (e: unknown) => {
-      if (e instanceof CommanderError) process.exit(e.exitCode);
+      if (e instanceof CommanderError) return exit(e.exitCode);
       // One line: the message, and the stable code when the error has one (e.g. ERR_JOB_SOURCE).
       const code = (e as { code?: unknown }).code;
       const suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
       process.stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
-      process.exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
+      return exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
     },
   );

@@ -9,6 +9,7 @@ import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { FileError, ioReason } from "./errors.js";
+import { flushed } from "./flushed.js";
 
 /** An output being written. */
 export interface AtomicOutput {
@@ -16,7 +17,7 @@ export interface AtomicOutput {
   readonly stream: Writable;
   /** The final path, or `-` for stdout. */
   readonly path: string;
-  /** Makes the output visible (after the stream finished). */
+  /** Makes the output visible (after the stream finished); for stdout, waits until it is written. */
   commit(): Promise<void>;
   /** Deletes the temporary file (idempotent; nothing to do for stdout). */
   abort(): Promise<void>;
@@ -46,7 +47,10 @@ export interface AtomicOutputOptions {
  */
 export async function openAtomicOutput(path: string, options: AtomicOutputOptions): Promise<AtomicOutput> {
   if (path === "-") {
-    return { stream: options.stdout, path, commit: async () => {}, abort: async () => {} };
+    // stdout is never ended, so the pipeline into it resolves with its last chunks possibly still
+    // queued (a pipe takes them as its reader makes room): done means handed to the system.
+    const stdout = options.stdout;
+    return { stream: stdout, path, commit: () => flushed(stdout), abort: async () => {} };
   }
   const target = resolve(path);
   const existing = await stat(target).catch(() => undefined);
