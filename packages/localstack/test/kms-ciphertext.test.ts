@@ -11,7 +11,8 @@ import {
 
 const name = { keyId: randomUUID(), keyMaterialId: randomBytes(32).toString("hex") };
 const secret = randomBytes(32);
-const context = { tenant: "t1", bucket: "b" };
+const ctx = (pairs: Record<string, string>): Map<string, string> => new Map(Object.entries(pairs));
+const context = ctx({ tenant: "t1", bucket: "b" });
 
 describe("emulator ciphertext", () => {
   it("round-trips and names its key and material", () => {
@@ -40,9 +41,22 @@ describe("emulator ciphertext", () => {
   it("fails with other material or another encryption context", () => {
     const blob = sealCiphertext(name, secret, Buffer.from("x"), context);
     expect(openCiphertext(blob, randomBytes(32), context)).toBeUndefined();
-    expect(openCiphertext(blob, secret, {})).toBeUndefined();
-    expect(openCiphertext(blob, secret, { ...context, extra: "" })).toBeUndefined();
-    expect(openCiphertext(blob, secret, { tenant: "t2", bucket: "b" })).toBeUndefined();
+    expect(openCiphertext(blob, secret, new Map())).toBeUndefined();
+    expect(openCiphertext(blob, secret, new Map([...context, ["extra", ""]]))).toBeUndefined();
+    expect(openCiphertext(blob, secret, ctx({ tenant: "t2", bucket: "b" }))).toBeUndefined();
+  });
+
+  it("binds a __proto__ pair like any other (it is not dropped from the authenticated data)", () => {
+    const proto = new Map([["__proto__", "x"]]);
+    expect(canonicalContext(proto)).not.toEqual(canonicalContext(new Map()));
+    const blob = sealCiphertext(name, secret, Buffer.from("x"), proto);
+    expect(openCiphertext(blob, secret, new Map())).toBeUndefined();
+    expect(openCiphertext(blob, secret, proto)).toEqual(Buffer.from("x"));
+  });
+
+  it("refuses a key or value longer than its u16 length field", () => {
+    expect(() => canonicalContext(new Map([["k", "v".repeat(65_536)]]))).toThrow(RangeError);
+    expect(canonicalContext(new Map([["k", "v".repeat(65_535)]])).length).toBe(2 + 2 + 1 + 2 + 65_535);
   });
 
   it("rejects bytes that are too short or of another layout version", () => {
@@ -57,12 +71,12 @@ describe("emulator ciphertext", () => {
   it("canonicalises the context: pair order never matters, a split between key and value does", () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.string()), (map) => {
-        const reversed = Object.fromEntries(Object.entries(map).reverse());
-        expect(canonicalContext(reversed)).toEqual(canonicalContext(map));
+        const entries = Object.entries(map);
+        expect(canonicalContext(new Map(entries.reverse()))).toEqual(canonicalContext(new Map(entries)));
       }),
     );
-    expect(canonicalContext({ ab: "c" })).not.toEqual(canonicalContext({ a: "bc" }));
-    expect(canonicalContext({})).toHaveLength(0);
+    expect(canonicalContext(ctx({ ab: "c" }))).not.toEqual(canonicalContext(ctx({ a: "bc" })));
+    expect(canonicalContext(new Map())).toHaveLength(0);
   });
 
   it("round-trips any plaintext and context (property)", () => {
@@ -71,8 +85,8 @@ describe("emulator ciphertext", () => {
         fc.uint8Array({ minLength: 1, maxLength: 4096 }),
         fc.dictionary(fc.string(), fc.string()),
         (plaintext, map) => {
-          const blob = sealCiphertext(name, secret, Buffer.from(plaintext), map);
-          expect(openCiphertext(blob, secret, map)).toEqual(Buffer.from(plaintext));
+          const blob = sealCiphertext(name, secret, Buffer.from(plaintext), ctx(map));
+          expect(openCiphertext(blob, secret, ctx(map))).toEqual(Buffer.from(plaintext));
         },
       ),
       { numRuns: 50 },

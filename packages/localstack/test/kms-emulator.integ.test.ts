@@ -193,6 +193,51 @@ group("ciphertext and material", () => {
   });
 });
 
+group("encryption context on the wire", () => {
+  async function encryptRaw(keyId: string, context: string): Promise<string> {
+    const answer = await send({
+      target: "TrentService.Encrypt",
+      body: `{"KeyId":"${keyId}","Plaintext":"c2VjcmV0","EncryptionContext":${context}}`,
+    });
+    expect(answer.status).toBe(200);
+    return (JSON.parse(answer.body) as { CiphertextBlob: string }).CiphertextBlob;
+  }
+
+  it("authenticates a __proto__ pair: the blob does not decrypt without it", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    // Raw JSON: an SDK client might drop the member before it reaches the wire.
+    const blob = await encryptRaw(keyId, '{"__proto__":"x"}');
+    for (const context of ["{}", '{"__proto__":"y"}', '{"proto":"x"}']) {
+      const answer = await send({
+        target: "TrentService.Decrypt",
+        body: `{"CiphertextBlob":"${blob}","EncryptionContext":${context}}`,
+      });
+      expect(answer.status, context).toBe(400);
+      expect(errorType(answer)).toBe("InvalidCiphertextException");
+    }
+    const ok = await send({
+      target: "TrentService.Decrypt",
+      body: `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"x"}}`,
+    });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toMatchObject({ Plaintext: "c2VjcmV0" });
+  });
+
+  it("answers ValidationException (400) for a context key or value over 65,535 bytes", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    for (const context of [`{"k":"${"v".repeat(65_536)}"}`, `{"${"k".repeat(65_536)}":"v"}`]) {
+      const answer = await send({
+        target: "TrentService.Encrypt",
+        body: `{"KeyId":"${keyId}","Plaintext":"c2VjcmV0","EncryptionContext":${context}}`,
+      });
+      expect(answer.status).toBe(400);
+      expect(errorType(answer)).toBe("ValidationException");
+    }
+    // The longest allowed value works, and the connection is still fine.
+    await encryptRaw(keyId, `{"k":"${"v".repeat(65_535)}"}`);
+  });
+});
+
 group("optional members", () => {
   it("re-encrypts without SourceKeyId: the blob names its key", async () => {
     const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;

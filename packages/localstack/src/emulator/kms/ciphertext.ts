@@ -20,6 +20,9 @@
  * without the tag failing. Canonical context: a big-endian u16 pair count, then for each pair,
  * sorted by the UTF-8 bytes of the key, a u16 length and the UTF-8 bytes of the key, then of the
  * value (the AWS Encryption SDK's serialization). An empty context adds nothing.
+ *
+ * The context is a `Map`, never a plain object: a JSON member named `__proto__` is an ordinary
+ * pair of the context, and an object literal would silently drop it from the authenticated data.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
@@ -31,6 +34,12 @@ const TAG_LENGTH = 16;
 const HEADER_LENGTH = 1 + KEY_ID_LENGTH + MATERIAL_ID_LENGTH;
 const MIN_LENGTH = HEADER_LENGTH + NONCE_LENGTH + 1 + TAG_LENGTH;
 
+/** An encryption context: pairs of UTF-8 strings, authenticated with the blob. */
+export type EncryptionContext = ReadonlyMap<string, string>;
+
+/** Largest UTF-8 length of a context key or value, and largest pair count: a u16 each. */
+export const MAX_CONTEXT_FIELD_BYTES = 0xffff;
+
 /** Which key and material a blob names (read from its unauthenticated-until-decrypt header). */
 export interface CiphertextHeader {
   /** The KMS key id (a UUID). */
@@ -39,12 +48,23 @@ export interface CiphertextHeader {
   keyMaterialId: string;
 }
 
-/** Encodes an encryption context canonically, as described in the module comment. */
-export function canonicalContext(context: Record<string, string>): Buffer {
-  const entries = Object.entries(context).map(
-    ([key, value]) => [Buffer.from(key), Buffer.from(value)] as const,
-  );
+/**
+ * Encodes an encryption context canonically, as described in the module comment.
+ *
+ * @throws RangeError when a key or value is longer than {@link MAX_CONTEXT_FIELD_BYTES} bytes or
+ * there are more pairs than that; the KMS handlers refuse such a context before it gets here.
+ */
+export function canonicalContext(context: EncryptionContext): Buffer {
+  const entries = [...context].map(([key, value]) => [Buffer.from(key), Buffer.from(value)] as const);
   if (entries.length === 0) return Buffer.alloc(0);
+  if (
+    entries.length > MAX_CONTEXT_FIELD_BYTES ||
+    entries.some(
+      ([key, value]) => key.length > MAX_CONTEXT_FIELD_BYTES || value.length > MAX_CONTEXT_FIELD_BYTES,
+    )
+  ) {
+    throw new RangeError(`encryption context fields are limited to ${MAX_CONTEXT_FIELD_BYTES} bytes`);
+  }
   entries.sort(([a], [b]) => Buffer.compare(a, b));
   const parts: Buffer[] = [u16(entries.length)];
   for (const [key, value] of entries) parts.push(u16(key.length), key, u16(value.length), value);
@@ -81,7 +101,7 @@ export function sealCiphertext(
   name: CiphertextHeader,
   material: Buffer,
   plaintext: Buffer,
-  context: Record<string, string>,
+  context: EncryptionContext,
 ): Buffer {
   const head = header(name.keyId, name.keyMaterialId);
   const nonce = randomBytes(NONCE_LENGTH);
@@ -114,7 +134,7 @@ export function readCiphertextHeader(blob: Uint8Array): CiphertextHeader | undef
 export function openCiphertext(
   blob: Uint8Array,
   material: Buffer,
-  context: Record<string, string>,
+  context: EncryptionContext,
 ): Buffer | undefined {
   const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   if (bytes.length < MIN_LENGTH) return undefined;

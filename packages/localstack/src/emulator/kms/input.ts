@@ -26,7 +26,8 @@ export interface IntegerRule {
   max: number;
 }
 
-function lowerFirst(name: string): string {
+/** A member name as KMS writes it in validation messages (`encryptionContext`). */
+export function lowerFirst(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
@@ -126,15 +127,18 @@ export function requiredBlob(input: JsonObject, name: string, rule: IntegerRule)
   return value;
 }
 
-/** Reads an optional map of strings to strings (an encryption context). */
-export function optionalStringMap(input: JsonObject, name: string): Record<string, string> | undefined {
+/**
+ * Reads an optional map of strings to strings (an encryption context) into a `Map`, so that a
+ * member named `__proto__` (an own property of the parsed JSON) is kept as an ordinary entry.
+ */
+export function optionalStringMap(input: JsonObject, name: string): Map<string, string> | undefined {
   const value = input[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) throw serialization(`${name} must be a map`);
-  const map: Record<string, string> = {};
+  const map = new Map<string, string>();
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== "string") throw serialization(`${name} values must be strings`);
-    map[key] = entry;
+    map.set(key, entry);
   }
   return map;
 }

@@ -7,9 +7,16 @@
  * material the blob names, which is how old data keeps decrypting after a rotation.
  */
 import { randomBytes } from "node:crypto";
-import { openCiphertext, readCiphertextHeader, sealCiphertext } from "../ciphertext.js";
+import {
+  MAX_CONTEXT_FIELD_BYTES,
+  openCiphertext,
+  readCiphertextHeader,
+  sealCiphertext,
+  type EncryptionContext,
+} from "../ciphertext.js";
 import { KmsError, validation } from "../errors.js";
 import {
+  lowerFirst,
   optionalBoolean,
   optionalEnum,
   optionalInteger,
@@ -38,8 +45,22 @@ function readAlgorithm(input: JsonObject, name: string): void {
   }
 }
 
-function readContext(input: JsonObject, name: string): Record<string, string> {
-  return optionalStringMap(input, name) ?? {};
+/**
+ * Reads an encryption context. A key or value longer than the blob's u16 length fields (or more
+ * pairs than that) is a client error, `ValidationException`, never a failure of the emulator.
+ */
+function readContext(input: JsonObject, name: string): EncryptionContext {
+  const context = optionalStringMap(input, name) ?? new Map<string, string>();
+  const tooLong = (text: string): boolean => Buffer.byteLength(text) > MAX_CONTEXT_FIELD_BYTES;
+  if (
+    context.size > MAX_CONTEXT_FIELD_BYTES ||
+    [...context].some(([key, value]) => tooLong(key) || tooLong(value))
+  ) {
+    throw validation(
+      `1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Map keys and values must each be at most ${MAX_CONTEXT_FIELD_BYTES} bytes long`,
+    );
+  }
+  return context;
 }
 
 /** Reads the members every data-plane call may carry and returns `DryRun`. */
@@ -55,7 +76,7 @@ function readCommon(input: JsonObject): boolean {
 }
 
 /** A fresh blob for `plaintext` under the key's current material. */
-function wrap(state: KmsState, key: KmsKey, plaintext: Buffer, context: Record<string, string>) {
+function wrap(state: KmsState, key: KmsKey, plaintext: Buffer, context: EncryptionContext) {
   const material = state.current(key);
   const blob = sealCiphertext(
     { keyId: key.id, keyMaterialId: material.id },
@@ -76,7 +97,7 @@ interface Unwrapped {
 function unwrap(
   state: KmsState,
   blob: Buffer,
-  context: Record<string, string>,
+  context: EncryptionContext,
   requested: KmsKey | undefined,
 ): Unwrapped {
   const header = readCiphertextHeader(blob);
