@@ -235,6 +235,21 @@ describe("wire", () => {
     expect(res.body).toContain("<Code>InvalidURI</Code>");
   });
 
+  test("a response-* override that cannot be a header value is 400 InvalidArgument", async () => {
+    await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: "override", Body: "x" }));
+    for (const query of ["response-content-type=a%0Ab", "response-content-disposition=x%00y"]) {
+      const res = await raw("GET", `/${bucket}/override?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body).toContain("<Code>InvalidArgument</Code>");
+      expect(res.body).toContain(`<ArgumentName>${query.split("=")[0]}</ArgumentName>`);
+    }
+    const head = await raw("HEAD", `/${bucket}/override?response-content-type=a%0Ab`);
+    expect(head.status).toBe(400);
+    const ok = await raw("GET", `/${bucket}/override?response-content-type=text%2Fplain`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers["content-type"]).toBe("text/plain");
+  });
+
   test("bad bodies are answered and the keep-alive connection survives", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {

@@ -1,6 +1,7 @@
 /**
  * Single-object operations: PutObject, GetObject, HeadObject and DeleteObject.
  */
+import { validateHeaderValue } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { readExtents, sliceExtents } from "./blobs.js";
@@ -81,6 +82,22 @@ const OVERRIDES = [
   ["response-content-encoding", "content-encoding"],
 ] as const;
 
+/**
+ * A `response-*` override as a header value. The query string can carry bytes no header may
+ * hold (`%0A`, `%00`); S3 refuses those with 400 InvalidArgument rather than answering at all.
+ */
+function overrideValue(param: string, header: string, value: string): string {
+  try {
+    validateHeaderValue(header, value);
+  } catch {
+    throw new S3Error("InvalidArgument", {
+      message: `Invalid value for ${param}`,
+      details: { ArgumentName: param, ArgumentValue: value },
+    });
+  }
+  return value;
+}
+
 /** What a GET or HEAD sends: the whole object, a range, or a part. */
 interface ReadPlan {
   readonly version: ObjectVersion;
@@ -140,7 +157,7 @@ function planRead(ctx: S3Context, forBody: boolean): ReadPlan {
   }
   for (const [param, name] of OVERRIDES) {
     const value = ctx.route.query.get(param);
-    if (value !== null) headers[name] = value;
+    if (value !== null) headers[name] = overrideValue(param, name, value);
   }
   if (range === undefined) {
     return {
