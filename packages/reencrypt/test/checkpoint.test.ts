@@ -1,4 +1,7 @@
-import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { constants } from "node:buffer";
+import { createWriteStream } from "node:fs";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -103,5 +106,32 @@ describe("checkpoint", () => {
     const path = await tempPath();
     await writeFile(path, "hello\n");
     await expect(openCheckpoint(path, header)).rejects.toThrow(/not a rekey checkpoint/);
+  });
+
+  it("loads a file longer than the longest string Node can hold, line by line", async () => {
+    // Failed lines with long reasons make the file pass the limit with few lines, so the test
+    // stays fast; a line-by-line reader does not care how the bytes are split.
+    const path = await tempPath();
+    const reason = "x".repeat(1024 * 1024);
+    const failed = `${JSON.stringify({ bucket: "data-bucket", key: "f", outcome: "failed", reason })}\n`;
+    const out = createWriteStream(path);
+    try {
+      out.write(`${JSON.stringify(header)}\n`);
+      out.write(`${JSON.stringify({ bucket: "data-bucket", key: "first", outcome: "rewrapped" })}\n`);
+      const lines = Math.ceil(constants.MAX_STRING_LENGTH / failed.length) + 1;
+      for (let i = 0; i < lines; i++) if (!out.write(failed)) await once(out, "drain");
+      out.end(`${JSON.stringify({ bucket: "data-bucket", key: "last", outcome: "current" })}\n`);
+      await once(out, "finish");
+      const cp = await openCheckpoint(path, header);
+      expect(cp.isDone({ kind: "s3", bucket: "data-bucket", key: "first" })).toBe(true);
+      expect(cp.isDone({ kind: "s3", bucket: "data-bucket", key: "last" })).toBe(true);
+      expect(cp.isDone({ kind: "s3", bucket: "data-bucket", key: "f" })).toBe(false);
+      expect(cp.previous).toEqual({ rewrapped: 1, current: 1 });
+      expect(cp.ignoredLines).toBe(0);
+      await cp.close();
+    } finally {
+      out.destroy();
+      await rm(path, { force: true });
+    }
   });
 });

@@ -11,10 +11,13 @@
  * Objects whose outcome is `conflict` or `failed` are recorded too (with the reason) but not
  * counted as done: a resumed job tries them again.
  *
- * Memory: the done set holds one string per finished object (~100 bytes with the Set's
- * overhead), so a few million objects cost a few hundred MiB; shard larger jobs.
+ * The file is read line by line on start, so its length is not bounded by memory (nor by Node's
+ * longest string). Memory: the done set holds one string per finished object (~100 bytes with
+ * the Map's overhead), so a few million objects cost a few hundred MiB; shard larger jobs.
  */
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { createInterface } from "node:readline";
 import { JobError } from "../errors.js";
 import { refId, type ObjectRef } from "../model/object-ref.js";
 import type { ObjectOutcome, ObjectResult } from "../process/object-result.js";
@@ -101,59 +104,16 @@ export async function openCheckpoint(
   header: CheckpointHeader,
   options: CheckpointOptions = {},
 ): Promise<Checkpoint> {
-  const done = new Map<string, ObjectOutcome>();
-  let ignored = 0;
-  let text: string | undefined;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT")
-      throw new JobError("ERR_JOB_CHECKPOINT", `cannot read checkpoint ${path}`, { cause: e });
-  }
-  let needsHeader = true;
-  let tornTail = false;
-  if (text !== undefined && text.length > 0) {
-    const lines = text.split("\n");
-    const first = parseJson(lines[0] ?? "") as Partial<CheckpointHeader> | undefined;
-    if (first?.rekeyCheckpoint !== 1)
-      throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
-    if (
-      first.mode !== header.mode ||
-      first.target !== header.target ||
-      first.targetKeyArn !== header.targetKeyArn
-    )
-      throw new JobError(
-        "ERR_JOB_CHECKPOINT",
-        `${path} belongs to a job with target ${first.target} (${first.targetKeyArn ?? "each key's current material"}) ` +
-          `and mode ${first.mode}; this job has target ${header.target} (${header.targetKeyArn ?? "each key's current material"}) ` +
-          `and mode ${header.mode}: use another checkpoint file`,
-      );
-    needsHeader = false;
-    for (let i = 1; i < lines.length; i++) {
-      const raw = lines[i] ?? "";
-      if (raw === "") continue;
-      const line = parseJson(raw) as CheckpointLine | undefined;
-      const id = line ? lineId(line) : undefined;
-      if (!line || !id) {
-        ignored++;
-        continue;
-      }
-      if (DONE.has(line.outcome)) done.set(id, line.outcome);
-      else done.delete(id);
-    }
-    // A torn last line has no newline; the next write starts on a line of its own.
-    tornTail = !text.endsWith("\n");
-  }
+  const loaded = await loadCheckpoint(path, header);
+  const { done, ignored } = loaded;
   const previous: Partial<Record<ObjectOutcome, number>> = {};
   for (const outcome of done.values()) previous[outcome] = (previous[outcome] ?? 0) + 1;
-  const doneIds = new Set(done.keys());
-  done.clear();
 
   let fh: FileHandle;
   try {
     fh = await open(path, "a");
-    if (needsHeader) await fh.write(`${JSON.stringify(header)}\n`);
-    else if (tornTail) await fh.write("\n");
+    if (!loaded.found) await fh.write(`${JSON.stringify(header)}\n`);
+    else if (loaded.tornTail) await fh.write("\n");
     await fh.sync();
   } catch (e) {
     throw new JobError("ERR_JOB_CHECKPOINT", `cannot write checkpoint ${path}`, { cause: e });
@@ -192,7 +152,7 @@ export async function openCheckpoint(
     path,
     previous,
     ignoredLines: ignored,
-    isDone: (ref) => doneIds.has(refId(ref)),
+    isDone: (ref) => done.has(refId(ref)),
     async record(result) {
       if (closed) throw new JobError("ERR_JOB_CHECKPOINT", "checkpoint is closed");
       if (failure) throw failure;
@@ -211,6 +171,92 @@ export async function openCheckpoint(
       }
     },
   };
+}
+
+/** What a checkpoint file held. */
+interface LoadedCheckpoint {
+  /** The file exists and has a header line. */
+  readonly found: boolean;
+  /** Done objects, by identity, with their latest outcome: the only thing held in memory. */
+  readonly done: Map<string, ObjectOutcome>;
+  readonly ignored: number;
+  /** The file does not end with a newline: a write was cut short. */
+  readonly tornTail: boolean;
+}
+
+/**
+ * Reads a checkpoint line by line (a stream through `readline`), so a file of any length loads
+ * with memory for the done set only — one string holding the whole file would fail past Node's
+ * longest string (~512 MiB, a few million lines).
+ */
+async function loadCheckpoint(path: string, header: CheckpointHeader): Promise<LoadedCheckpoint> {
+  const done = new Map<string, ObjectOutcome>();
+  let size: number;
+  let tornTail = false;
+  try {
+    const fh = await open(path, "r");
+    try {
+      size = (await fh.stat()).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, size - 1);
+        tornTail = last[0] !== 0x0a;
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { found: false, done, ignored: 0, tornTail };
+    throw new JobError("ERR_JOB_CHECKPOINT", `cannot read checkpoint ${path}`, { cause: e });
+  }
+  if (size === 0) return { found: false, done, ignored: 0, tornTail };
+  const input = createReadStream(path, { encoding: "utf8" });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let first = true;
+  let ignored = 0;
+  try {
+    for await (const raw of lines) {
+      if (first) {
+        first = false;
+        checkHeader(path, parseJson(raw), header);
+        continue;
+      }
+      if (raw === "") continue;
+      const line = parseJson(raw) as CheckpointLine | undefined;
+      const id = line ? lineId(line) : undefined;
+      if (!line || !id) {
+        ignored++;
+        continue;
+      }
+      if (DONE.has(line.outcome)) done.set(id, line.outcome);
+      else done.delete(id);
+    }
+  } catch (e) {
+    if (e instanceof JobError) throw e;
+    throw new JobError("ERR_JOB_CHECKPOINT", `cannot read checkpoint ${path}`, { cause: e });
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  return { found: true, done, ignored, tornTail };
+}
+
+/** Throws unless `value` is the header of a checkpoint of this job. */
+function checkHeader(path: string, value: unknown, header: CheckpointHeader): void {
+  const first = value as Partial<CheckpointHeader> | undefined;
+  if (first?.rekeyCheckpoint !== 1)
+    throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
+  if (
+    first.mode !== header.mode ||
+    first.target !== header.target ||
+    first.targetKeyArn !== header.targetKeyArn
+  )
+    throw new JobError(
+      "ERR_JOB_CHECKPOINT",
+      `${path} belongs to a job with target ${first.target} (${first.targetKeyArn ?? "each key's current material"}) ` +
+        `and mode ${first.mode}; this job has target ${header.target} (${header.targetKeyArn ?? "each key's current material"}) ` +
+        `and mode ${header.mode}: use another checkpoint file`,
+    );
 }
 
 function toLine(r: ObjectResult): CheckpointLine {
