@@ -4,9 +4,13 @@
  */
 import {
   CreateKeyCommand,
+  DependencyTimeoutException,
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  KeyUnavailableException,
+  KMSInternalException,
+  KMSServiceException,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { ListBucketsCommand } from "@aws-sdk/client-s3";
@@ -60,28 +64,38 @@ group("fault injection", () => {
     expect(await encryptOutcomes(40)).not.toEqual(first);
   });
 
-  itWith(aws, "faults")("throttles KMS with HTTP 400 ThrottlingException and 5xx as asked", async () => {
-    const faults = aws.faults!;
-    const cases = [
-      ["throttle", 400, "ThrottlingException"],
-      ["unavailable", 503, "ServiceUnavailableException"],
-      ["internal", 500, "InternalFailure"],
-      ["not-implemented", 501, "NotImplementedException"],
-    ] as const;
-    for (const [kind, status, name] of cases) {
-      faults.inject("kms:DescribeKey", { error: kind });
-      const error = (await once.send(new DescribeKeyCommand({ KeyId: keyId })).catch((e: unknown) => e)) as {
-        name: string;
-        $metadata: { httpStatusCode?: number };
-      };
-      expect(error.name).toBe(name);
-      expect(error.$metadata.httpStatusCode).toBe(status);
-    }
-    // Other operations are untouched by a rule on DescribeKey.
-    await expect(
-      once.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") })),
-    ).resolves.toBeDefined();
-  });
+  itWith(aws, "faults")(
+    "fails KMS calls with KMS's own exceptions, which the SDK parses into its modelled classes",
+    async () => {
+      const faults = aws.faults!;
+      const cases = [
+        ["unavailable", 503, DependencyTimeoutException],
+        ["internal", 500, KMSInternalException],
+        ["key-unavailable", 500, KeyUnavailableException],
+      ] as const;
+      for (const [kind, status, type] of cases) {
+        faults.inject("kms:DescribeKey", { error: kind });
+        const error = await once.send(new DescribeKeyCommand({ KeyId: keyId })).catch((e: unknown) => e);
+        expect(error, kind).toBeInstanceOf(type);
+        expect((error as InstanceType<typeof type>).$metadata.httpStatusCode).toBe(status);
+        expect((error as InstanceType<typeof type>).$fault).toBe("server");
+      }
+      // Not modelled by the client: a generic service exception carrying the name and status.
+      for (const [kind, status, name] of [
+        ["throttle", 400, "ThrottlingException"],
+        ["not-implemented", 501, "NotImplementedException"],
+      ] as const) {
+        faults.inject("kms:DescribeKey", { error: kind });
+        const error = await once.send(new DescribeKeyCommand({ KeyId: keyId })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(KMSServiceException);
+        expect(error).toMatchObject({ name, $metadata: { httpStatusCode: status } });
+      }
+      // Other operations are untouched by a rule on DescribeKey.
+      await expect(
+        once.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") })),
+      ).resolves.toBeDefined();
+    },
+  );
 
   itWith(aws, "faults")(
     "fails only the next N calls with `times`; the SDK's retries then succeed",

@@ -82,8 +82,8 @@ describe("FaultInjector", () => {
     faults.inject("kms:Decrypt", { error: "unavailable", times: 2 });
     expect(await outcomes(faults, "Encrypt", 1)).toEqual(["ok"]);
     expect(await outcomes(faults, "Decrypt", 3)).toEqual([
-      "ServiceUnavailableException",
-      "ServiceUnavailableException",
+      "DependencyTimeoutException",
+      "DependencyTimeoutException",
       "ok",
     ]);
     expect(faults.targets()).toEqual([]);
@@ -109,11 +109,15 @@ describe("FaultInjector", () => {
         [503, "SlowDown"],
       ],
       unavailable: [
-        [503, "ServiceUnavailableException"],
+        [503, "DependencyTimeoutException"],
         [503, "ServiceUnavailable"],
       ],
       internal: [
-        [500, "InternalFailure"],
+        [500, "KMSInternalException"],
+        [500, "InternalError"],
+      ],
+      "key-unavailable": [
+        [500, "KeyUnavailableException"],
         [500, "InternalError"],
       ],
     } as const;

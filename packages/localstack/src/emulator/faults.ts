@@ -22,15 +22,18 @@ import { createPrng, type Prng } from "./prng.js";
 export type EmulatedService = "kms" | "s3";
 
 /**
- * What an injected failure looks like on the wire:
+ * What an injected failure looks like on the wire. KMS answers carry the exception names KMS
+ * itself uses, so `@aws-sdk/client-kms` parses them into its modelled classes:
  * - `throttle`: KMS HTTP 400 `ThrottlingException`, S3 HTTP 503 `SlowDown`;
- * - `unavailable`: HTTP 503 (`ServiceUnavailableException` / `ServiceUnavailable`);
- * - `internal`: HTTP 500 (`InternalFailure` / `InternalError`);
+ * - `unavailable`: KMS HTTP 503 `DependencyTimeoutException`, S3 HTTP 503 `ServiceUnavailable`;
+ * - `internal`: KMS HTTP 500 `KMSInternalException`, S3 HTTP 500 `InternalError`;
+ * - `key-unavailable`: KMS HTTP 500 `KeyUnavailableException` (the key's material cannot be
+ *   reached); S3 has no such error and answers as for `internal`;
  * - `not-implemented`: HTTP 501 `NotImplemented`, as LocalStack answers an operation it lacks
  *   (e.g. KMS `ListKeyRotations`), so code paths for a backend without the operation can be
  *   tested here too.
  */
-export type FaultErrorKind = "throttle" | "unavailable" | "internal" | "not-implemented";
+export type FaultErrorKind = "throttle" | "unavailable" | "internal" | "key-unavailable" | "not-implemented";
 
 /** One fault rule, attached to a target such as `"kms:ReEncrypt"`, `"s3:*"` or `"*"`. */
 export interface FaultRule {
@@ -252,16 +255,36 @@ export function faultFor(service: EmulatedService, kind: FaultErrorKind): Inject
         : { kind: "error", status: 503, code: "SlowDown", message: "Please reduce your request rate." };
     case "unavailable":
       return service === "kms"
-        ? { kind: "error", status: 503, code: "ServiceUnavailableException", message: "Service unavailable" }
+        ? {
+            kind: "error",
+            status: 503,
+            code: "DependencyTimeoutException",
+            message: "The system timed out while trying to fulfill the request (injected)",
+          }
         : {
             kind: "error",
             status: 503,
             code: "ServiceUnavailable",
             message: "Service is unable to handle request.",
           };
+    case "key-unavailable":
+      if (service === "kms") {
+        return {
+          kind: "error",
+          status: 500,
+          code: "KeyUnavailableException",
+          message: "The specified KMS key is not currently available (injected)",
+        };
+      }
+      return faultFor(service, "internal");
     case "internal":
       return service === "kms"
-        ? { kind: "error", status: 500, code: "InternalFailure", message: "Internal failure (injected)" }
+        ? {
+            kind: "error",
+            status: 500,
+            code: "KMSInternalException",
+            message: "An internal error occurred (injected)",
+          }
         : {
             kind: "error",
             status: 500,

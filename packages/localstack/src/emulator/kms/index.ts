@@ -1,8 +1,9 @@
 /**
  * The KMS half of the built-in emulator: AWS JSON 1.1 over HTTP, as `@aws-sdk/client-kms`
  * speaks it. `POST /` with `X-Amz-Target: TrentService.<Operation>`; the answer is JSON, and an
- * error is `{"__type": "<ExceptionName>", "message": "..."}` with HTTP 400 (500 for internal
- * errors), which the client maps onto its exception classes.
+ * error is `{"__type": "<ExceptionName>", "message": "..."}` with HTTP 400 (500 or 503 for
+ * `KMSInternalException`, `KeyUnavailableException`, `DependencyTimeoutException`), which the
+ * client maps onto its exception classes.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -108,7 +109,8 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
           ...(error.hasMessage ? { message: error.message } : {}),
         });
       } else {
-        send(res, 500, requestId, { __type: "InternalFailure", message: String(error) });
+        // A bug of the emulator: answered as KMS answers its own internal errors.
+        send(res, 500, requestId, { __type: "KMSInternalException", message: String(error) });
       }
     }
   }
