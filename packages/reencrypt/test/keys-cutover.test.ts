@@ -73,7 +73,10 @@ describe("preflightCutover", () => {
       "root-statement": "pass",
       principals: "pass",
       grants: "pass",
+      "iam-policies": "info",
     });
+    // What the preflight cannot see is said, not passed over (seed 000's second cause).
+    expect(p.checks.find((c) => c.id === "iam-policies")?.details.join(" ")).toContain(old.meta.Arn!);
     expect(p.checks.find((c) => c.id === "target-usable")?.details).toEqual([
       "GenerateDataKey DryRun: the call would succeed",
     ]);

@@ -2,12 +2,14 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   actionMatches,
+  canonicalCondition,
   expandActions,
   hasAccountRootStatement,
   parseKeyPolicy,
+  principalCovers,
   KMS_ACTIONS,
 } from "../src/keys/key-policy.js";
-import { comparePolicies } from "../src/keys/compare-policies.js";
+import { comparePolicies, type AccessGap, type GrantLike } from "../src/keys/compare-policies.js";
 import { KeyToolError } from "../src/keys/errors.js";
 
 const ACCOUNT = "111122223333";
@@ -371,5 +373,340 @@ describe("comparePolicies", () => {
       "kms:ReEncryptTo",
     ])
       expect(KMS_ACTIONS).toContain(a);
+  });
+});
+
+/** One comparison case: the current key's policy and grants, the target's, and the gaps expected. */
+interface Case {
+  readonly current: readonly object[];
+  readonly target: readonly object[];
+  readonly currentGrants?: readonly GrantLike[];
+  readonly targetGrants?: readonly GrantLike[];
+  /** [principal, kind, severity, actions] of every gap, in the comparison's order. */
+  readonly gaps: readonly (readonly [string, AccessGap["kind"], AccessGap["severity"], readonly string[]])[];
+}
+
+function gapsOf(c: Case) {
+  return comparePolicies({
+    current: { policy: policy(...c.current), grants: c.currentGrants ?? [] },
+    target: { policy: policy(...c.target), grants: c.targetGrants ?? [] },
+  }).gaps.map((g) => [g.principal, g.kind, g.severity, g.actions]);
+}
+
+const decryptOnly = { Sid: "AppDecrypt", Effect: "Allow", Principal: { AWS: APP }, Action: "kms:Decrypt" };
+const viaS3 = { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } };
+
+describe("comparePolicies: unconditional on the current key, conditional on the target", () => {
+  it.each<[string, Case]>([
+    [
+      "a condition added on the target is a failure (the seed-000 outage when it does not hold)",
+      {
+        current: [rootStatement, decryptOnly],
+        target: [rootStatement, { ...decryptOnly, Condition: viaS3 }],
+        gaps: [[APP, "only-conditional", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+    [
+      "a grant with constraints on the target does not meet an unconditional statement",
+      {
+        current: [rootStatement, decryptOnly],
+        target: [rootStatement],
+        targetGrants: [
+          {
+            GrantId: "t-1",
+            GranteePrincipal: APP,
+            Operations: ["Decrypt"],
+            Constraints: { EncryptionContextEquals: { tenant: "a" } },
+          },
+        ],
+        gaps: [[APP, "only-conditional", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+    [
+      "the same condition on both is no gap",
+      {
+        current: [rootStatement, { ...decryptOnly, Condition: viaS3 }],
+        target: [rootStatement, { ...decryptOnly, Condition: viaS3 }],
+        gaps: [],
+      },
+    ],
+    [
+      "conditional on both, other conditions: a warning",
+      {
+        current: [rootStatement, { ...decryptOnly, Condition: viaS3 }],
+        target: [
+          rootStatement,
+          {
+            ...decryptOnly,
+            Condition: { StringEquals: { "kms:ViaService": "ec2.us-east-1.amazonaws.com" } },
+          },
+        ],
+        gaps: [[APP, "conditions-differ", "warn", ["kms:Decrypt"]]],
+      },
+    ],
+    [
+      "an administration action only under a condition is a warning",
+      {
+        current: [rootStatement, { ...adminStatement, Action: "kms:PutKeyPolicy" }],
+        target: [rootStatement, { ...adminStatement, Action: "kms:PutKeyPolicy", Condition: viaS3 }],
+        gaps: [[ADMIN, "only-conditional", "warn", ["kms:PutKeyPolicy"]]],
+      },
+    ],
+  ])("%s", (_name, c) => expect(gapsOf(c)).toEqual(c.gaps));
+});
+
+describe("comparePolicies: Deny statements", () => {
+  const deny = { Sid: "NoDecrypt", Effect: "Deny", Principal: { AWS: APP }, Action: "kms:Decrypt" };
+  it.each<[string, Case]>([
+    [
+      "a Deny both keys have, under another Sid, is not new",
+      {
+        current: [rootStatement, appStatement, deny],
+        target: [rootStatement, appStatement, { ...deny, Sid: "DenyDecryptForApp" }],
+        gaps: [],
+      },
+    ],
+    [
+      "a Deny both keys have, written differently (no Sid, arrays, Resource), is not new",
+      {
+        current: [rootStatement, appStatement, deny],
+        target: [
+          rootStatement,
+          appStatement,
+          { Effect: "Deny", Principal: { AWS: [APP] }, Action: ["kms:decrypt"], Resource: "*" },
+        ],
+        gaps: [],
+      },
+    ],
+    [
+      "a new Deny under a reused Sid is still new",
+      {
+        current: [rootStatement, appStatement, { ...deny, Action: "kms:ScheduleKeyDeletion" }],
+        target: [rootStatement, appStatement, deny],
+        gaps: [[APP, "denied", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+    [
+      "what the current key denies unconditionally is not required of the target",
+      {
+        current: [rootStatement, appStatement, deny],
+        target: [
+          rootStatement,
+          { ...appStatement, Action: appStatement.Action.filter((a) => a !== "kms:Decrypt") },
+        ],
+        gaps: [],
+      },
+    ],
+    [
+      "a Deny to everyone on the current key removes that action from every need",
+      {
+        current: [
+          rootStatement,
+          { ...adminStatement, Action: ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"] },
+          { Effect: "Deny", Principal: "*", Action: "kms:ScheduleKeyDeletion" },
+        ],
+        target: [
+          { ...rootStatement, NotAction: "kms:ScheduleKeyDeletion", Action: undefined },
+          { ...adminStatement, Action: "kms:PutKeyPolicy" },
+        ],
+        gaps: [],
+      },
+    ],
+    [
+      "a conditional Deny on the current key keeps the need (the principal can when it does not hold)",
+      {
+        current: [rootStatement, decryptOnly, { ...deny, Condition: viaS3 }],
+        target: [rootStatement],
+        gaps: [[APP, "missing", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+  ])("%s", (_name, c) => expect(gapsOf(c)).toEqual(c.gaps));
+});
+
+describe("comparePolicies: grant-management operations of grants", () => {
+  const batch = `arn:aws:iam::${ACCOUNT}:role/batch`;
+  const batchDecrypt = { Effect: "Allow", Principal: { AWS: batch }, Action: "kms:Decrypt" };
+  it.each<[string, Case]>([
+    [
+      "RetireGrant of a grant is a warning, its Decrypt a failure",
+      {
+        current: [rootStatement],
+        currentGrants: [{ GrantId: "g-1", GranteePrincipal: batch, Operations: ["Decrypt", "RetireGrant"] }],
+        target: [rootStatement],
+        gaps: [
+          [batch, "missing", "fail", ["kms:Decrypt"]],
+          [batch, "missing", "warn", ["kms:RetireGrant"]],
+        ],
+      },
+    ],
+    [
+      "RetireGrant and CreateGrant of a grant met by nothing: warnings only once Decrypt is met",
+      {
+        current: [rootStatement],
+        currentGrants: [
+          { GrantId: "g-1", GranteePrincipal: batch, Operations: ["Decrypt", "CreateGrant", "RetireGrant"] },
+        ],
+        target: [rootStatement, batchDecrypt],
+        gaps: [[batch, "missing", "warn", ["kms:CreateGrant", "kms:RetireGrant"]]],
+      },
+    ],
+    [
+      "CreateGrant in a key policy stays usage (AWS services attach resources through grants)",
+      {
+        current: [rootStatement, { Effect: "Allow", Principal: { AWS: APP }, Action: "kms:CreateGrant" }],
+        target: [rootStatement],
+        gaps: [[APP, "missing", "fail", ["kms:CreateGrant"]]],
+      },
+    ],
+    [
+      "kms:RetireGrant in a key policy is administration",
+      {
+        current: [rootStatement, { Effect: "Allow", Principal: { AWS: ADMIN }, Action: "kms:RetireGrant" }],
+        target: [rootStatement],
+        gaps: [[ADMIN, "missing", "warn", ["kms:RetireGrant"]]],
+      },
+    ],
+  ])("%s", (_name, c) => expect(gapsOf(c)).toEqual(c.gaps));
+});
+
+describe("principalCovers and role sessions", () => {
+  const session = (role: string, s = "i-0abc") => `AWS:arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${s}`;
+  const role = (path: string) => `AWS:arn:aws:iam::${ACCOUNT}:role/${path}`;
+  it.each([
+    ["a role covers its sessions", role("app"), session("app"), true],
+    ["a path-qualified role covers its sessions", role("service-role/app"), session("app"), true],
+    ["a role covers itself written with its path", role("team/x/app"), role("team/x/app"), true],
+    ["another role's sessions are not covered", role("app"), session("application"), false],
+    ["a session does not cover its role (other sessions)", session("app"), role("app"), false],
+    ["a session covers itself", session("app"), session("app"), true],
+    [
+      "another account's role does not cover",
+      `AWS:arn:aws:iam::999999999999:role/app`,
+      session("app"),
+      false,
+    ],
+    ["everyone covers a session", "*", session("app"), true],
+    [
+      "a user named like the role does not cover",
+      `AWS:arn:aws:iam::${ACCOUNT}:user/app`,
+      session("app"),
+      false,
+    ],
+  ])("%s", (_name, granted, principal, expected) => {
+    expect(principalCovers(granted, principal)).toBe(expected);
+  });
+
+  it.each<[string, Case]>([
+    [
+      "a grant to a role session is met by the role principal of the target",
+      {
+        current: [rootStatement],
+        currentGrants: [
+          {
+            GrantId: "g-1",
+            GranteePrincipal: `arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`,
+            Operations: ["Decrypt"],
+          },
+        ],
+        target: [
+          rootStatement,
+          { ...decryptOnly, Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/service-role/app` } },
+        ],
+        gaps: [],
+      },
+    ],
+    [
+      "a grant to a role session is not met by another role",
+      {
+        current: [rootStatement],
+        currentGrants: [
+          {
+            GrantId: "g-1",
+            GranteePrincipal: `arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`,
+            Operations: ["Decrypt"],
+          },
+        ],
+        target: [rootStatement, { ...decryptOnly, Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/other` } }],
+        gaps: [[`arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`, "missing", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+    [
+      "a role's grant on the target meets the role's need on the current key, whatever the path",
+      {
+        current: [
+          rootStatement,
+          { ...decryptOnly, Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/svc/app` } },
+        ],
+        target: [rootStatement],
+        targetGrants: [
+          {
+            GrantId: "t-1",
+            GranteePrincipal: `arn:aws:iam::${ACCOUNT}:role/svc/app`,
+            Operations: ["Decrypt"],
+          },
+        ],
+        gaps: [],
+      },
+    ],
+    [
+      "a new Deny on the role reaches a grant to its session",
+      {
+        current: [rootStatement],
+        currentGrants: [
+          {
+            GrantId: "g-1",
+            GranteePrincipal: `arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`,
+            Operations: ["Decrypt"],
+          },
+        ],
+        target: [rootStatement, { Effect: "Deny", Principal: { AWS: APP }, Action: "kms:Decrypt" }],
+        targetGrants: [
+          {
+            GrantId: "t-1",
+            GranteePrincipal: `arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`,
+            Operations: ["Decrypt"],
+          },
+        ],
+        gaps: [[`arn:aws:sts::${ACCOUNT}:assumed-role/app/i-0abc`, "denied", "fail", ["kms:Decrypt"]]],
+      },
+    ],
+  ])("%s", (_name, c) => expect(gapsOf(c)).toEqual(c.gaps));
+});
+
+describe("condition comparison", () => {
+  it.each([
+    ["a value and a one-item list", { StringEquals: { k: "v" } }, { StringEquals: { k: ["v"] } }, true],
+    ["list order", { StringEquals: { k: ["a", "b"] } }, { StringEquals: { k: ["b", "a"] } }, true],
+    ["duplicate values", { StringEquals: { k: ["a", "a"] } }, { StringEquals: { k: "a" } }, true],
+    [
+      "operator and key order",
+      { StringEquals: { a: "1", b: "2" }, Bool: { "aws:SecureTransport": "true" } },
+      { Bool: { "aws:SecureTransport": "true" }, StringEquals: { b: "2", a: "1" } },
+      true,
+    ],
+    [
+      "key names are case-insensitive",
+      { StringEquals: { "kms:ViaService": "s" } },
+      { StringEquals: { "KMS:viaservice": "s" } },
+      true,
+    ],
+    [
+      "a boolean and its string",
+      { Bool: { "aws:SecureTransport": true } },
+      { Bool: { "aws:SecureTransport": "true" } },
+      true,
+    ],
+    ["values differ", { StringEquals: { k: "a" } }, { StringEquals: { k: "b" } }, false],
+    ["values are case-sensitive", { StringEquals: { k: "a" } }, { StringEquals: { k: "A" } }, false],
+    ["operators differ", { StringEquals: { k: "a" } }, { StringLike: { k: "a" } }, false],
+    ["one more value", { StringEquals: { k: "a" } }, { StringEquals: { k: ["a", "b"] } }, false],
+  ])("%s: equal %s", (_name, a, b, equal) => {
+    expect(canonicalCondition(a) === canonicalCondition(b)).toBe(equal);
+    const gaps = gapsOf({
+      current: [rootStatement, { ...decryptOnly, Condition: a }],
+      target: [rootStatement, { ...decryptOnly, Condition: b }],
+      gaps: [],
+    });
+    expect(gaps).toEqual(equal ? [] : [[APP, "conditions-differ", "warn", ["kms:Decrypt"]]]);
   });
 });

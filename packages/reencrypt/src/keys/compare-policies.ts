@@ -6,25 +6,35 @@
  *
  * Rules (documented in KEYS.md):
  * - every Allow statement of the current policy, expanded over the known KMS actions, and every
- *   grant on the current key (its operations) is a need: (principal, action, conditions);
+ *   grant on the current key (its operations) is a need: (principal, action, conditions) — unless
+ *   an unconditional Deny of the current policy already refuses that principal that action;
  * - the target meets a need with an Allow statement (or a grant on the target) for that
- *   principal — or `*` — that covers the action unconditionally, or with the same conditions;
- * - a target Allow with other conditions is a warning (`conditions-differ`), none is a failure
- *   (`missing`); a target Deny the current policy does not have that hits a need is a failure
- *   (`denied`), or a warning when it is conditional;
- * - gaps on administration actions (`kms:PutKeyPolicy`, …) are warnings; gaps on usage actions
- *   (`kms:Decrypt`, `kms:GenerateDataKey*`, `kms:ReEncrypt*`, …) are failures.
- * `Resource` is not compared: in a key policy it always means "this key".
+ *   principal — or `*`, or the role of a role session — that covers the action unconditionally,
+ *   or with the same conditions (compared in canonical form: order and `"v"` / `["v"]` do not
+ *   matter);
+ * - a need met by the current key unconditionally and by the target only under a condition
+ *   (`only-conditional`) is a failure: the seed-000 outage when the condition does not hold;
+ *   a conditional need met under other conditions is a warning (`conditions-differ`); no match at
+ *   all is a failure (`missing`); a target Deny the current policy does not have (`Sid` ignored)
+ *   that hits a need is a failure (`denied`), or a warning when it is conditional;
+ * - gaps on administration actions (`kms:PutKeyPolicy`, …) and on the grant-management
+ *   operations of a grant (`CreateGrant`, `RetireGrant`: grants are not carried over anyway) are
+ *   warnings; gaps on usage actions (`kms:Decrypt`, `kms:GenerateDataKey*`, `kms:ReEncrypt*`, …)
+ *   are failures.
+ * `Resource` is not compared: in a key policy it always means "this key". IAM identity policies
+ * are not visible here at all (see the preflight's note).
  */
 import {
   ANY_PRINCIPAL,
   KMS_ACTIONS,
+  KMS_GRANT_MANAGEMENT_OPERATIONS,
   KMS_USAGE_ACTIONS,
   canonicalJson,
   displayPrincipal,
   expandActions,
   granteePrincipal,
   parseKeyPolicy,
+  principalCovers,
   statementAppliesTo,
   statementCoversAction,
   type KeyPolicy,
@@ -51,8 +61,15 @@ export interface ComparePoliciesInput {
   readonly ignorePrincipals?: readonly string[];
 }
 
-/** What kind of gap a principal has on the target. */
-export type AccessGapKind = "missing" | "conditions-differ" | "denied" | "conditionally-denied";
+/**
+ * What kind of gap a principal has on the target:
+ * - `missing`: no statement or grant of the target lets it do the action;
+ * - `only-conditional`: the current key lets it unconditionally, the target only under a condition;
+ * - `conditions-differ`: both only under conditions, and not the same ones;
+ * - `denied` / `conditionally-denied`: a Deny of the target that the current key does not have.
+ */
+export type AccessGapKind =
+  "missing" | "only-conditional" | "conditions-differ" | "denied" | "conditionally-denied";
 
 /** Actions one principal can do on the current key and not (or not the same way) on the target. */
 export interface AccessGap {
@@ -79,9 +96,20 @@ export interface PolicyComparison {
 
 interface Need {
   unconditional: boolean;
-  /** Conditions under which the current key allows it (canonical JSON); empty when unconditional. */
+  /** Conditions under which the current key allows it (canonical form). */
   conditions: Set<string>;
   via: Set<string>;
+  /** Some policy statement (not only a grant) allows it. */
+  fromPolicy: boolean;
+}
+
+/** Gaps of these kinds block the cutover when the action is usage. */
+const HARD_KINDS: ReadonlySet<AccessGapKind> = new Set(["missing", "only-conditional", "denied"]);
+
+/** Whether missing this action breaks the principal's use of the key (else: a warning). */
+function isUsage(action: string, need: Need): boolean {
+  if (!need.fromPolicy && KMS_GRANT_MANAGEMENT_OPERATIONS.includes(action)) return false;
+  return KMS_USAGE_ACTIONS.includes(action) || !KMS_ACTIONS.includes(action);
 }
 
 function grantLabel(g: GrantLike): string {
@@ -114,14 +142,33 @@ export function comparePolicies(input: ComparePoliciesInput): PolicyComparison {
   const notes: string[] = [];
   const needs = new Map<string, Map<string, Need>>();
 
-  const addNeed = (principal: string, action: string, condition: string | undefined, via: string): void => {
+  // An unconditional Deny of the current policy means the principal cannot do it today.
+  const currentDenies = current.statements.filter((s) => s.effect === "Deny");
+  const refusedToday = (principal: string, action: string): boolean =>
+    currentDenies.some(
+      (d) =>
+        d.condition === undefined && statementAppliesTo(d, principal) && statementCoversAction(d, action),
+    );
+  const addNeed = (
+    principal: string,
+    action: string,
+    condition: string | undefined,
+    via: string,
+    fromPolicy: boolean,
+  ): void => {
+    if (refusedToday(principal, action)) return;
     let byAction = needs.get(principal);
     if (!byAction) needs.set(principal, (byAction = new Map()));
     let need = byAction.get(action);
-    if (!need) byAction.set(action, (need = { unconditional: false, conditions: new Set(), via: new Set() }));
+    if (!need)
+      byAction.set(
+        action,
+        (need = { unconditional: false, conditions: new Set(), via: new Set(), fromPolicy: false }),
+      );
     if (condition === undefined) need.unconditional = true;
     else need.conditions.add(condition);
     need.via.add(via);
+    need.fromPolicy ||= fromPolicy;
   };
 
   current.statements.forEach((s, i) => {
@@ -131,19 +178,18 @@ export function comparePolicies(input: ComparePoliciesInput): PolicyComparison {
       notes.push(`${label} uses NotPrincipal with Allow; it is not compared`);
       return;
     }
-    for (const p of s.principals) for (const a of expandActions(s)) addNeed(p, a, s.condition, label);
+    for (const p of s.principals) for (const a of expandActions(s)) addNeed(p, a, s.condition, label, true);
   });
   for (const g of input.current.grants ?? []) {
     if (!g.GranteePrincipal) continue;
     const p = granteePrincipal(g.GranteePrincipal, partition);
-    for (const op of g.Operations ?? []) addNeed(p, `kms:${op}`, grantCondition(g), grantLabel(g));
+    for (const op of g.Operations ?? []) addNeed(p, `kms:${op}`, grantCondition(g), grantLabel(g), false);
   }
 
-  const ignored = new Set((input.ignorePrincipals ?? []).map((p) => granteePrincipal(p, partition)));
-  const currentDenies = new Set(
-    current.statements.filter((s) => s.effect === "Deny").map((s) => s.canonical),
-  );
-  const newDenies = target.statements.filter((s) => s.effect === "Deny" && !currentDenies.has(s.canonical));
+  const ignored = (input.ignorePrincipals ?? []).map((p) => granteePrincipal(p, partition));
+  const isIgnored = (principal: string): boolean => ignored.some((i) => principalCovers(i, principal));
+  const knownDenies = new Set(currentDenies.map((s) => s.canonical));
+  const newDenies = target.statements.filter((s) => s.effect === "Deny" && !knownDenies.has(s.canonical));
   const targetGrants = input.target.grants ?? [];
 
   const gaps = new Map<
@@ -151,8 +197,7 @@ export function comparePolicies(input: ComparePoliciesInput): PolicyComparison {
     { gap: Omit<AccessGap, "actions" | "via">; actions: Set<string>; via: Set<string> }
   >();
   const addGap = (principal: string, kind: AccessGapKind, action: string, need: Need): void => {
-    const usage = KMS_USAGE_ACTIONS.includes(action) || !KMS_ACTIONS.includes(action);
-    const hard = (kind === "missing" || kind === "denied") && usage && !ignored.has(principal);
+    const hard = HARD_KINDS.has(kind) && isUsage(action, need) && !isIgnored(principal);
     const severity = hard ? "fail" : "warn";
     const key = `${severity}|${kind}|${principal}`;
     let entry = gaps.get(key);
@@ -175,8 +220,8 @@ export function comparePolicies(input: ComparePoliciesInput): PolicyComparison {
         // covered as broadly as possible
       } else if (!need.unconditional && [...need.conditions].every((c) => coverage.conditions.has(c))) {
         // covered under the very same conditions
-      } else if (coverage.conditions.size > 0) addGap(principal, "conditions-differ", action, need);
-      else addGap(principal, "missing", action, need);
+      } else if (coverage.conditions.size === 0) addGap(principal, "missing", action, need);
+      else addGap(principal, need.unconditional ? "only-conditional" : "conditions-differ", action, need);
 
       for (const d of newDenies) {
         if (!statementAppliesTo(d, principal) || !statementCoversAction(d, action)) continue;
@@ -233,7 +278,8 @@ function coverageOf(
   }
   if (principal !== ANY_PRINCIPAL) {
     for (const g of grants) {
-      if (!g.GranteePrincipal || granteePrincipal(g.GranteePrincipal, partition) !== principal) continue;
+      if (!g.GranteePrincipal || !principalCovers(granteePrincipal(g.GranteePrincipal, partition), principal))
+        continue;
       if (!(g.Operations ?? []).some((op) => `kms:${op}`.toLowerCase() === action.toLowerCase())) continue;
       const c = grantCondition(g);
       if (c === undefined) out.unconditional = true;

@@ -5,8 +5,11 @@
  *
  * Principals are normalized to `TYPE:value` strings (`AWS:arn:aws:iam::111122223333:role/app`,
  * `Service:s3.amazonaws.com`); a bare account id becomes its root ARN, and `"*"` / `{"AWS": "*"}`
- * become `*` (everyone). Conditions are kept as canonical JSON, so two statements' conditions
- * compare as strings.
+ * become `*` (everyone). A role also stands for its sessions: a grantee
+ * `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` is matched by the role principal
+ * `arn:aws:iam::ACCOUNT:role/[PATH/]ROLE` (a session ARN carries no path; role names are unique
+ * in an account). Conditions are kept in a canonical form (see {@link canonicalCondition}), so
+ * two statements' conditions compare as strings.
  */
 import { KeyToolError } from "./errors.js";
 
@@ -36,6 +39,7 @@ export const KMS_USAGE_ACTIONS: readonly string[] = [
 /** KMS actions of key administrators: missing ones are worth a warning, not an outage. */
 export const KMS_ADMIN_ACTIONS: readonly string[] = [
   "kms:CancelKeyDeletion",
+  "kms:RetireGrant",
   "kms:CreateAlias",
   "kms:DeleteAlias",
   "kms:DisableKey",
@@ -60,6 +64,14 @@ export const KMS_ADMIN_ACTIONS: readonly string[] = [
 /** Every action the comparison knows: usage first, then administration. */
 export const KMS_ACTIONS: readonly string[] = [...KMS_USAGE_ACTIONS, ...KMS_ADMIN_ACTIONS];
 
+/**
+ * Grant operations that manage grants rather than use the key. In a grant they let the grantee
+ * create sub-grants or retire grants of *this* key; grants are never carried over to another key,
+ * so a target without them is a warning, not an outage. (In a key policy, `kms:CreateGrant` is
+ * still usage: AWS services attach resources through grants they create.)
+ */
+export const KMS_GRANT_MANAGEMENT_OPERATIONS: readonly string[] = ["kms:CreateGrant", "kms:RetireGrant"];
+
 /** One statement of a key policy, normalized. */
 export interface PolicyStatement {
   /** `Sid`, when the statement has one. */
@@ -73,9 +85,13 @@ export interface PolicyStatement {
   readonly actions: readonly string[];
   /** True for `NotAction`: the statement covers every action except `actions`. */
   readonly notAction: boolean;
-  /** Canonical JSON of `Condition`, or `undefined` when the statement is unconditional. */
+  /** `Condition` in canonical form ({@link canonicalCondition}), or `undefined` when unconditional. */
   readonly condition: string | undefined;
-  /** Canonical JSON of the whole statement (to recognize the same statement in two policies). */
+  /**
+   * What the statement means, as one string: effect, principals, actions and condition, each
+   * normalized and sorted. `Sid` (a label) and `Resource` (always this key) are left out, so the
+   * same statement is recognized in two policies however it is written.
+   */
   readonly canonical: string;
 }
 
@@ -98,6 +114,36 @@ export function canonicalJson(value: unknown): string {
     return v as Json;
   };
   return JSON.stringify(sort(value));
+}
+
+/**
+ * A policy `Condition` block in canonical form: operators and condition keys sorted (keys are
+ * case-insensitive in IAM, so lowercased), each value a sorted list of distinct strings — so
+ * `"v"` and `["v"]` are equal, and the order of keys or values does not matter.
+ *
+ * @example
+ * ```ts
+ * canonicalCondition({ StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } }) ===
+ *   canonicalCondition({ StringEquals: { "KMS:ViaService": ["s3.us-east-1.amazonaws.com"] } }); // true
+ * ```
+ */
+export function canonicalCondition(condition: unknown): string {
+  if (condition === null || typeof condition !== "object" || Array.isArray(condition))
+    return canonicalJson(condition);
+  const out: Record<string, Record<string, string[]>> = {};
+  for (const [operator, block] of Object.entries(condition as Record<string, unknown>)) {
+    if (block === null || typeof block !== "object" || Array.isArray(block)) {
+      out[operator] = { "": [canonicalJson(block)] };
+      continue;
+    }
+    const keys: Record<string, string[]> = (out[operator] ??= {});
+    for (const [key, value] of Object.entries(block as Record<string, unknown>)) {
+      const values = list(value).map((v) => (typeof v === "string" ? v : canonicalJson(v)));
+      const name = key.toLowerCase();
+      keys[name] = [...new Set([...(keys[name] ?? []), ...values])].sort();
+    }
+  }
+  return canonicalJson(out);
 }
 
 function list(value: unknown): unknown[] {
@@ -206,15 +252,23 @@ export function parseKeyPolicy(text: string, partition = "aws"): KeyPolicy {
       condition !== undefined &&
       condition !== null &&
       !(typeof condition === "object" && Object.keys(condition).length === 0);
+    const who = principals(notPrincipal ? st["NotPrincipal"] : st["Principal"], partition, where);
+    const actions = strings(notAction ? st["NotAction"] : st["Action"], "Action", where);
+    const canonicalCond = hasCondition ? canonicalCondition(condition) : undefined;
     return {
       sid: typeof st["Sid"] === "string" ? st["Sid"] : undefined,
       effect,
-      principals: principals(notPrincipal ? st["NotPrincipal"] : st["Principal"], partition, where),
+      principals: who,
       notPrincipal,
-      actions: strings(notAction ? st["NotAction"] : st["Action"], "Action", where),
+      actions,
       notAction,
-      condition: hasCondition ? canonicalJson(condition) : undefined,
-      canonical: canonicalJson(st),
+      condition: canonicalCond,
+      canonical: canonicalJson({
+        effect,
+        [notPrincipal ? "notPrincipal" : "principal"]: [...new Set(who)].sort(),
+        [notAction ? "notAction" : "action"]: [...new Set(actions.map((a) => a.toLowerCase()))].sort(),
+        condition: canonicalCond ?? null,
+      }),
     };
   });
   return { statements };
@@ -248,10 +302,44 @@ export function statementCoversAction(statement: PolicyStatement, action: string
   return statement.notAction ? !listed : listed;
 }
 
-/** True when the statement applies to `principal` (`*` statements apply to everyone). */
+const ROLE = /^AWS:arn:([^:]+):iam::(\d{12}):role\/(?:[^/]+\/)*([^/]+)$/;
+const SESSION = /^AWS:arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/;
+
+/** `partition:account:name` of a role principal or of a role session; `undefined` otherwise. */
+function roleOf(principal: string, pattern: RegExp): string | undefined {
+  const m = pattern.exec(principal);
+  return m ? `${m[1]}:${m[2]}:${m[3]}` : undefined;
+}
+
+/**
+ * True when access granted to `granted` (a normalized principal) reaches `principal`: the same
+ * principal, everyone (`*`), or a role reaching its own sessions. A role is named by its ARN
+ * with any path (`role/service-role/app`); a session ARN (`assumed-role/app/SESSION`) has none,
+ * so role and session are matched by account and role name — unique within an account.
+ *
+ * @example
+ * ```ts
+ * principalCovers(
+ *   "AWS:arn:aws:iam::111122223333:role/service-role/app",
+ *   "AWS:arn:aws:sts::111122223333:assumed-role/app/i-0abc",
+ * ); // true
+ * ```
+ */
+export function principalCovers(granted: string, principal: string): boolean {
+  if (granted === ANY_PRINCIPAL || granted === principal) return true;
+  const role = roleOf(granted, ROLE);
+  return role !== undefined && (roleOf(principal, ROLE) ?? roleOf(principal, SESSION)) === role;
+}
+
+/**
+ * True when the statement applies to `principal` (`*` statements apply to everyone). A
+ * `NotPrincipal` exempts exactly the principals it lists — as in IAM, exempting a role does not
+ * exempt its sessions.
+ */
 export function statementAppliesTo(statement: PolicyStatement, principal: string): boolean {
-  const listed = statement.principals.includes(ANY_PRINCIPAL) || statement.principals.includes(principal);
-  return statement.notPrincipal ? !listed : listed;
+  if (statement.notPrincipal)
+    return !statement.principals.some((p) => p === ANY_PRINCIPAL || p === principal);
+  return statement.principals.some((p) => principalCovers(p, principal));
 }
 
 /**

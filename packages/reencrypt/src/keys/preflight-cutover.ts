@@ -4,7 +4,9 @@
  * replaces, so besides the target's state and usability (a `DryRun` `GenerateDataKey`), the
  * preflight compares who the current key lets in with who the target lets in
  * ({@link comparePolicies}), requires the account root statement, and lists the current key's
- * grants, which are not carried over.
+ * grants, which are not carried over. IAM identity policies cannot be read from the key: the
+ * checklist says so (an `info` line), since one naming the old key's ARN is the other half of
+ * the seed-000 outage.
  */
 import type { GrantListEntry, KeyMetadata } from "@aws-sdk/client-kms";
 import { parseKmsArn } from "@rekey/core";
@@ -27,8 +29,11 @@ export interface PreflightCutoverOptions {
   readonly ignorePrincipals?: readonly string[];
 }
 
-/** The outcome of one check. `skip`: could not be checked (e.g. the key does not exist yet). */
-export type CheckStatus = "pass" | "fail" | "warn" | "skip";
+/**
+ * The outcome of one check. `skip`: could not be checked (e.g. the key does not exist yet);
+ * `info`: something the preflight cannot check, for the person running it.
+ */
+export type CheckStatus = "pass" | "fail" | "warn" | "skip" | "info";
 
 /** One line of the checklist. */
 export interface PreflightCheck {
@@ -376,6 +381,14 @@ export async function preflightCutover(
       (g) =>
         `${g.name ? `"${g.name}" ` : ""}${g.grantee}: ${g.operations.join(", ")} (grant ${g.grantId.slice(0, 12)})`,
     ),
+  );
+  add(
+    "iam-policies",
+    "info",
+    "IAM identity policies are not checked: a role whose IAM policy names the old key's ARN (not the alias) loses access after the cutover",
+    [
+      `look for ${current.arn} (or its key id) in IAM policies and code; point them at the new key, or match the alias with the condition kms:ResourceAliases`,
+    ],
   );
   return done({
     current,

@@ -202,7 +202,13 @@ export function renderTerraform(r: TerraformCheckResult, file: string): string[]
   return out;
 }
 
-const MARK: Record<CheckStatus, string> = { pass: "[ok]  ", fail: "[FAIL]", warn: "[warn]", skip: "[skip]" };
+const MARK: Record<CheckStatus, string> = {
+  pass: "[ok]  ",
+  fail: "[FAIL]",
+  warn: "[warn]",
+  skip: "[skip]",
+  info: "[info]",
+};
 
 /** The cutover checklist. */
 export function renderPreflight(p: CutoverPreflight, heading = "Preflight"): string[] {
