@@ -11,7 +11,7 @@ export type {
 export { ManualClock } from "./emulator/clock.js";
 export type { ClockListener, ManualClockOptions } from "./emulator/clock.js";
 export type { EmulatorClock, FaultGate, InjectedFault, ServiceHandler } from "./emulator/contracts.js";
-export { FaultInjector } from "./emulator/faults.js";
+export { FAULT_GROUPS, FaultInjector } from "./emulator/faults.js";
 export type { EmulatedService, FaultErrorKind, FaultInjectorOptions, FaultRule } from "./emulator/faults.js";
 export type { CiphertextHeader } from "./emulator/kms/ciphertext.js";
 export type { KmsInspector } from "./emulator/kms/inspector.js";

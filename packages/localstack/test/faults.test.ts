@@ -164,10 +164,43 @@ describe("FaultInjector", () => {
     expect(faults.counts()).toEqual({ "kms:GenerateDataKey": 5, "kms:Decrypt": 5 });
   });
 
+  it("kms:cryptographic is one quota shared by the cryptographic operations, not by the others", async () => {
+    const { faults, tick } = injector();
+    faults.inject("kms:cryptographic", { maxRequestsPerSecond: 3 });
+    const one = async (operation: string) => (await outcomes(faults, operation, 1))[0];
+    expect([await one("Encrypt"), await one("Decrypt"), await one("GenerateDataKey")]).toEqual([
+      "ok",
+      "ok",
+      "ok",
+    ]);
+    // The fourth cryptographic call in the same second is throttled, whatever its operation...
+    for (const operation of ["ReEncrypt", "GenerateDataKeyWithoutPlaintext", "GenerateRandom", "Encrypt"]) {
+      expect(await one(operation), operation).toBe("ThrottlingException");
+    }
+    // ...while calls outside the group have no share in it.
+    for (const operation of ["DescribeKey", "CreateKey", "ListKeys", "GetKeyRotationStatus"]) {
+      expect(await one(operation), operation).toBe("ok");
+    }
+    tick(1000);
+    expect(await one("ReEncrypt")).toBe("ok");
+    expect(faults.calls("kms:cryptographic")).toBe(8);
+    expect(faults.failures("kms:cryptographic")).toBe(4);
+  });
+
+  it("per-operation rules keep one window each (they cannot model a shared quota)", async () => {
+    const { faults } = injector();
+    faults.inject("kms:Encrypt", { maxRequestsPerSecond: 2 });
+    faults.inject("kms:Decrypt", { maxRequestsPerSecond: 2 });
+    expect(await outcomes(faults, "Encrypt", 2)).toEqual(["ok", "ok"]);
+    expect(await outcomes(faults, "Decrypt", 2)).toEqual(["ok", "ok"]);
+  });
+
   it("refuses malformed targets and out-of-range values", () => {
     const { faults } = injector();
     expect(() => faults.inject("kms", { error: "throttle" })).toThrow(RangeError);
     expect(() => faults.inject("dynamodb:*", { error: "throttle" })).toThrow(RangeError);
+    expect(() => faults.inject("kms:symmetric", { error: "throttle" })).toThrow(RangeError);
+    expect(() => faults.inject("s3:cryptographic", { error: "throttle" })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { errorRate: 1.5 })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { latencyMs: -1 })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { maxRequestsPerSecond: 1.5 })).toThrow(RangeError);

@@ -4,11 +4,15 @@
  *
  * Every request passes through {@link FaultInjector.before} once its handler knows the
  * operation. The injector counts the call, then applies each rule whose target matches, most
- * specific first (`"kms:ReEncrypt"`, then `"kms:*"`, then `"*"`):
+ * specific first (`"kms:ReEncrypt"`, then a group such as `"kms:cryptographic"`, then `"kms:*"`,
+ * then `"*"`):
  *
  * 1. latency: the delays of all matching rules add up and are waited before anything else;
  * 2. rate cap: a rule with `maxRequestsPerSecond` admits at most that many matching requests in
- *    any sliding second of real time; the rest are throttled, like the KMS per-account quota;
+ *    any sliding second of real time; the rest are throttled. A rule has one window for every
+ *    operation it matches, so `"kms:cryptographic"` is KMS's shared per-account quota of the
+ *    cryptographic operations (Encrypt, Decrypt, GenerateDataKey*, ReEncrypt, GenerateRandom,
+ *    GenerateMac, VerifyMac), which DescribeKey, CreateKey and the other calls do not use;
  * 3. failure fraction: each matching rule with a non-zero `errorRate` draws one number from the
  *    seeded generator, and fails the request when the draw falls under the rate.
  *
@@ -20,6 +24,24 @@ import { createPrng, type Prng } from "./prng.js";
 
 /** A service spoken by the emulator. */
 export type EmulatedService = "kms" | "s3";
+
+/**
+ * Named groups of operations a rule can target. `kms:cryptographic` is the set of operations
+ * that share KMS's "Cryptographic operations (symmetric) request rate" quota of an account
+ * and Region.
+ */
+export const FAULT_GROUPS: Readonly<Record<string, ReadonlySet<string>>> = {
+  "kms:cryptographic": new Set([
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "ReEncrypt",
+    "VerifyMac",
+  ]),
+};
 
 /**
  * What an injected failure looks like on the wire. KMS answers carry the exception names KMS
@@ -35,7 +57,10 @@ export type EmulatedService = "kms" | "s3";
  */
 export type FaultErrorKind = "throttle" | "unavailable" | "internal" | "key-unavailable" | "not-implemented";
 
-/** One fault rule, attached to a target such as `"kms:ReEncrypt"`, `"s3:*"` or `"*"`. */
+/**
+ * One fault rule, attached to a target such as `"kms:ReEncrypt"`, a group of
+ * {@link FAULT_GROUPS} (`"kms:cryptographic"`), `"s3:*"` or `"*"`.
+ */
 export interface FaultRule {
   /**
    * Fraction of matching requests that fail, from 0 to 1.
@@ -53,7 +78,8 @@ export interface FaultRule {
    */
   latencyMs?: number;
   /**
-   * Most matching requests admitted in any sliding second; the excess is throttled.
+   * Most matching requests admitted in any sliding second, all matching operations together;
+   * the excess is throttled.
    * @default no cap
    */
   maxRequestsPerSecond?: number;
@@ -106,7 +132,7 @@ const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTime
  * @example
  * ```ts
  * aws.faults.inject("kms:ReEncrypt", { error: "throttle", errorRate: 0.3 });
- * aws.faults.inject("kms:*", { maxRequestsPerSecond: 50 });
+ * aws.faults.inject("kms:cryptographic", { maxRequestsPerSecond: 50 }); // the shared quota
  * aws.faults.inject("s3:GetObject", { latencyMs: 20 });
  * // ... run the job ...
  * expect(aws.faults.calls("kms:ReEncrypt")).toBe(objects);
@@ -132,7 +158,7 @@ export class FaultInjector implements FaultGate {
   /**
    * Sets the rule for a target, replacing any rule already set for the same target.
    *
-   * @param target - `"service:Operation"`, `"service:*"` or `"*"`.
+   * @param target - `"service:Operation"`, a group (`"kms:cryptographic"`), `"service:*"` or `"*"`.
    * @throws RangeError on a malformed target or out-of-range values.
    */
   inject(target: string, rule: FaultRule): void {
@@ -177,7 +203,7 @@ export class FaultInjector implements FaultGate {
   /**
    * Number of requests seen (failed or not) whose operation matches `pattern`.
    *
-   * @param pattern - `"kms:Decrypt"`, `"kms:*"` or `"*"`.
+   * @param pattern - `"kms:Decrypt"`, a group (`"kms:cryptographic"`), `"kms:*"` or `"*"`.
    * @default pattern `"*"`
    */
   calls(pattern = "*"): number {
@@ -211,9 +237,12 @@ export class FaultInjector implements FaultGate {
   async before(service: EmulatedService, operation: string): Promise<InjectedFault> {
     const key = `${service}:${operation}`;
     this.#calls.set(key, (this.#calls.get(key) ?? 0) + 1);
-    const rules = [this.#rules.get(key), this.#rules.get(`${service}:*`), this.#rules.get("*")].filter(
-      (rule): rule is ActiveRule => rule !== undefined,
-    );
+    const rules = [
+      this.#rules.get(key),
+      ...groupsOf(service, operation).map((group) => this.#rules.get(group)),
+      this.#rules.get(`${service}:*`),
+      this.#rules.get("*"),
+    ].filter((rule): rule is ActiveRule => rule !== undefined);
     if (rules.length === 0) return { kind: "none" };
     for (const rule of rules) {
       if (rule.remaining !== undefined && --rule.remaining === 0) this.#rules.delete(rule.target);
@@ -302,26 +331,35 @@ export function faultFor(service: EmulatedService, kind: FaultErrorKind): Inject
 }
 
 function parseTarget(target: string): void {
-  if (target === "*") return;
-  const match = /^(kms|s3):([A-Za-z]+|\*)$/.exec(target);
+  if (target === "*" || target in FAULT_GROUPS) return;
+  const match = /^(kms|s3):([A-Z][A-Za-z]*|\*)$/.exec(target);
   if (match === null) {
     throw new RangeError(
-      `fault target must be "kms:<Operation>", "s3:<Operation>", "kms:*", "s3:*" or "*", got "${target}"`,
+      `fault target must be "kms:<Operation>", "s3:<Operation>", ${Object.keys(FAULT_GROUPS)
+        .map((group) => `"${group}"`)
+        .join(", ")}, "kms:*", "s3:*" or "*", got "${target}"`,
     );
   }
+}
+
+/** The groups of {@link FAULT_GROUPS} an operation belongs to. */
+function groupsOf(service: EmulatedService, operation: string): string[] {
+  return Object.entries(FAULT_GROUPS)
+    .filter(([group, operations]) => group.startsWith(`${service}:`) && operations.has(operation))
+    .map(([group]) => group);
+}
+
+function matches(key: string, pattern: string): boolean {
+  if (pattern === "*" || key === pattern) return true;
+  if (pattern.endsWith(":*")) return key.startsWith(pattern.slice(0, -1));
+  const group = FAULT_GROUPS[pattern];
+  const service = pattern.slice(0, pattern.indexOf(":") + 1);
+  return group !== undefined && key.startsWith(service) && group.has(key.slice(service.length));
 }
 
 function sumMatching(counters: Map<string, number>, pattern: string): number {
   parseTarget(pattern);
   let total = 0;
-  for (const [key, count] of counters) {
-    if (
-      pattern === "*" ||
-      key === pattern ||
-      (pattern.endsWith(":*") && key.startsWith(pattern.slice(0, -1)))
-    ) {
-      total += count;
-    }
-  }
+  for (const [key, count] of counters) if (matches(key, pattern)) total += count;
   return total;
 }
