@@ -282,8 +282,13 @@ group("automatic rotation", () => {
       await aws.kms.send(new DisableKeyCommand({ KeyId: keyId }));
       await aws.clock!.advance(200 * DAY);
       expect((await describe(aws, keyId)).CurrentKeyMaterialId).toBe(first);
-      // Disabling a key does not change its rotation setting.
-      expect((await rotationStatus(keyId)).KeyRotationEnabled).toBe(true);
+      // Disabling a key does not change its rotation setting, and the next date it reports is
+      // never in the past: overdue, it would rotate the moment it is enabled again.
+      const whileDisabled = await rotationStatus(keyId);
+      expect(whileDisabled.KeyRotationEnabled).toBe(true);
+      expect(whileDisabled.NextRotationDate!.getTime()).toBeGreaterThanOrEqual(
+        aws.clock!.now().getTime() - 60_000,
+      );
 
       await aws.kms.send(new EnableKeyCommand({ KeyId: keyId }));
       const second = (await describe(aws, keyId)).CurrentKeyMaterialId!;
@@ -313,6 +318,41 @@ group("automatic rotation", () => {
       expect(Math.abs(next.getTime() - (aws.clock!.now().getTime() + 80 * DAY))).toBeLessThan(60_000);
     },
   );
+
+  itWith(aws, "clock")(
+    "a new period on an enabled key rotates at most once, dated now, then follows the new period",
+    async () => {
+      const key = await createKey(aws);
+      const keyId = key.KeyId!;
+      await aws.kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 365 }));
+      await aws.clock!.advance(300 * DAY);
+      expect(await allRotations(keyId)).toHaveLength(0);
+
+      // 90 days from the day rotation was enabled passed 210 days ago: one catch-up, not three.
+      await aws.kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }));
+      const now = aws.clock!.now().getTime();
+      const rotations = await allRotations(keyId);
+      expect(rotations).toHaveLength(1);
+      expect(rotations[0]).toMatchObject({ RotationType: "AUTOMATIC", KeyMaterialState: "CURRENT" });
+      expect(Math.abs(rotations[0]!.RotationDate!.getTime() - now)).toBeLessThan(60_000);
+      expect((await describe(aws, keyId)).CurrentKeyMaterialId).toBe(rotations[0]!.KeyMaterialId);
+      const status = await rotationStatus(keyId);
+      expect(status.RotationPeriodInDays).toBe(90);
+      expect(Math.abs(status.NextRotationDate!.getTime() - (now + 90 * DAY))).toBeLessThan(60_000);
+    },
+  );
+
+  itWith(aws, "clock")("a new period not yet due moves the next date and rotates nothing", async () => {
+    const key = await createKey(aws);
+    const keyId = key.KeyId!;
+    const enabledAt = aws.clock!.now().getTime();
+    await aws.kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 365 }));
+    await aws.clock!.advance(30 * DAY);
+    await aws.kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }));
+    expect(await allRotations(keyId)).toHaveLength(0);
+    const next = (await rotationStatus(keyId)).NextRotationDate!;
+    expect(Math.abs(next.getTime() - (enabledAt + 90 * DAY))).toBeLessThan(60_000);
+  });
 
   itWith(aws, "clock")(
     "does not rotate a key pending deletion; cancelling restores the setting",

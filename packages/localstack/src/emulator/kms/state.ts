@@ -10,9 +10,13 @@
  *   was enabled or the last automatic rotation. Due rotations run lazily, at the start of every
  *   request and whenever the clock moves; a clock jump of several periods rotates several times,
  *   each at its scheduled date;
+ * - a new RotationPeriodInDays on a key whose rotation is already on keeps the anchor: the next
+ *   date becomes `anchor + new period`. If that date has already passed, the key rotates once,
+ *   dated now, and the next date is `now + new period` (never a burst of backdated rotations);
  * - disabled and pending-deletion keys do not rotate. On re-enable, a key whose current
  *   material is at least one period old rotates at once (and the schedule restarts from then);
- *   otherwise the original schedule resumes, skipping the dates missed while disabled;
+ *   otherwise the original schedule resumes, skipping the dates missed while disabled. While
+ *   disabled, the reported next date is the one re-enabling now would give: never in the past;
  * - on-demand rotation does not move the automatic schedule, and is limited per key.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -258,41 +262,65 @@ export class KmsState {
     return material;
   }
 
-  /** When the next automatic rotation is due, if rotation is enabled. */
+  /**
+   * When the next automatic rotation is due, if rotation is enabled. For a disabled key, the
+   * date re-enabling it now would give (now itself when it would rotate at once).
+   */
   nextRotationDate(key: KmsKey): Date | undefined {
     if (!key.rotationEnabled || key.rotationAnchor === undefined) return undefined;
-    return new Date(key.rotationAnchor.getTime() + key.rotationPeriodDays * DAY_MS);
+    const period = key.rotationPeriodDays * DAY_MS;
+    if (key.state === "Disabled") {
+      const now = this.clock.now();
+      const resumed = this.#resumedAnchor(key, now);
+      return resumed === undefined ? now : new Date(resumed.getTime() + period);
+    }
+    return new Date(key.rotationAnchor.getTime() + period);
   }
 
-  /** Turns automatic rotation on, or changes its period (the anchor stays: see module comment). */
+  /**
+   * Turns automatic rotation on, or changes its period. A new period keeps the anchor; if the
+   * next date it gives has passed, the key rotates once, now (see module comment).
+   */
   enableRotation(key: KmsKey, periodDays: number): void {
-    if (!key.rotationEnabled || key.rotationAnchor === undefined) key.rotationAnchor = this.clock.now();
+    const now = this.clock.now();
+    if (!key.rotationEnabled || key.rotationAnchor === undefined) {
+      key.rotationAnchor = now;
+    } else if (key.rotationAnchor.getTime() + periodDays * DAY_MS <= now.getTime()) {
+      this.rotate(key, "AUTOMATIC", now);
+      key.rotationAnchor = now;
+    }
     key.rotationEnabled = true;
     key.rotationPeriodDays = periodDays;
-    this.processDue();
   }
 
   /** Re-enables a disabled key, rotating at once if its material outlived the period. */
   enable(key: KmsKey): void {
     const wasDisabled = key.state === "Disabled";
     key.state = "Enabled";
-    const next = this.nextRotationDate(key);
-    if (!wasDisabled || next === undefined) return;
+    if (!wasDisabled || !key.rotationEnabled || key.rotationAnchor === undefined) return;
     const now = this.clock.now();
-    const age = now.getTime() - this.current(key).createdAt.getTime();
-    if (age >= key.rotationPeriodDays * DAY_MS) {
+    const resumed = this.#resumedAnchor(key, now);
+    if (resumed === undefined) {
       this.rotate(key, "AUTOMATIC", now);
       key.rotationAnchor = now;
     } else {
-      // Younger material (an on-demand rotation): resume the original schedule, skipping the
-      // dates that passed while the key was disabled.
-      const period = key.rotationPeriodDays * DAY_MS;
-      const anchor = next.getTime() - period;
-      if (next.getTime() <= now.getTime()) {
-        const missed = Math.floor((now.getTime() - next.getTime()) / period) + 1;
-        key.rotationAnchor = new Date(anchor + missed * period);
-      }
+      key.rotationAnchor = resumed;
     }
+  }
+
+  /**
+   * The anchor a disabled key with rotation on resumes from if enabled at `now`: `undefined`
+   * when its current material is at least one period old (it rotates at once); otherwise the
+   * original schedule, skipping the dates that passed while it was disabled.
+   */
+  #resumedAnchor(key: KmsKey, now: Date): Date | undefined {
+    const period = key.rotationPeriodDays * DAY_MS;
+    const anchor = key.rotationAnchor?.getTime() ?? now.getTime();
+    if (now.getTime() - this.current(key).createdAt.getTime() >= period) return undefined;
+    const next = anchor + period;
+    if (next > now.getTime()) return new Date(anchor);
+    const missed = Math.floor((now.getTime() - next) / period) + 1;
+    return new Date(anchor + missed * period);
   }
 
   /** Runs what became due by the emulated clock: automatic rotations, then key deletions. */
