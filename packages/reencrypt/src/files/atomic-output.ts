@@ -1,15 +1,63 @@
 /**
  * Output that is never half written: bytes go to a temporary file next to the destination
- * (same directory, so the final rename is atomic on the same file system), renamed into place
- * only when everything succeeded, and deleted on failure. `-` is stdout, where that guarantee
- * cannot exist (decrypt releases only authenticated frames, but a failure leaves a prefix).
+ * (same directory, so the final rename is atomic on the same file system), flushed to disk
+ * (`fsync`) and only then put in place when everything succeeded, and deleted on failure. `-` is
+ * stdout, where that guarantee cannot exist (decrypt releases only authenticated frames, but a
+ * failure leaves a prefix).
+ *
+ * Without `force` an existing file is never replaced: the temporary file is hard-linked to the
+ * destination (`link` fails if the name exists). On a file system without hard links (FAT, exFAT,
+ * some network and FUSE mounts: `EPERM`, `ENOTSUP`), the name is reserved with an exclusive create
+ * and the temporary file renamed over that reservation — still never over someone else's file,
+ * though an empty file is visible under the name for that moment.
  */
 import { randomBytes } from "node:crypto";
 import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { FileError, ioReason } from "./errors.js";
 import { flushed } from "./flushed.js";
+
+/** `link` errors that mean "this file system has no hard links", not "not allowed". */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+function errnoOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Puts `temp` at `target` unless `target` exists (then `EEXIST`). */
+async function publishExclusive(temp: string, target: string, mode: number): Promise<void> {
+  try {
+    await link(temp, target);
+  } catch (e) {
+    if (!NO_HARD_LINKS.has(errnoOf(e) ?? "")) throw e;
+    const reservation = await open(target, "wx", mode);
+    await reservation.close();
+    try {
+      await rename(temp, target);
+    } catch (renameError) {
+      await unlink(target).catch(() => {});
+      throw renameError;
+    }
+    return;
+  }
+  await unlink(temp);
+}
+
+/** Makes a rename or link in `dir` durable; best effort (not every platform can sync a directory). */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // e.g. Windows, or a file system that refuses fsync on directories: the data itself is synced.
+  }
+}
 
 /** An output being written. */
 export interface AtomicOutput {
@@ -65,7 +113,9 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
   } catch (e) {
     throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
   }
-  const stream = handle.createWriteStream();
+  // `flush`: the stream fsyncs the file before it closes, so what is put in place is on disk.
+  const stream = handle.createWriteStream({ flush: true });
+  const mode = options.mode ?? 0o666;
   let settled = false;
   return {
     stream,
@@ -73,16 +123,17 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
     commit: async () => {
       settled = true;
       try {
+        await finished(stream);
+        // Without --force, never clobber a file that appeared meanwhile.
         if (options.force) await rename(temp, target);
-        else {
-          // link() fails if the destination appeared meanwhile: never clobber without --force.
-          await link(temp, target);
-          await unlink(temp);
-        }
+        else await publishExclusive(temp, target, mode);
       } catch (e) {
         await unlink(temp).catch(() => {});
-        throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
+        const reason =
+          errnoOf(e) === "EEXIST" ? "it already exists (use --force to replace it)" : ioReason(e);
+        throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${reason}`, { cause: e });
       }
+      await syncDirectory(dirname(target));
     },
     abort: async () => {
       if (settled) return;

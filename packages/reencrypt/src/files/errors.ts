@@ -42,8 +42,9 @@ export function ioReason(e: unknown): string {
     case "ENOENT":
       return "no such file or directory";
     case "EACCES":
-    case "EPERM":
       return "permission denied";
+    case "EPERM":
+      return "operation not permitted";
     case "EISDIR":
       return "is a directory";
     case "ENOTDIR":
