@@ -7,7 +7,8 @@ function materialsOf(kms: FakeKms, ...arns: string[]): Map<string, string | unde
   return new Map(arns.map((a) => [a, kms.current(a)]));
 }
 
-const current: ResolvedTarget = { kind: "current" };
+const HOME = { partition: "aws", region: "us-east-1", accountId: "111122223333" };
+const current: ResolvedTarget = { kind: "current", scope: HOME };
 function keyTarget(kms: FakeKms, arn: string, alias?: string): ResolvedTarget {
   return {
     kind: alias ? "alias" : "key",
@@ -67,7 +68,19 @@ describe("classifyPrefix", () => {
     expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: newKey, requestedKeyId: "alias/app" }]);
   });
 
-  it("key target with entries under the target and another key: the other is dropped, no KMS call", async () => {
+  it("key target with entries under the target and a key in another Region: the copy is kept, the object is current", async () => {
+    const kms = new FakeKms();
+    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const t = kms.createKey();
+    const prefix = prefixOf(await sealWith(kms, [t, dr]));
+    const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, t) });
+    expect(c.class).toBe("current");
+    expect(c.actions).toEqual([{ kind: "keep" }, { kind: "keep" }]);
+    expect(c.keptEntries).toBe(1);
+    expect(c.kmsCalls).toBe(0);
+  });
+
+  it("key target with entries under the target and another key of its Region and account: the other is dropped, no KMS call", async () => {
     const kms = new FakeKms();
     const a = kms.createKey();
     const t = kms.createKey();
@@ -75,7 +88,70 @@ describe("classifyPrefix", () => {
     const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, a, t) });
     expect(c.class).toBe("rewrap");
     expect(c.actions).toEqual([{ kind: "keep" }, { kind: "drop" }]);
+    expect(c.keptEntries).toBe(0);
     expect(c.kmsCalls).toBe(0);
+  });
+
+  it("a two-Region message under an alias target: the local entry moves, the other Region's and another account's are kept", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const other = kms.createKey(undefined, { account: "444455556666" });
+    const t = kms.createKey("alias/app");
+    const prefix = prefixOf(await sealWith(kms, [a, dr, other]));
+    const target = keyTarget(kms, t, "alias/app");
+    expect(keysToLookUp(prefix, target).sort()).toEqual([a, t].sort());
+    const c = classifyPrefix({ prefix, target, materials: materialsOf(kms, a, t) });
+    expect(c.class).toBe("rewrap");
+    expect(c.actions).toEqual([
+      { kind: "rewrap", destinationKeyId: t, requestedKeyId: "alias/app" },
+      { kind: "keep" },
+      { kind: "keep" },
+    ]);
+    expect(c.keptEntries).toBe(2);
+    expect(c.kmsCalls).toBe(1);
+    expect(c.sourceKeyArns).toEqual([a, dr, other]);
+  });
+
+  it("a two-Region message under target current: the local entry is rewrapped, the other is kept and never looked up", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const prefix = prefixOf(await sealWith(kms, [a, dr]));
+    kms.rotate(a);
+    kms.rotate(dr);
+    expect(keysToLookUp(prefix, current)).toEqual([a]);
+    // The other Region's material is not known (never looked up): it is not "unproven" either.
+    const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
+    expect(c.class).toBe("rewrap");
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: a, requestedKeyId: a }, { kind: "keep" }]);
+    expect(c.materialUnproven).toBe(false);
+    expect(c.keptEntries).toBe(1);
+    expect(c.kmsCalls).toBe(1);
+    // Only entries elsewhere: nothing this job can move.
+    const away = prefixOf(await sealWith(kms, [dr]));
+    const skipped = classifyPrefix({ prefix: away, target: current, materials: new Map() });
+    expect(skipped.class).toBe("skipped");
+    expect(skipped.reason).toMatch(/no KMS entry under a key in us-east-1/);
+    // Without a known scope every entry is considered, as before.
+    const open = classifyPrefix({ prefix, target: { kind: "current" }, materials: materialsOf(kms, a, dr) });
+    expect(open.actions.map((x) => x.kind)).toEqual(["rewrap", "rewrap"]);
+  });
+
+  it("a full re-encrypt of a message with a copy in another Region is skipped: the copy could not be kept", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const prefix = prefixOf(await sealWith(kms, [a, dr]));
+    const c = classifyPrefix({
+      prefix,
+      target: current,
+      materials: materialsOf(kms, a),
+      mode: "reencrypt",
+      includeCurrent: true,
+    });
+    expect(c.class).toBe("skipped");
+    expect(c.reason).toMatch(/cannot keep the 1 entry under keys outside us-east-1/);
   });
 
   it("key target with two old entries: one ReEncrypt, the other dropped", async () => {

@@ -281,7 +281,8 @@ async function jobAction(
     if (json) ctx.stdout.write(`${JSON.stringify({ event: "target", command, dryRun: dry, target: t })}\n`);
     else
       progress.message(
-        `rekey ${command}${dry && command !== "plan" ? " --dry-run" : ""}: target ${t.description}`,
+        `rekey ${command}${dry && command !== "plan" ? " --dry-run" : ""}: target ${t.description}` +
+          (t.kmsScope ? `; entries under keys in ${t.kmsScope} are moved, others kept` : ""),
       );
   };
   const listeners = { onTarget, onContext: (c: JobContext) => (jobCtx = c) };

@@ -22,6 +22,7 @@ import { digestTap, plaintextDigest, verificationKeyring } from "../process/plai
 import { prefixRewriter } from "../process/prefix-rewriter.js";
 import { rewrapEntries } from "../process/rewrap-entries.js";
 import { verifyPrefix, type ExpectedPrefix } from "../process/verify-prefix.js";
+import { scopedKeyArns } from "../target/kms-scope.js";
 import { currentFingerprint } from "./file-fingerprint.js";
 
 /** Suffix of the job's temporary files (the directory source skips them). */
@@ -57,7 +58,7 @@ export async function rewrapFile(
     bytes: next.bytes,
     size: next.bytes.length + plan.size - prefix.bodyOffset,
     header: prefix.header,
-    keyArns: destinations.length > 0 ? destinations : plan.sourceKeyArns,
+    keyArns: destinations.length > 0 ? destinations : scopedKeyArns(plan.sourceKeyArns, ctx.target),
   };
   return replaceFile(ref, plan, ctx, before, async (out) => {
     await out.write(next.bytes);

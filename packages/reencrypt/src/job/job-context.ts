@@ -19,6 +19,7 @@ import { createRateLimiter } from "../run/rate-limiter.js";
 import type { RetryOptions } from "../run/retry.js";
 import type { S3Runtime } from "../s3/s3-runtime.js";
 import { MaterialCache } from "../target/material-cache.js";
+import { describeKmsScope, inKmsScope, targetScope, type KmsScope } from "../target/kms-scope.js";
 import { resolveTarget, type ResolvedTarget } from "../target/resolve-target.js";
 import { parseTargetSpec, type TargetSpec } from "../target/target-spec.js";
 
@@ -102,6 +103,13 @@ export interface JobContextOptions {
   readonly s3?: S3Client;
   /** `current`, `alias:NAME`, `key:ARN`, or a parsed spec. */
   readonly target: string | TargetSpec;
+  /**
+   * The partition, Region and account the KMS client reaches. Only entries under keys there are
+   * moved; entries under keys elsewhere (multi-Region or DR copies) are kept as they are and
+   * never sent to KMS. For `alias:`/`key:` targets it must match the target key (which sets it).
+   * @default the target key's; for `current`, the `KMSClient`'s Region and its aliases' account
+   */
+  readonly kmsScope?: Partial<KmsScope>;
   /** `rewrap` moves wrapped keys only; `reencrypt` makes a new data key. @default "rewrap" */
   readonly mode?: "rewrap" | "reencrypt";
   /** Only move entries under these key ARNs. @default all */
@@ -185,7 +193,17 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const target = await resolveTarget(spec, kms, options.signal);
+  const target = await resolveTarget(spec, kms, options.signal, {
+    client: options.kms,
+    ...(options.kmsScope ? { scope: options.kmsScope } : {}),
+  });
+  const scope = targetScope(target);
+  for (const arn of options.fromKeys ?? [])
+    if (scope && !inKmsScope(arn, scope))
+      throw new JobError(
+        "ERR_JOB_INVALID_OPTION",
+        `--from-key ${arn} is outside ${describeKmsScope(scope)}, where this job's KMS client reaches: run the job in that Region`,
+      );
   const materials = new MaterialCache(kms, options.signal);
   if (target.kind !== "current")
     materials.seed(target.keyArn, { currentKeyMaterialId: target.currentKeyMaterialId, keyState: "Enabled" });

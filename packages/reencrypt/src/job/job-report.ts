@@ -94,6 +94,11 @@ export interface JobReport {
   readonly s3: ServiceRequests;
   /** Objects moved because their material could not be compared (backend without material ids). */
   readonly materialUnproven: number;
+  /**
+   * Entries under keys outside the job's KMS scope (another Region or account: multi-Region or
+   * DR copies), kept as they were, and the objects processed that have any.
+   */
+  readonly keptEntries: { readonly objects: number; readonly entries: number };
   readonly notes: string[];
   /** Failures, conflicts, unreadable and foreign objects, and invalid source lines (first 10,000). */
   readonly failures: ReportedFailure[];
@@ -126,6 +131,8 @@ export class RunReportBuilder {
   private objects = 0;
   private objectBytes = 0;
   private unproven = 0;
+  private keptObjects = 0;
+  private keptEntries = 0;
 
   constructor(
     private readonly base: {
@@ -142,6 +149,10 @@ export class RunReportBuilder {
     this.objectBytes += r.size;
     this.outcomes[r.outcome]++;
     if (r.materialUnproven && SUCCESS_OUTCOMES.has(r.outcome)) this.unproven++;
+    if (r.keptEntries) {
+      this.keptObjects++;
+      this.keptEntries += r.keptEntries;
+    }
     for (const arn of new Set(r.sourceKeyArns)) {
       const s = (this.bySourceKey[arn] ??= { objects: 0, bytes: 0, outcomes: {} });
       s.objects++;
@@ -209,6 +220,8 @@ export class RunReportBuilder {
         `${this.unproven} object(s) were under the target key but their key material could not be compared ` +
           "(the KMS backend reports no KeyMaterialId), so they were rewritten; a re-run will rewrite them again.",
       );
+    if (this.keptEntries > 0)
+      notes.push(keptNote(this.keptEntries, this.keptObjects, this.base.target, "were"));
     const bad = (o: Partial<Record<ObjectOutcome, number>>): number =>
       Object.entries(o).reduce(
         (n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)),
@@ -252,6 +265,7 @@ export class RunReportBuilder {
       kms: service("kms"),
       s3: service("s3"),
       materialUnproven: this.unproven,
+      keptEntries: { objects: this.keptObjects, entries: this.keptEntries },
       notes,
       failures: this.failures,
       failuresOmitted: this.failuresOmitted,
@@ -262,4 +276,25 @@ export class RunReportBuilder {
     if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push(f);
     else this.failuresOmitted++;
   }
+}
+
+/**
+ * The report note on entries kept because their keys are outside the job's KMS scope.
+ *
+ * @example
+ * ```ts
+ * keptNote(3, 3, target, "were"); // "3 entries under keys outside us-east-1 (…) were kept as they are in 3 object(s) …"
+ * ```
+ */
+export function keptNote(
+  entries: number,
+  objects: number,
+  target: TargetSummary,
+  verb: "are" | "were",
+): string {
+  return (
+    `${entries} entr${entries === 1 ? "y" : "ies"} under keys outside ${target.kmsScope ?? "the job's KMS scope"} ` +
+    `${verb} kept as they are in ${objects} object(s) (multi-Region or DR copies; a job run with a KMS client ` +
+    "in their Region and account moves them)."
+  );
 }

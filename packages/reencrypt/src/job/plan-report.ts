@@ -6,7 +6,7 @@
 import { describeRef, type InvalidSourceEntry } from "../model/object-ref.js";
 import type { ObjectPlan, PlanClass } from "../plan/object-plan.js";
 import type { JobCounters } from "../run/job-counters.js";
-import { MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
+import { keptNote, MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
 import type { TargetSummary } from "./target-summary.js";
 import type { VerifyLevel } from "./job-context.js";
 
@@ -50,6 +50,11 @@ export interface PlanReport {
   >;
   /** Objects whose material could not be compared and will be moved anyway. */
   readonly materialUnproven: number;
+  /**
+   * Entries under keys outside the job's KMS scope (another Region or account: multi-Region or
+   * DR copies), kept as they are, and the objects that have any.
+   */
+  readonly keptEntries: { readonly objects: number; readonly entries: number };
   /** KMS calls the run would make, by operation, and in total. */
   readonly kmsCalls: { readonly byOperation: Record<string, number>; readonly total: number };
   /** KMS calls the planning itself made (DescribeKey per key). */
@@ -110,6 +115,8 @@ export class PlanReportBuilder {
   private planFailures = 0;
   private invalid = 0;
   private unproven = 0;
+  private keptObjects = 0;
+  private keptEntries = 0;
   private multipart = 0;
   private throughJob = 0;
   private copied = 0;
@@ -129,6 +136,10 @@ export class PlanReportBuilder {
     c.objects++;
     c.bytes += plan.size;
     if (plan.materialUnproven) this.unproven++;
+    if (plan.keptEntries > 0) {
+      this.keptObjects++;
+      this.keptEntries += plan.keptEntries;
+    }
     for (const arn of new Set(plan.sourceKeyArns)) {
       const k = (this.bySourceKey[arn] ??= { objects: 0, bytes: 0, classes: {} });
       k.objects++;
@@ -186,6 +197,7 @@ export class PlanReportBuilder {
         `${this.unproven} object(s) are under the target key but their key material cannot be compared ` +
           "(the KMS backend reports no KeyMaterialId): they are counted as rewrap.",
       );
+    if (this.keptEntries > 0) notes.push(keptNote(this.keptEntries, this.keptObjects, this.s.target, "are"));
     return {
       reportVersion: 1,
       kind: "plan",
@@ -203,6 +215,7 @@ export class PlanReportBuilder {
       bySourceKey: this.bySourceKey,
       bySourceMaterial: this.bySourceMaterial,
       materialUnproven: this.unproven,
+      keptEntries: { objects: this.keptObjects, entries: this.keptEntries },
       kmsCalls: { byOperation: { ...this.kms }, total },
       kmsCallsWhilePlanning: this.s.counters.total("kms"),
       multipartObjects: this.multipart,

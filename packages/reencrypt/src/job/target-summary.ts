@@ -1,5 +1,6 @@
 /** How a report names the target. */
 import type { ResolvedTarget } from "../target/resolve-target.js";
+import { describeKmsScope, targetScope } from "../target/kms-scope.js";
 
 /** The target as reported and printed at start. */
 export interface TargetSummary {
@@ -10,6 +11,11 @@ export interface TargetSummary {
   readonly aliasName?: string;
   /** The key's current material at start, when KMS reports it. */
   readonly currentKeyMaterialId?: string;
+  /**
+   * Where the job's KMS client reaches (`us-east-1 (aws, account 111122223333)`): only entries
+   * under keys there are moved. Absent when not known (every entry is considered).
+   */
+  readonly kmsScope?: string;
   /** One line for people. */
   readonly description: string;
 }
@@ -23,7 +29,10 @@ export interface TargetSummary {
  * ```
  */
 export function summarizeTarget(spec: string, t: ResolvedTarget): TargetSummary {
-  if (t.kind === "current") return { spec, description: "the current key material of each object's own key" };
+  const scope = targetScope(t);
+  const kmsScope = scope ? { kmsScope: describeKmsScope(scope) } : {};
+  if (t.kind === "current")
+    return { spec, ...kmsScope, description: "the current key material of each object's own key" };
   const material = t.currentKeyMaterialId
     ? ` (material ${t.currentKeyMaterialId})`
     : " (material id not reported)";
@@ -32,6 +41,7 @@ export function summarizeTarget(spec: string, t: ResolvedTarget): TargetSummary 
     keyArn: t.keyArn,
     ...(t.aliasName ? { aliasName: t.aliasName } : {}),
     ...(t.currentKeyMaterialId ? { currentKeyMaterialId: t.currentKeyMaterialId } : {}),
+    ...kmsScope,
     description: `${t.aliasName ? `${t.aliasName} → ` : ""}${t.keyArn}${material}`,
   };
 }

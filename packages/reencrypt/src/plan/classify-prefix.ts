@@ -3,6 +3,10 @@
  * on the target, which to move, and whether the object needs a full re-encrypt.
  *
  * Rules:
+ * - only entries under keys in the job's KMS scope (the partition, Region and account its KMS
+ *   client reaches: the target key's, or the client's for `current`) are considered; entries
+ *   under keys elsewhere — multi-Region or disaster-recovery copies — are kept byte for byte and
+ *   their keys are never looked up or sent to KMS (`keptEntries` counts them);
  * - an entry is on the target when it is under the destination key (its own key for
  *   `current`, the target key otherwise) and its recorded `KeyMaterialId` equals the key's
  *   current material; without both ids it cannot be proved current and is moved;
@@ -11,10 +15,13 @@
  * - target `current`: each entry to move is rewrapped onto its own key's current material;
  * - target `alias`/`key`: the considered entries are replaced by one entry under the target key
  *   (the first one already there, or the first one rewrapped; the others are dropped — they wrap
- *   the same data key, so nothing is lost, and one `ReEncrypt` per object is enough).
+ *   the same data key, so nothing is lost, and one `ReEncrypt` per object is enough);
+ * - a full re-encrypt makes a new data key, which the kept entries cannot wrap (their keys are
+ *   out of the client's reach): an object with kept entries is `skipped` in that mode.
  */
 import { decodeKmsEntry, isKmsEntry, type KmsEntry, type MessagePrefix } from "@rekey/core";
 import type { ResolvedTarget } from "../target/resolve-target.js";
+import { describeKmsScope, inKmsScope, targetScope } from "../target/kms-scope.js";
 import type { EntryAction, PlanClass, Recipient } from "./object-plan.js";
 
 /** Which entries the job considers. */
@@ -48,11 +55,13 @@ export interface Classification {
   readonly sourceMaterialIds: readonly (string | undefined)[];
   readonly materialUnproven: boolean;
   readonly kmsCalls: number;
+  /** KMS entries under keys outside the job's KMS scope, kept as they are. */
+  readonly keptEntries: number;
 }
 
 /**
- * The key ARNs whose current material the classification needs: the object's KMS keys, and
- * the target key.
+ * The key ARNs whose current material the classification needs: the object's KMS keys in the
+ * job's KMS scope, and the target key.
  *
  * @example
  * ```ts
@@ -61,7 +70,12 @@ export interface Classification {
  */
 export function keysToLookUp(prefix: MessagePrefix, target: ResolvedTarget): string[] {
   const keys = new Set<string>();
-  for (const e of prefix.entries) if (isKmsEntry(e)) keys.add(decodeKmsEntry(e).keyArn);
+  const scope = targetScope(target);
+  for (const e of prefix.entries) {
+    if (!isKmsEntry(e)) continue;
+    const arn = decodeKmsEntry(e).keyArn;
+    if (inKmsScope(arn, scope)) keys.add(arn);
+  }
   if (target.kind !== "current") keys.add(target.keyArn);
   return [...keys];
 }
@@ -85,9 +99,13 @@ export function classifyPrefix(input: ClassifyInput): Classification {
     isKmsEntry(e) ? decodeKmsEntry(e) : undefined,
   );
   const kms = decoded.flatMap((d, index) => (d ? [{ d, index }] : []));
+  const scope = targetScope(target);
+  const local = kms.filter((k) => inKmsScope(k.d.keyArn, scope));
+  const kept = kms.length - local.length;
   const base = {
     sourceKeyArns: kms.map((k) => k.d.keyArn),
     sourceMaterialIds: kms.map((k) => k.d.keyMaterialId),
+    keptEntries: kept,
   };
   const keepAll: EntryAction[] = prefix.entries.map(() => ({ kind: "keep" }));
   const result = (
@@ -122,18 +140,33 @@ export function classifyPrefix(input: ClassifyInput): Classification {
   const unproven = (d: KmsEntry): boolean =>
     d.keyArn === destination(d) && (d.keyMaterialId === undefined || current(d.keyArn) === undefined);
 
-  const considered = kms.filter((k) => !fromKeys || fromKeys.size === 0 || fromKeys.has(k.d.keyArn));
+  if (local.length === 0 && scope)
+    return result(
+      "skipped",
+      `no KMS entry under a key in ${describeKmsScope(scope)}; ${entries(kept)} under keys elsewhere kept`,
+    );
+  const considered = local.filter((k) => !fromKeys || fromKeys.size === 0 || fromKeys.has(k.d.keyArn));
   if (considered.length === 0) return result("skipped", "no entry under the selected keys (--from-key)");
   const pending = considered.filter((k) => !onTarget(k.d));
+  // A new data key would leave the kept entries wrapping the old one: the message would lose
+  // its copies in other Regions or accounts.
+  const cannotReencrypt = (): Classification =>
+    result(
+      "skipped",
+      `a full re-encrypt cannot keep the ${entries(kept)} under keys outside ${scope ? describeKmsScope(scope) : "the job's KMS scope"} ` +
+        "(multi-Region or DR copies): not re-encrypted",
+    );
 
-  const recipients = reencryptRecipients(kms, considered, target);
+  const recipients = reencryptRecipients(local, considered, target);
   const reencryptCalls = 1 + recipients.length;
   if (pending.length === 0) {
-    if (mode === "reencrypt" && input.includeCurrent)
+    if (mode === "reencrypt" && input.includeCurrent) {
+      if (kept > 0) return cannotReencrypt();
       return result("reencrypt", "on the target; re-encrypting anyway (includeCurrent)", {
         recipients,
         kmsCalls: reencryptCalls,
       });
+    }
     return result("current", "already on the target's current material");
   }
   const toMove = olderThan
@@ -146,26 +179,24 @@ export function classifyPrefix(input: ClassifyInput): Classification {
     ? "material ids not reported: cannot prove the entry current, so it is moved"
     : undefined;
 
-  if (mode === "reencrypt")
+  if (mode === "reencrypt") {
+    if (kept > 0) return cannotReencrypt();
     return result("reencrypt", why ?? "full re-encrypt requested", {
       recipients,
       materialUnproven,
       kmsCalls: reencryptCalls,
     });
+  }
 
   const actions: EntryAction[] = [...keepAll];
   if (target.kind === "current") {
     for (const k of toMove)
       actions[k.index] = { kind: "rewrap", destinationKeyId: k.d.keyArn, requestedKeyId: k.d.requestedKeyId };
-    return result(
-      "rewrap",
-      why ?? `${toMove.length} entr${toMove.length === 1 ? "y" : "ies"} on older material`,
-      {
-        actions,
-        materialUnproven,
-        kmsCalls: toMove.length,
-      },
-    );
+    return result("rewrap", why ?? `${entries(toMove.length)} on older material`, {
+      actions,
+      materialUnproven,
+      kmsCalls: toMove.length,
+    });
   }
   const keeper = considered.find((k) => onTarget(k.d));
   let calls = 0;
@@ -190,9 +221,14 @@ export function classifyPrefix(input: ClassifyInput): Classification {
   );
 }
 
+function entries(n: number): string {
+  return `${n} entr${n === 1 ? "y" : "ies"}`;
+}
+
 /**
- * Who a full re-encrypt wraps the new data key for: every KMS key of the object for target
- * `current`; for `alias`/`key`, the target first, then the keys not considered (kept recipients).
+ * Who a full re-encrypt wraps the new data key for: every KMS key of the object (in the job's
+ * scope) for target `current`; for `alias`/`key`, the target first, then the keys not
+ * considered (kept recipients).
  */
 function reencryptRecipients(
   kms: readonly { d: KmsEntry }[],

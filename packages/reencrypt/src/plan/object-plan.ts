@@ -66,6 +66,11 @@ export interface ObjectPlan {
   readonly materialUnproven: boolean;
   /** KMS calls processing will make (ReEncrypt per moved entry; for re-encrypt, decrypt + wraps). */
   readonly kmsCalls: number;
+  /**
+   * KMS entries under keys outside the job's KMS scope (another Region or account: multi-Region
+   * or DR copies), kept byte for byte and never sent to the job's KMS client.
+   */
+  readonly keptEntries: number;
   /** The whole object, when the header read already covered it (saves a GET for small objects). */
   readonly whole?: Uint8Array;
   /** S3 attributes to preserve. */

@@ -62,6 +62,7 @@ async function classify(
     sourceMaterialIds: [],
     materialUnproven: false,
     kmsCalls: 0,
+    keptEntries: 0,
   };
   if (read.kind === "foreign") return { ...empty, class: "foreign", reason: read.reason };
   if (read.kind === "unreadable")

@@ -50,5 +50,7 @@ export interface ObjectResult {
   readonly sourceMaterialIds: readonly (string | undefined)[];
   /** The plan could not prove the object current (no material ids) and moved it. */
   readonly materialUnproven: boolean;
+  /** KMS entries under keys outside the job's KMS scope, kept as they were. @default 0 */
+  readonly keptEntries?: number;
   readonly durationMs: number;
 }

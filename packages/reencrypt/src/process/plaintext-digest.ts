@@ -8,9 +8,12 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { decryptStream, KmsKeyring, MultiKeyring, type Keyring } from "@rekey/core";
 import type { JobContext } from "../job/job-context.js";
+import { scopedKeyArns } from "../target/kms-scope.js";
 
 /**
- * A keyring that may decrypt entries under `keyArns` only (plus the job's extra keyring).
+ * A keyring that may decrypt entries under `keyArns` only (plus the job's extra keyring), and
+ * of those only keys in the job's KMS scope: an entry under a key in another Region or account
+ * is never sent to the job's client.
  *
  * @example
  * ```ts
@@ -19,7 +22,7 @@ import type { JobContext } from "../job/job-context.js";
  */
 export function verificationKeyring(ctx: JobContext, keyArns: readonly string[]): Keyring | undefined {
   const keyrings: Keyring[] = [];
-  const arns = [...new Set(keyArns)];
+  const arns = scopedKeyArns(keyArns, ctx.target);
   if (arns.length > 0)
     keyrings.push(
       new KmsKeyring({

@@ -38,6 +38,7 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     sourceKeyArns: plan.sourceKeyArns,
     sourceMaterialIds: plan.sourceMaterialIds,
     materialUnproven: plan.materialUnproven,
+    ...(plan.keptEntries > 0 ? { keptEntries: plan.keptEntries } : {}),
     durationMs: performance.now() - started,
     ...extra,
   });

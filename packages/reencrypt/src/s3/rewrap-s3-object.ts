@@ -29,6 +29,7 @@ import type { ObjectPlan } from "../plan/object-plan.js";
 import { plaintextDigest, verificationKeyring } from "../process/plaintext-digest.js";
 import { rewrapEntries } from "../process/rewrap-entries.js";
 import type { ExpectedPrefix } from "../process/verify-prefix.js";
+import { scopedKeyArns } from "../target/kms-scope.js";
 import { claimWrite } from "./claim-write.js";
 import { multipartLayout } from "./multipart-layout.js";
 import { writeParamsFor, type S3ObjectAttributes } from "./object-attributes.js";
@@ -61,7 +62,7 @@ export async function rewrapS3Object(
   if (!prefix || !plan.etag) throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header or ETag");
   const read = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
   const destinations = plan.actions.flatMap((a) => (a.kind === "rewrap" ? [a.destinationKeyId] : []));
-  const keyArns = destinations.length > 0 ? destinations : plan.sourceKeyArns;
+  const keyArns = destinations.length > 0 ? destinations : scopedKeyArns(plan.sourceKeyArns, ctx.target);
 
   let before: string | undefined;
   if (ctx.settings.verify === "full") {

@@ -4,14 +4,24 @@
  * material. Every rewrap names that ARN; verification checks it.
  */
 import { JobError, describeError } from "../errors.js";
-import type { JobKmsApi } from "../run/job-kms.js";
+import type { JobKmsApi, JobKmsClient } from "../run/job-kms.js";
+import { clientKmsScope, describeKmsScope, scopeOfArn, type KmsScope } from "./kms-scope.js";
 import type { TargetSpec } from "./target-spec.js";
 
 /** The target as resolved at start. */
 export type ResolvedTarget =
-  | { readonly kind: "current" }
+  | {
+      readonly kind: "current";
+      /**
+       * Where the job's KMS client reaches; entries under keys elsewhere are kept as they are.
+       * Absent: not known, every entry is considered.
+       */
+      readonly scope?: KmsScope;
+    }
   | {
       readonly kind: "alias" | "key";
+      /** The target key's partition, Region and account. @default from `keyArn` */
+      readonly scope?: KmsScope;
       /** The key every selected entry is moved onto. */
       readonly keyArn: string;
       /** `alias/NAME` for an alias target. */
@@ -25,9 +35,18 @@ export type ResolvedTarget =
       readonly requestedKeyId: string;
     };
 
+/** Options of {@link resolveTarget}. */
+export interface ResolveTargetOptions {
+  /** The client behind `kms`, whose Region is the scope of target `current`. */
+  readonly client?: JobKmsClient;
+  /** The scope as the caller knows it; see {@link KmsScope}. @default learned */
+  readonly scope?: Partial<KmsScope>;
+}
+
 /**
  * Looks up the target: `ListAliases` to find the alias's key, `DescribeKey` for its ARN, state
- * and `CurrentKeyMaterialId`. The key must be an enabled symmetric encryption key.
+ * and `CurrentKeyMaterialId`. The key must be an enabled symmetric encryption key. Also fixes
+ * the {@link KmsScope} of the job: the target key's, or for `current` the client's.
  *
  * @example
  * ```ts
@@ -39,8 +58,12 @@ export async function resolveTarget(
   spec: TargetSpec,
   kms: JobKmsApi,
   signal?: AbortSignal,
+  options: ResolveTargetOptions = {},
 ): Promise<ResolvedTarget> {
-  if (spec.kind === "current") return { kind: "current" };
+  if (spec.kind === "current") {
+    const scope = await clientKmsScope(options.client ?? kms, kms, options.scope, signal);
+    return { kind: "current", ...(scope ? { scope } : {}) };
+  }
   const o = signal ? { abortSignal: signal } : {};
   let keyId: string;
   if (spec.kind === "alias") {
@@ -63,9 +86,22 @@ export async function resolveTarget(
     throw new JobError("ERR_JOB_TARGET", `target key ${meta.Arn} is not an encryption key`);
   if (meta.KeySpec !== undefined && meta.KeySpec !== "SYMMETRIC_DEFAULT")
     throw new JobError("ERR_JOB_TARGET", `target key ${meta.Arn} is not a symmetric key`);
+  const scope = scopeOfArn(meta.Arn);
+  if (!scope) throw new JobError("ERR_JOB_TARGET", `DescribeKey answered "${meta.Arn}", not a key ARN`);
+  const given = options.scope;
+  if (
+    (given?.region !== undefined && given.region !== scope.region) ||
+    (given?.accountId !== undefined && given.accountId !== scope.accountId) ||
+    (given?.partition !== undefined && given.partition !== scope.partition)
+  )
+    throw new JobError(
+      "ERR_JOB_TARGET",
+      `target key ${meta.Arn} is in ${describeKmsScope(scope)}, not in the KMS scope given to the job`,
+    );
   return {
     kind: spec.kind,
     keyArn: meta.Arn,
+    scope,
     ...(spec.kind === "alias" ? { aliasName: spec.name } : {}),
     currentKeyMaterialId: meta.CurrentKeyMaterialId,
     requestedKeyId: spec.kind === "alias" ? spec.name : meta.Arn,

@@ -35,14 +35,17 @@ export class FakeKms implements JobKmsApi {
   readonly keys = new Map<string, FakeKey>();
   readonly aliases = new Map<string, string>();
   readonly calls: string[] = [];
+  /** Every key id a request named (KeyId, SourceKeyId, DestinationKeyId), in order. */
+  readonly named: string[] = [];
   /** Fail the next N calls of an operation with this error name. */
   failNext: { op: string; count: number; name: string } | undefined;
   /** Omit material ids, like LocalStack. */
   omitMaterialIds = false;
 
-  createKey(alias?: string): string {
+  /** A key in `us-east-1` of account 111122223333, unless `where` names another Region or account. */
+  createKey(alias?: string, where: { region?: string; account?: string } = {}): string {
     const id = randomUUID();
-    const arn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+    const arn = `arn:aws:kms:${where.region ?? REGION}:${where.account ?? ACCOUNT}:key/${id}`;
     const mid = randomBytes(32).toString("hex");
     this.keys.set(arn, {
       arn,
@@ -97,8 +100,9 @@ export class FakeKms implements JobKmsApi {
     return k;
   }
 
-  private record(op: string): void {
+  private record(op: string, ...keyIds: (string | undefined)[]): void {
     this.calls.push(op);
+    for (const k of keyIds) if (k !== undefined) this.named.push(k);
     const f = this.failNext;
     if (f && f.op === op && f.count > 0) {
       f.count--;
@@ -147,7 +151,7 @@ export class FakeKms implements JobKmsApi {
   }
 
   async generateDataKey(input: Parameters<JobKmsApi["generateDataKey"]>[0]) {
-    this.record("GenerateDataKey");
+    this.record("GenerateDataKey", input.KeyId);
     const k = this.usable(input.KeyId as string);
     const Plaintext = randomBytes(32);
     return {
@@ -159,7 +163,7 @@ export class FakeKms implements JobKmsApi {
   }
 
   async encrypt(input: Parameters<JobKmsApi["encrypt"]>[0]) {
-    this.record("Encrypt");
+    this.record("Encrypt", input.KeyId);
     const k = this.usable(input.KeyId as string);
     return {
       CiphertextBlob: this.wrap(k, input.Plaintext as Uint8Array, input.EncryptionContext),
@@ -168,7 +172,7 @@ export class FakeKms implements JobKmsApi {
   }
 
   async decrypt(input: Parameters<JobKmsApi["decrypt"]>[0]) {
-    this.record("Decrypt");
+    this.record("Decrypt", input.KeyId);
     const { key, mid, plaintext } = this.unwrap(input.CiphertextBlob as Uint8Array, input.EncryptionContext);
     if (input.KeyId && this.find(input.KeyId)?.arn !== key.arn)
       throw new FakeKmsError("IncorrectKeyException");
@@ -176,7 +180,7 @@ export class FakeKms implements JobKmsApi {
   }
 
   async reEncrypt(input: Parameters<JobKmsApi["reEncrypt"]>[0]) {
-    this.record("ReEncrypt");
+    this.record("ReEncrypt", input.SourceKeyId, input.DestinationKeyId);
     const { key, mid, plaintext } = this.unwrap(
       input.CiphertextBlob as Uint8Array,
       input.SourceEncryptionContext,
@@ -193,7 +197,7 @@ export class FakeKms implements JobKmsApi {
   }
 
   async describeKey(input: Parameters<JobKmsApi["describeKey"]>[0]) {
-    this.record("DescribeKey");
+    this.record("DescribeKey", input.KeyId);
     const k = this.must(input.KeyId as string);
     return {
       KeyMetadata: {
@@ -212,6 +216,7 @@ export class FakeKms implements JobKmsApi {
     return {
       Aliases: [...this.aliases].map(([name, arn]) => ({
         AliasName: name,
+        AliasArn: `${arn.slice(0, arn.indexOf(":key/"))}:${name}`,
         TargetKeyId: this.keys.get(arn)?.id,
       })),
       Truncated: false,
