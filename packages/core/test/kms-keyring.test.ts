@@ -1,9 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import {
+  decodeKmsEntry,
   decrypt,
   DecryptError,
+  encodeKmsEntry,
   encrypt,
+  FormatError,
   inspect,
   InvalidArgumentError,
   KmsError,
@@ -94,6 +97,16 @@ describe("KMS keyring: encrypt", () => {
     expect((e as KmsError).code).toBe("ERR_KMS");
   });
 
+  it("refuses more keys than a message may carry entries, before any KMS call", () => {
+    const keys = Array.from({ length: 16 }, () => kms.createKey());
+    expect(() => new KmsKeyring({ client: kms, keyId: keyArn, additionalKeyIds: keys })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(
+      () => new KmsKeyring({ client: kms, keyId: keyArn, additionalKeyIds: keys.slice(1) }),
+    ).not.toThrow();
+  });
+
   it("refuses a keyring with nothing to encrypt or decrypt with", () => {
     expect(() => new KmsKeyring({ client: kms })).toThrow(InvalidArgumentError);
     expect(() => new KmsKeyring({ client: kms, allowedKeyArns: ["alias/app"] })).toThrow(
@@ -171,6 +184,79 @@ describe("KMS keyring: decrypt", () => {
     await expect(decrypt(swapped, { keyring })).rejects.toBeInstanceOf(NoMatchingKeyError);
   });
 
+  it("an alias keyring decrypts a message written with the key's ARN: KMS, named by the alias, confirms the key", async () => {
+    const { ciphertext } = await encrypt(Buffer.from("by arn"), {
+      keyring: new KmsKeyring({ client: kms, keyId: keyArn }),
+      encryptionContext: ctx,
+    });
+    const byAlias = new KmsKeyring({ client: kms, keyId: "alias/app" });
+    kms.calls.length = 0;
+    expect((await decrypt(ciphertext, { keyring: byAlias })).plaintext.toString()).toBe("by arn");
+    expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
+    // Once the alias points elsewhere, KMS refuses (IncorrectKeyException): not this keyring's key.
+    kms.aliases.set("alias/app", kms.createKey());
+    await expect(decrypt(ciphertext, { keyring: byAlias })).rejects.toBeInstanceOf(NoMatchingKeyError);
+  });
+
+  it("tries entries written through its alias first, the others after, each with the alias as KeyId", async () => {
+    const dr = kms.createKey();
+    const { ciphertext } = await encrypt(Buffer.from("x"), {
+      keyring: new KmsKeyring({ client: kms, keyId: dr, additionalKeyIds: ["alias/app"] }),
+      encryptionContext: ctx,
+    });
+    kms.calls.length = 0;
+    const byAlias = new KmsKeyring({ client: kms, keyId: "alias/app" });
+    expect((await decrypt(ciphertext, { keyring: byAlias })).plaintext.toString()).toBe("x");
+    // The entry under `dr` comes first in the message but was not written through the alias.
+    expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
+  });
+
+  it("never sends a KeyId taken from the message: a forged entry costs at most a refused call under the configured alias", async () => {
+    const attacker = kms.createKey("alias/attacker");
+    const { ciphertext } = await encrypt(Buffer.from("forged"), {
+      keyring: new KmsKeyring({ client: kms, keyId: attacker }),
+      encryptionContext: ctx,
+    });
+    const p = prefixOf(ciphertext);
+    const entry = p.entries[0] as (typeof p.entries)[0];
+    const forged = Buffer.concat([
+      serializePrefixWithEntries(p.header, [{ ...entry, args: [attacker, "alias/app"] }]),
+      ciphertext.subarray(p.bodyOffset),
+    ]);
+    kms.calls.length = 0;
+    const byAlias = new KmsKeyring({ client: kms, keyId: "alias/app" });
+    await expect(decrypt(forged, { keyring: byAlias })).rejects.toBeInstanceOf(NoMatchingKeyError);
+    expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
+  });
+
+  it("an alias ARN is not tried for an entry in another Region or account", async () => {
+    const { ciphertext } = await encrypt(Buffer.from("x"), {
+      keyring: new KmsKeyring({ client: kms, keyId: keyArn }),
+    });
+    kms.calls.length = 0;
+    for (const aliasArn of [
+      "arn:aws:kms:eu-west-1:111122223333:alias/app",
+      "arn:aws:kms:us-east-1:999999999999:alias/app",
+    ]) {
+      const keyring = new KmsKeyring({ client: kms, keyId: aliasArn });
+      await expect(decrypt(ciphertext, { keyring })).rejects.toBeInstanceOf(NoMatchingKeyError);
+    }
+    expect(kms.calls).toEqual([]);
+  });
+
+  it("zeroes a plaintext of the wrong length and moves on", async () => {
+    const keyring = new KmsKeyring({ client: kms, keyId: keyArn });
+    const { ciphertext } = await encrypt(Buffer.from("x"), { keyring });
+    const short = Buffer.alloc(16, 7);
+    const lying = { ...kms, decrypt: async () => ({ Plaintext: short, KeyId: keyArn }) };
+    const liar = new KmsKeyring({
+      client: Object.assign(Object.create(kms) as FakeKms, lying),
+      keyId: keyArn,
+    });
+    await expect(decrypt(ciphertext, { keyring: liar })).rejects.toBeInstanceOf(NoMatchingKeyError);
+    expect(short.every((b) => b === 0)).toBe(true);
+  });
+
   it("a disabled key is a KmsError naming DisabledException, not 'no matching key'", async () => {
     const keyring = new KmsKeyring({ client: kms, keyId: keyArn });
     const { ciphertext } = await encrypt(Buffer.from("x"), { keyring });
@@ -178,6 +264,24 @@ describe("KMS keyring: decrypt", () => {
     const e = await decrypt(ciphertext, { keyring }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KmsError);
     expect((e as KmsError).kmsErrorName).toBe("DisabledException");
+  });
+});
+
+describe("aws-kms entry", () => {
+  it("has one encoding per meaning: an absent material id is two args, an empty third arg is malformed", () => {
+    const base = { keyArn, requestedKeyId: "alias/app", ciphertextBlob: new Uint8Array(8) };
+    expect(encodeKmsEntry({ ...base, keyMaterialId: undefined }).args).toEqual([keyArn, "alias/app"]);
+    expect(
+      decodeKmsEntry({ type: "aws-kms", args: [keyArn, "alias/app"], body: base.ciphertextBlob }),
+    ).toMatchObject({
+      keyMaterialId: undefined,
+    });
+    for (const args of [[keyArn, "alias/app", ""], [keyArn], ["", "x"], [keyArn, "a", "m", "extra"]]) {
+      expect(
+        () => decodeKmsEntry({ type: "aws-kms", args, body: base.ciphertextBlob }),
+        JSON.stringify(args),
+      ).toThrow(FormatError);
+    }
   });
 });
 

@@ -3,23 +3,29 @@
  * `KMSClient` (wrapped with {@link kmsApiOf}) or anything that implements these methods — a fake
  * in unit tests, a client with custom retries in production.
  */
-import {
-  DecryptCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  ReEncryptCommand,
-  type DecryptCommandInput,
-  type DecryptCommandOutput,
-  type EncryptCommandInput,
-  type EncryptCommandOutput,
-  type GenerateDataKeyCommandInput,
-  type GenerateDataKeyCommandOutput,
-  type KMSClient,
-  type ReEncryptCommandInput,
-  type ReEncryptCommandOutput,
+import type * as KmsSdkModule from "@aws-sdk/client-kms";
+import type {
+  DecryptCommandInput,
+  DecryptCommandOutput,
+  EncryptCommandInput,
+  EncryptCommandOutput,
+  GenerateDataKeyCommandInput,
+  GenerateDataKeyCommandOutput,
+  KMSClient,
+  ReEncryptCommandInput,
+  ReEncryptCommandOutput,
 } from "@aws-sdk/client-kms";
+import { errorName } from "../errors.js";
 
 type Out<T> = Omit<T, "$metadata">;
+
+/** KMS errors that mean "this blob is not under this key": a keyring tries its next entry. */
+const NOT_THIS_KEY = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
+
+/** True when a KMS error says only that the blob is not for the key named (not a failure of KMS). */
+export function isNotThisKey(e: unknown): boolean {
+  return NOT_THIS_KEY.has(errorName(e) ?? "");
+}
 /** Per-call options. */
 export interface KmsCallOptions {
   readonly abortSignal?: AbortSignal;
@@ -61,9 +67,17 @@ export function kmsApiOf(client: KmsClientLike): KmsApi {
   const c = client;
   const opts = (o?: KmsCallOptions) => (o?.abortSignal ? { abortSignal: o.abortSignal } : {});
   return {
-    generateDataKey: (input, o) => c.send(new GenerateDataKeyCommand(input), opts(o)),
-    encrypt: (input, o) => c.send(new EncryptCommand(input), opts(o)),
-    decrypt: (input, o) => c.send(new DecryptCommand(input), opts(o)),
-    reEncrypt: (input, o) => c.send(new ReEncryptCommand(input), opts(o)),
+    generateDataKey: async (input, o) => c.send(new (await sdk()).GenerateDataKeyCommand(input), opts(o)),
+    encrypt: async (input, o) => c.send(new (await sdk()).EncryptCommand(input), opts(o)),
+    decrypt: async (input, o) => c.send(new (await sdk()).DecryptCommand(input), opts(o)),
+    reEncrypt: async (input, o) => c.send(new (await sdk()).ReEncryptCommand(input), opts(o)),
   };
 }
+
+/**
+ * The SDK's command classes, loaded when a `KMSClient` is first used (its owner has loaded the SDK
+ * already): importing rekey costs nothing for raw-AES or fake-KMS users.
+ */
+type KmsSdk = typeof KmsSdkModule;
+let kmsSdk: Promise<KmsSdk> | undefined;
+const sdk = (): Promise<KmsSdk> => (kmsSdk ??= import("@aws-sdk/client-kms"));

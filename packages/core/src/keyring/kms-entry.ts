@@ -39,9 +39,10 @@ export function encodeKmsEntry(e: KmsEntry): WrappedKeyEntry {
 export function decodeKmsEntry(entry: WrappedKeyEntry): KmsEntry {
   if (entry.type !== KMS_ENTRY_TYPE) throw new FormatError(`not an ${KMS_ENTRY_TYPE} entry`);
   const [keyArn, requestedKeyId, keyMaterialId] = entry.args;
-  if (!keyArn || requestedKeyId === undefined || entry.args.length > 3)
+  // An absent material id is two args, never an empty third: one meaning, one encoding.
+  if (!keyArn || requestedKeyId === undefined || entry.args.length > 3 || keyMaterialId === "")
     throw new FormatError("malformed aws-kms entry");
-  return { keyArn, requestedKeyId, keyMaterialId: keyMaterialId || undefined, ciphertextBlob: entry.body };
+  return { keyArn, requestedKeyId, keyMaterialId, ciphertextBlob: entry.body };
 }
 
 /** True for an `aws-kms` entry. */

@@ -4,18 +4,22 @@
  * the first entry the keyring is allowed to try, always naming the key (`KeyId`) so KMS refuses a
  * blob under any other key, and always with the message's encryption context.
  *
- * Which entries may be tried:
- * - entries under a configured key (by key ARN; for an alias or a bare key id KMS itself checks
- *   the match, so the alias resolves to its current target);
+ * Which entries may be tried, and with which `KeyId`:
+ * - entries under a configured key ARN, or whose ARN has a configured bare key id, with that key;
  * - entries whose key ARN is in `allowedKeyArns` (strict allow-list, e.g. the old key after a
- *   manual rotation until the re-encrypt job has moved everything);
- * - with `discovery`, entries whose ARN is in one of the listed accounts and partition.
- * An entry outside all of these is never sent to KMS.
+ *   manual rotation until the re-encrypt job has moved everything), with that ARN;
+ * - with `discovery`, entries whose ARN is in one of the listed accounts and partition;
+ * - for a configured alias, any entry, with the alias as `KeyId`: only KMS knows where the alias
+ *   points now, and it refuses a blob under any other key. Entries written through that alias
+ *   (the unauthenticated `requestedKeyId` says so) are tried first, so the usual message costs one
+ *   call; the others (written with the key's ARN, or rewrapped onto `key:<arn>`) after.
+ * An entry outside all of these is never sent to KMS. Whatever an entry's advisory fields say, the
+ * `KeyId` sent is always one the caller configured, so trust never comes from the message.
  */
-import { InvalidArgumentError, KmsError, errorName } from "../errors.js";
-import { DATA_KEY_LENGTH } from "../format/constants.js";
+import { InvalidArgumentError, KmsError } from "../errors.js";
+import { DATA_KEY_LENGTH, DEFAULT_LIMITS } from "../format/constants.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
-import { kmsApiOf, type KmsApi, type KmsClientLike } from "./kms-client.js";
+import { isNotThisKey, kmsApiOf, type KmsApi, type KmsClientLike } from "./kms-client.js";
 import { decodeKmsEntry, encodeKmsEntry, isKmsEntry, type KmsEntry } from "./kms-entry.js";
 import { observeKmsCall, type KmsCallListener } from "./kms-events.js";
 import { isAlias, isKeyArn, parseKmsArn } from "./arn.js";
@@ -39,8 +43,27 @@ export interface KmsKeyringOptions {
   readonly onKmsCall?: KmsCallListener;
 }
 
-/** KMS errors that mean "this blob is not for this key": try the next entry. */
-const NOT_MINE = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
+/** The entry as a KMS entry, or `undefined` when it is another type or malformed. */
+function decodeTrying(raw: WrappedKeyEntry): KmsEntry | undefined {
+  if (!isKmsEntry(raw)) return undefined;
+  try {
+    const entry = decodeKmsEntry(raw);
+    return parseKmsArn(entry.keyArn)?.resourceType === "key" ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * False when an alias ARN names another account or Region than the entry's key (the alias cannot
+ * point there, so no call is made); a bare `alias/name` lives wherever the client is.
+ */
+function aliasMayCover(alias: string, keyArn: string): boolean {
+  const a = parseKmsArn(alias);
+  const k = parseKmsArn(keyArn);
+  if (!a || !k) return true;
+  return a.partition === k.partition && a.region === k.region && a.accountId === k.accountId;
+}
 
 /**
  * Envelope encryption with AWS KMS.
@@ -61,6 +84,13 @@ export class KmsKeyring implements Keyring {
     this.options = options;
     this.kms = kmsApiOf(options.client);
     this.keyIds = [...(options.keyId ? [options.keyId] : []), ...(options.additionalKeyIds ?? [])];
+    // Each key gets an entry: past the format's entry limit every message would fail, after
+    // paying for all its KMS calls.
+    if (this.keyIds.length > DEFAULT_LIMITS.maxEntries) {
+      throw new InvalidArgumentError(
+        `a KMS keyring wraps for at most ${DEFAULT_LIMITS.maxEntries} keys, not ${this.keyIds.length}`,
+      );
+    }
     for (const arn of options.allowedKeyArns ?? []) {
       if (!isKeyArn(arn)) throw new InvalidArgumentError(`allowedKeyArns takes key ARNs, not "${arn}"`);
     }
@@ -112,16 +142,7 @@ export class KmsKeyring implements Keyring {
 
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
     let failure: unknown;
-    for (const raw of entries) {
-      if (!isKmsEntry(raw)) continue;
-      let entry: KmsEntry;
-      try {
-        entry = decodeKmsEntry(raw);
-      } catch {
-        continue;
-      }
-      const keyId = this.decryptKeyIdFor(entry);
-      if (!keyId) continue;
+    for (const { entry, keyId } of this.attempts(entries)) {
       try {
         const r = await this.call("Decrypt", keyId, request.signal, (o) =>
           this.kms.decrypt(
@@ -134,12 +155,13 @@ export class KmsKeyring implements Keyring {
             o,
           ),
         );
-        if (r.Plaintext && r.Plaintext.length === DATA_KEY_LENGTH) return r.Plaintext;
+        if (r.Plaintext?.length === DATA_KEY_LENGTH) return r.Plaintext;
+        r.Plaintext?.fill(0);
       } catch (e) {
         if (request.signal?.aborted) throw new KmsError("Decrypt", e);
         // "Not my key" moves on to the next entry; anything else (throttling, a disabled key,
         // access denied) is remembered so the caller learns the real reason if nothing works.
-        if (!NOT_MINE.has(errorName(e) ?? "")) failure ??= e;
+        if (!isNotThisKey(e)) failure ??= e;
       }
     }
     if (failure) throw new KmsError("Decrypt", failure);
@@ -147,10 +169,26 @@ export class KmsKeyring implements Keyring {
   }
 
   /**
-   * The `KeyId` to pass to KMS Decrypt for this entry, or `undefined` when the keyring must not
-   * try it.
+   * The Decrypt calls this keyring may make for these entries, in order: entries it can name
+   * exactly (configured key, allow-list, discovery, or written through a configured alias), then
+   * the remaining entries once per configured alias.
    */
-  private decryptKeyIdFor(entry: KmsEntry): string | undefined {
+  private *attempts(entries: readonly WrappedKeyEntry[]): Generator<{ entry: KmsEntry; keyId: string }> {
+    const later: KmsEntry[] = [];
+    for (const raw of entries) {
+      const entry = decodeTrying(raw);
+      if (!entry) continue;
+      const keyId = this.exactKeyIdFor(entry);
+      if (keyId) yield { entry, keyId };
+      else later.push(entry);
+    }
+    for (const alias of this.keyIds.filter(isAlias)) {
+      for (const entry of later) if (aliasMayCover(alias, entry.keyArn)) yield { entry, keyId: alias };
+    }
+  }
+
+  /** The `KeyId` that names this entry's key exactly, or `undefined`. */
+  private exactKeyIdFor(entry: KmsEntry): string | undefined {
     const arn = parseKmsArn(entry.keyArn);
     if (!arn || arn.resourceType !== "key") return undefined;
     if (this.allowed.has(entry.keyArn)) return entry.keyArn;
@@ -158,7 +196,7 @@ export class KmsKeyring implements Keyring {
       if (k === entry.keyArn) return entry.keyArn;
       // Bare key id: match on the id part of the entry's ARN; KMS confirms with KeyId = id.
       if (!k.startsWith("arn:") && !isAlias(k) && k === arn.resourceId) return k;
-      // Alias: only KMS knows where it points now; it refuses a blob under any other key.
+      // Written through this alias: try the alias first (KMS still checks where it points).
       if (isAlias(k) && entry.requestedKeyId === k) return k;
     }
     const d = this.options.discovery;
