@@ -78,8 +78,8 @@ export class FormatError extends RekeyError {
  * ```
  */
 export class LimitError extends RekeyError {
-  constructor(message: string) {
-    super("ERR_LIMIT", message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_LIMIT", message, options);
   }
 }
 
@@ -123,8 +123,9 @@ export class KmsError extends RekeyError {
 }
 
 /**
- * The encryption context is invalid (reserved prefix, empty key, too large) or does not
- * contain what the caller required.
+ * The encryption context is invalid (empty or duplicate key, a string that is not well-formed
+ * UTF-16, a non-string value) or does not contain what the caller required. A context over the
+ * size limit is a {@link LimitError}.
  *
  * @example
  * ```ts
@@ -132,8 +133,8 @@ export class KmsError extends RekeyError {
  * ```
  */
 export class EncryptionContextError extends RekeyError {
-  constructor(message: string) {
-    super("ERR_ENCRYPTION_CONTEXT", message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_ENCRYPTION_CONTEXT", message, options);
   }
 }
 
@@ -146,8 +147,8 @@ export class EncryptionContextError extends RekeyError {
  * ```
  */
 export class InvalidArgumentError extends RekeyError {
-  constructor(message: string) {
-    super("ERR_INVALID_ARGUMENT", message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_INVALID_ARGUMENT", message, options);
   }
 }
 

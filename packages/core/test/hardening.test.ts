@@ -4,7 +4,8 @@
  * must surface as errors; keys must be zeroed where the code says so.
  */
 import { describe, expect, it, vi } from "vitest";
-import { randomBytes } from "node:crypto";
+import fc from "fast-check";
+import { hkdfSync, randomBytes } from "node:crypto";
 import { Readable, type Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -16,8 +17,11 @@ import {
   EncryptionContextError,
   inspect,
   inspectStream,
+  InvalidArgumentError,
   KmsError,
   KmsKeyring,
+  LimitError,
+  MultiKeyring,
   RawAesKeyring,
   type Keyring,
   type UnwrapRequest,
@@ -25,6 +29,7 @@ import {
   type WrappedKeyEntry,
 } from "@rekey/core";
 import { FrameBuffer } from "../src/api/frame-buffer.js";
+import { deriveKeys } from "../src/crypto/derive.js";
 import * as messageModule from "../src/format/message.js";
 import { FakeKms } from "./helpers/fake-kms.js";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
@@ -207,5 +212,85 @@ describe("lifecycle", () => {
     expect((await decrypt(ciphertext, { keyring: cache })).plaintext.toString()).toBe("z");
     expect(returned).toHaveLength(1);
     expect(returned[0]?.every((b) => b === 0)).toBe(true);
+  });
+
+  it("a keyring that hands out a data key of the wrong length gets a typed error, and the key is zeroed", async () => {
+    const handed: Uint8Array[] = [];
+    const short: Keyring = {
+      wrap: async (r: WrapRequest) => {
+        const w = await keyring.wrap(r);
+        const k = Buffer.from(w.dataKey.subarray(0, 16));
+        handed.push(k);
+        return { ...w, dataKey: k };
+      },
+      unwrap: async (entries: readonly WrappedKeyEntry[], r: UnwrapRequest) => {
+        const k = Buffer.from(((await keyring.unwrap(entries, r)) as Uint8Array).subarray(0, 16));
+        handed.push(k);
+        return k;
+      },
+    };
+    await expect(encrypt(Buffer.from("x"), { keyring: short })).rejects.toBeInstanceOf(InvalidArgumentError);
+    const { ciphertext } = await encrypt(Buffer.from("x"), { keyring });
+    await expect(decrypt(ciphertext, { keyring: short })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(handed).toHaveLength(2);
+    for (const k of handed) expect(k.every((b) => b === 0)).toBe(true);
+  });
+
+  it("multi-keyring: a data key it made is zeroed when a later keyring fails to wrap", async () => {
+    const made: Uint8Array[] = [];
+    const first: Keyring = {
+      wrap: async (r: WrapRequest) => {
+        const w = await keyring.wrap(r);
+        made.push(w.dataKey);
+        return w;
+      },
+      unwrap: (entries: readonly WrappedKeyEntry[], r: UnwrapRequest) => keyring.unwrap(entries, r),
+    };
+    const failing: Keyring = {
+      wrap: () => Promise.reject(new KmsError("Encrypt", new Error("down"))),
+      unwrap: async () => undefined,
+    };
+    await expect(
+      encrypt(Buffer.from("x"), { keyring: new MultiKeyring([first, failing]) }),
+    ).rejects.toBeInstanceOf(KmsError);
+    expect(made).toHaveLength(1);
+    expect(made[0]?.every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe("limits", () => {
+  it("maxFrames stops both APIs at the frame past the limit, with a typed error", async () => {
+    const { ciphertext } = await encrypt(randomBytes(10 * 16), { keyring, frameLength: 16 });
+    // 10 regular frames and an empty final one: 11 frames.
+    for (const maxFrames of [10, 1]) {
+      const options = { keyring, limits: { maxFrames } };
+      await expect(decrypt(ciphertext, options)).rejects.toBeInstanceOf(LimitError);
+      await expect(run(decryptStream(options), bytesOf(ciphertext, 13))).rejects.toBeInstanceOf(LimitError);
+    }
+    const ok = { keyring, limits: { maxFrames: 11 } };
+    expect((await decrypt(ciphertext, ok)).plaintext.length).toBe(160);
+    expect(Buffer.concat(await run(decryptStream(ok), bytesOf(ciphertext, 13))).length).toBe(160);
+  });
+});
+
+describe("key derivation", () => {
+  it("equals two RFC 5869 HKDF-SHA512 calls (node's hkdfSync) for any key and message id (property)", () => {
+    const info = (label: string) => Buffer.concat([Buffer.from(label), Buffer.of(0, 1)]);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (k, m) => {
+          const { contentKey, commitment } = deriveKeys(k, m);
+          expect(
+            contentKey.equals(Buffer.from(hkdfSync("sha512", k, m, info("RKEY v1 content key"), 32))),
+          ).toBe(true);
+          expect(
+            commitment.equals(Buffer.from(hkdfSync("sha512", k, m, info("RKEY v1 key commitment"), 32))),
+          ).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -100,6 +100,11 @@ class DecryptTransform extends Transform {
     const prefix = parsed.value;
     const rest = bytes.subarray(prefix.bodyOffset);
     openMessage(prefix, this.options).then((key) => {
+      if (this.destroyed) {
+        // Destroyed while KMS answered: _destroy has run, so the key is zeroed here.
+        zeroize(key);
+        return;
+      }
       this.contentKey = key;
       this.header = prefix.header;
       this.state = "frame-header";

@@ -43,7 +43,7 @@ class EncryptTransform extends Transform {
       this.absorb(chunk, callback);
       return;
     }
-    this.start().then(() => this.absorb(chunk, callback), callback);
+    this.start().then((live) => (live ? this.absorb(chunk, callback) : callback()), callback);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -62,7 +62,7 @@ class EncryptTransform extends Transform {
       }
     };
     if (this.started) finish();
-    else this.start().then(finish, callback);
+    else this.start().then((live) => (live ? finish() : callback()), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -70,11 +70,18 @@ class EncryptTransform extends Transform {
     callback(error);
   }
 
-  private async start(): Promise<void> {
+  /** Starts the message; false when the stream was destroyed while the keyring worked. */
+  private async start(): Promise<boolean> {
     const s = await startMessage(this.options);
+    if (this.destroyed) {
+      // _destroy has already run and could not zero a key that did not exist yet.
+      zeroize(s.contentKey);
+      return false;
+    }
     this.started = s;
     this.pending = new FrameBuffer();
     this.push(s.prefix);
+    return true;
   }
 
   private absorb(chunk: Buffer, callback: TransformCallback): void {

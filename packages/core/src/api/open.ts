@@ -2,7 +2,9 @@
  * Opening a message: check the required encryption context, unwrap the data key, verify the key
  * commitment (constant time) and the header tag — all before any frame is decrypted.
  */
-import { DecryptError, EncryptionContextError, FormatError, NoMatchingKeyError } from "../errors.js";
+import { DecryptError, FormatError, InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
+import { DATA_KEY_LENGTH } from "../format/constants.js";
+import { requireEncryptionContext } from "../format/encryption-context.js";
 import { readFrameHeader, type FrameHeader } from "../format/frame.js";
 import { deriveKeys, commitmentMatches, zeroize } from "../crypto/derive.js";
 import { verifyHeaderTag } from "../crypto/header-tag.js";
@@ -12,21 +14,22 @@ import type { DecryptOptions } from "./options.js";
 /** Returns the content key of a message whose prefix has been parsed. */
 export async function openMessage(prefix: MessagePrefix, options: DecryptOptions): Promise<Buffer> {
   const ctx = prefix.header.encryptionContext;
-  for (const [k, v] of Object.entries(options.requiredEncryptionContext ?? {})) {
-    if (ctx[k] !== v)
-      throw new EncryptionContextError("the message's encryption context does not match the required one");
-  }
+  requireEncryptionContext(ctx, options.requiredEncryptionContext);
   const dataKey = await options.keyring.unwrap(prefix.entries, {
     encryptionContext: ctx,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (!dataKey) throw new NoMatchingKeyError();
+  if (dataKey.length !== DATA_KEY_LENGTH) {
+    zeroize(dataKey);
+    throw new InvalidArgumentError(`the keyring returned a ${dataKey.length}-byte data key, not 32`);
+  }
   const { contentKey, commitment } = deriveKeys(dataKey, prefix.header.messageId);
   zeroize(dataKey);
-  const ok =
-    commitmentMatches(commitment, prefix.header.commitment) &&
-    verifyHeaderTag(contentKey, prefix.header.authenticatedBytes, prefix.header.headerTag);
-  if (!ok) {
+  // Both checks always run, so a failed commitment and a failed tag take the same time.
+  const committed = commitmentMatches(commitment, prefix.header.commitment);
+  const tagged = verifyHeaderTag(contentKey, prefix.header.authenticatedBytes, prefix.header.headerTag);
+  if (!committed || !tagged) {
     zeroize(contentKey);
     throw new DecryptError();
   }

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
 import { concatBytes } from "../format/bytes.js";
 import {
+  DATA_KEY_LENGTH,
   DEFAULT_FRAME_LENGTH,
   DEFAULT_LIMITS,
   MESSAGE_ID_LENGTH,
@@ -47,11 +48,20 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
     ...(options.signal ? { signal: options.signal } : {}),
     ...(plaintextLength !== undefined ? { plaintextLength } : {}),
   });
+  if (wrapped.dataKey.length !== DATA_KEY_LENGTH) {
+    zeroize(wrapped.dataKey);
+    throw new InvalidArgumentError(`the keyring returned a ${wrapped.dataKey.length}-byte data key, not 32`);
+  }
   const messageId = randomBytes(MESSAGE_ID_LENGTH);
   const { contentKey, commitment } = deriveKeys(wrapped.dataKey, messageId);
   zeroize(wrapped.dataKey);
-  const body = serializeHeaderBody({ messageId, frameLength, context, commitment }, DEFAULT_LIMITS);
-  const tag = computeHeaderTag(contentKey, body);
-  const prefix = concatBytes([body, tag, serializeEntries(wrapped.entries, DEFAULT_LIMITS)]);
-  return { prefix, contentKey, messageId, frameLength };
+  try {
+    const entries = serializeEntries(wrapped.entries, DEFAULT_LIMITS);
+    const body = serializeHeaderBody({ messageId, frameLength, context, commitment }, DEFAULT_LIMITS);
+    const prefix = concatBytes([body, computeHeaderTag(contentKey, body), entries]);
+    return { prefix, contentKey, messageId, frameLength };
+  } catch (e) {
+    zeroize(contentKey);
+    throw e;
+  }
 }

@@ -27,9 +27,15 @@ export class MultiKeyring implements Keyring {
     const [first, ...rest] = this.keyrings as [Keyring, ...Keyring[]];
     const head = await first.wrap(request);
     const entries: WrappedKeyEntry[] = [...head.entries];
-    for (const k of rest) {
-      const r = await k.wrap({ ...request, dataKey: head.dataKey });
-      entries.push(...r.entries);
+    try {
+      for (const k of rest) {
+        const r = await k.wrap({ ...request, dataKey: head.dataKey });
+        entries.push(...r.entries);
+      }
+    } catch (e) {
+      // A data key made here must not outlive a failed wrap; one the caller passed in is theirs.
+      if (!request.dataKey) head.dataKey.fill(0);
+      throw e;
     }
     return { dataKey: head.dataKey, entries };
   }

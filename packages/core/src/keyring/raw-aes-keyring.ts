@@ -73,10 +73,14 @@ export class RawAesKeyring implements Keyring {
       const d = createDecipheriv("aes-256-gcm", this.key, iv, { authTagLength: TAG_LENGTH });
       d.setAAD(aad(this.name, request.encryptionContext));
       d.setAuthTag(tag);
+      // GCM's final() adds no bytes: update() is the whole key, released only if the tag holds.
+      const dataKey = d.update(wrapped);
       try {
-        return Buffer.concat([d.update(wrapped), d.final()]);
+        d.final();
+        return dataKey;
       } catch {
         // Wrong key under the same name, or another context: not ours.
+        dataKey.fill(0);
       }
     }
     return undefined;
