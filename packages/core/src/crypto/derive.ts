@@ -5,7 +5,7 @@
  * data key, a message decrypts under exactly one data key: a wrapped-key entry swapped for one
  * that unwraps to a different key is caught before any ciphertext is touched.
  */
-import { hkdfSync, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import {
   COMMITMENT_LENGTH,
   DATA_KEY_LENGTH,
@@ -15,13 +15,14 @@ import {
 const KEY_LABEL = Buffer.from("RKEY v1 content key", "ascii");
 const COMMIT_LABEL = Buffer.from("RKEY v1 key commitment", "ascii");
 
-function info(label: Buffer): Buffer {
+/** HKDF `info || 0x01`: the input of the first (and, for ≤ 64 bytes, only) expand block. */
+function firstBlockInput(label: Buffer): Buffer {
   const suite = Buffer.alloc(2);
   suite.writeUInt16BE(SUITE_AES256_GCM_HKDF_SHA512_COMMIT);
-  return Buffer.concat([label, suite]);
+  return Buffer.concat([label, suite, Buffer.of(1)]);
 }
-const KEY_INFO = info(KEY_LABEL);
-const COMMIT_INFO = info(COMMIT_LABEL);
+const KEY_BLOCK = firstBlockInput(KEY_LABEL);
+const COMMIT_BLOCK = firstBlockInput(COMMIT_LABEL);
 
 /** Keys derived for one message. */
 export interface DerivedKeys {
@@ -31,11 +32,19 @@ export interface DerivedKeys {
   commitment: Buffer;
 }
 
-/** Derives the content key and the commitment of a message. */
+/**
+ * Derives the content key and the commitment of a message: two HKDF-SHA512 outputs (RFC 5869)
+ * with the same key and salt and different info. Written as one extract and two one-block
+ * expands rather than two `hkdfSync` calls: the same bytes (the tests check it against
+ * `hkdfSync`), at a third of the cost, which dominates small messages.
+ */
 export function deriveKeys(dataKey: Uint8Array, messageId: Uint8Array): DerivedKeys {
   if (dataKey.length !== DATA_KEY_LENGTH) throw new RangeError("data key must be 32 bytes");
-  const contentKey = Buffer.from(hkdfSync("sha512", dataKey, messageId, KEY_INFO, 32));
-  const commitment = Buffer.from(hkdfSync("sha512", dataKey, messageId, COMMIT_INFO, COMMITMENT_LENGTH));
+  const prk = createHmac("sha512", messageId).update(dataKey).digest();
+  const keyBlock = createHmac("sha512", prk).update(KEY_BLOCK).digest();
+  const contentKey = Buffer.from(keyBlock.subarray(0, DATA_KEY_LENGTH));
+  const commitment = createHmac("sha512", prk).update(COMMIT_BLOCK).digest().subarray(0, COMMITMENT_LENGTH);
+  zeroize(prk, keyBlock);
   return { contentKey, commitment };
 }
 

@@ -3,9 +3,9 @@
  * (frames use nonces 1..2^32-2, so it is never reused), no plaintext, and the header bytes as AAD.
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { TAG_LENGTH } from "../format/constants.js";
+import { IV_LENGTH, TAG_LENGTH } from "../format/constants.js";
 
-const ZERO_IV = Buffer.alloc(12);
+const ZERO_IV = Buffer.alloc(IV_LENGTH);
 
 /** Computes the header tag over the header bytes that precede it. */
 export function computeHeaderTag(contentKey: Uint8Array, authenticatedBytes: Uint8Array): Buffer {

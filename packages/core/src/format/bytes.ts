@@ -39,14 +39,6 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Bytes equal, in time that depends only on the length (callers compare public-length values). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
 const utf8 = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is content, not a marker to strip — stripping it would give two
 // byte encodings for one string and break the canonical encryption context.

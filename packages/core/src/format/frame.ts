@@ -9,6 +9,7 @@ import {
   FINAL_FRAME_MARKER,
   MESSAGE_ID_LENGTH,
   REGULAR_FRAME_HEADER,
+  IV_LENGTH,
 } from "./constants.js";
 import { FormatError } from "../errors.js";
 
@@ -77,7 +78,7 @@ export function frameAad(
 
 /** The 12-byte GCM nonce of a frame: eight zero bytes, then the sequence number. Zero is the header's. */
 export function frameIv(sequence: number): Uint8Array {
-  const out = new Uint8Array(12);
-  writeU32(out, 8, sequence);
+  const out = new Uint8Array(IV_LENGTH);
+  writeU32(out, IV_LENGTH - 4, sequence);
   return out;
 }
