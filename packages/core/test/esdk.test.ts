@@ -19,6 +19,7 @@ import {
   isEsdkMessage,
   KmsKeyring,
   FormatError,
+  InvalidArgumentError,
   KmsError,
   NoMatchingKeyError,
   RekeyError,
@@ -149,15 +150,22 @@ describe("AWS Encryption SDK messages", () => {
     expect(ok.plaintext.toString()).toBe("x");
   });
 
-  it("checks the required encryption context", async () => {
+  it("checks the required encryption context before any KMS call, in both APIs", async () => {
     const msg = await esdkMessage(Buffer.from("x"));
-    await expect(
-      decryptEsdk(msg, {
-        client: kms,
-        allowedKeyArns: [keyArn],
-        requiredEncryptionContext: { app: "other" },
-      }),
-    ).rejects.toBeInstanceOf(EncryptionContextError);
+    const options = { client: kms, allowedKeyArns: [keyArn], requiredEncryptionContext: { app: "other" } };
+    kms.calls.length = 0;
+    await expect(decryptEsdk(msg, options)).rejects.toBeInstanceOf(EncryptionContextError);
+    await expect(collect(decryptEsdkStream(options), [msg])).rejects.toBeInstanceOf(EncryptionContextError);
+    expect(kms.calls).toEqual([]);
+    const ok = await decryptEsdk(msg, { ...options, requiredEncryptionContext: ctx });
+    expect(ok.plaintext.toString()).toBe("x");
+  });
+
+  it("refuses bad options before loading or calling anything", () => {
+    expect(() => decryptEsdkStream({ client: kms })).toThrow(InvalidArgumentError);
+    expect(() => decryptEsdkStream({ client: kms, allowedKeyArns: ["alias/x"] })).toThrow(
+      InvalidArgumentError,
+    );
   });
 
   it("rejects a tampered ESDK message with a typed error", async () => {

@@ -13,11 +13,15 @@
  * then). The buffer API verifies everything before returning.
  */
 import { Duplex } from "node:stream";
-import { buildClient, CommitmentPolicy, KmsKeyringNode } from "@aws-crypto/client-node";
+import type * as EsdkModule from "@aws-crypto/client-node";
+import type {
+  KmsKeyringNode,
+  NodeDecryptionMaterial,
+  NodeDecryptionRequest,
+  NodeMaterialsManager,
+} from "@aws-crypto/client-node";
 import {
   DecryptError,
-  EncryptionContextError,
-  errorName,
   FormatError,
   InvalidArgumentError,
   KmsError,
@@ -26,14 +30,18 @@ import {
 } from "../errors.js";
 import { readU16 } from "../format/bytes.js";
 import { DEFAULT_LIMITS } from "../format/constants.js";
-import { kmsApiOf, type KmsApi, type KmsClientLike } from "../keyring/kms-client.js";
+import { requireEncryptionContext } from "../format/encryption-context.js";
+import { isNotThisKey, kmsApiOf, type KmsApi, type KmsClientLike } from "../keyring/kms-client.js";
 import { isKeyArn } from "../keyring/arn.js";
 
 /** Algorithm suites of ESDK message format version 1 and 2. */
 const V1_SUITES = new Set([0x0014, 0x0046, 0x0078, 0x0114, 0x0146, 0x0178, 0x0214, 0x0346, 0x0378]);
 const V2_SUITES = new Set([0x0478, 0x0578]);
-/** KMS errors that mean "not this key": the ESDK tries the next data key. */
-const NOT_MINE = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
+
+/** The ESDK, loaded on first use: applications that never read ESDK messages never load it. */
+type Esdk = typeof EsdkModule;
+let esdkModule: Promise<Esdk> | undefined;
+const loadEsdk = (): Promise<Esdk> => (esdkModule ??= import("@aws-crypto/client-node"));
 
 /**
  * True when `bytes` start like an AWS Encryption SDK message (format version 1 or 2).
@@ -96,54 +104,62 @@ function watched(api: KmsApi, watch: KmsWatch): KmsApi {
         watch.keyArn ??= r.KeyId;
         return r;
       } catch (e) {
-        if (!NOT_MINE.has(errorName(e) ?? "")) watch.failure ??= e;
+        if (!isNotThisKey(e)) watch.failure ??= e;
         throw e;
       }
     },
   };
 }
 
-function keyringFor(options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode {
+function keyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode {
   const api = watched(kmsApiOf(options.client), watch);
   const clientProvider = (() => api) as unknown as NonNullable<
     NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
   >;
   const arns = options.allowedKeyArns ?? [];
+  if (arns.length > 0) return new esdk.KmsKeyringNode({ keyIds: [...arns], clientProvider });
+  const discovery = options.discovery as NonNullable<EsdkDecryptOptions["discovery"]>;
+  return new esdk.KmsKeyringNode({
+    discovery: true,
+    discoveryFilter: { accountIDs: [...discovery.accountIds], partition: discovery.partition },
+    clientProvider,
+  });
+}
+
+/** Checks the options that need no ESDK, so bad input fails before the ESDK is loaded. */
+function checkOptions(options: EsdkDecryptOptions): void {
+  const arns = options.allowedKeyArns ?? [];
   for (const a of arns)
     if (!isKeyArn(a)) throw new InvalidArgumentError(`allowedKeyArns takes key ARNs, not "${a}"`);
   if (arns.length > 0 && options.discovery)
     throw new InvalidArgumentError("use allowedKeyArns or discovery, not both");
-  if (arns.length > 0) return new KmsKeyringNode({ keyIds: [...arns], clientProvider });
-  if (options.discovery) {
-    return new KmsKeyringNode({
-      discovery: true,
-      discoveryFilter: {
-        accountIDs: [...options.discovery.accountIds],
-        partition: options.discovery.partition,
-      },
-      clientProvider,
-    });
-  }
-  throw new InvalidArgumentError("decrypting an ESDK message needs allowedKeyArns or a discovery filter");
+  if (arns.length === 0 && !options.discovery)
+    throw new InvalidArgumentError("decrypting an ESDK message needs allowedKeyArns or a discovery filter");
 }
 
-function esdkClient(options: EsdkDecryptOptions) {
-  return buildClient({
+/**
+ * The materials manager the ESDK decrypts with: the default one over rekey's KMS keyring, checking
+ * the required encryption context from the parsed header before any KMS call, as rekey's own
+ * reader does.
+ */
+function materialsFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): NodeMaterialsManager {
+  const required = options.requiredEncryptionContext;
+  class RequiredContextCmm extends esdk.NodeDefaultCryptographicMaterialsManager {
+    override decryptMaterials(request: NodeDecryptionRequest): Promise<NodeDecryptionMaterial> {
+      requireEncryptionContext(request.encryptionContext, required);
+      return super.decryptMaterials(request);
+    }
+  }
+  return new RequiredContextCmm(keyringFor(esdk, options, watch));
+}
+
+function esdkClient(esdk: Esdk, options: EsdkDecryptOptions) {
+  return esdk.buildClient({
     commitmentPolicy: options.allowLegacyNonCommitting
-      ? CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
-      : CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+      ? esdk.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+      : esdk.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
     maxEncryptedDataKeys: options.maxEncryptedDataKeys ?? 16,
   });
-}
-
-function checkContext(
-  actual: Readonly<Record<string, string>>,
-  required: Readonly<Record<string, string>> | undefined,
-): void {
-  for (const [k, v] of Object.entries(required ?? {})) {
-    if (actual[k] !== v)
-      throw new EncryptionContextError("the message's encryption context does not match the required one");
-  }
 }
 
 /** Maps an ESDK failure to a rekey error, using what the KMS calls showed. */
@@ -176,24 +192,25 @@ export async function decryptEsdk(
   options: EsdkDecryptOptions,
 ): Promise<EsdkDecryptResult> {
   if (!isEsdkMessage(bytes)) throw new FormatError("not an AWS Encryption SDK message");
+  checkOptions(options);
+  const esdk = await loadEsdk();
   const watch: KmsWatch = {};
   let r;
   try {
-    r = await esdkClient(options).decrypt(keyringFor(options, watch), bytes, {
+    r = await esdkClient(esdk, options).decrypt(materialsFor(esdk, options, watch), bytes, {
       maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
     });
   } catch (e) {
     throw mapError(e, watch);
   }
   const encryptionContext = { ...r.messageHeader.encryptionContext };
-  checkContext(encryptionContext, options.requiredEncryptionContext);
   return { plaintext: Buffer.from(r.plaintext), encryptionContext, keyArn: watch.keyArn };
 }
 
 /**
  * A Duplex that decrypts an AWS Encryption SDK message stream (the ESDK's own `decryptStream`,
  * with rekey's keyring rules and typed errors). The required encryption context is checked when
- * the header is parsed, before any plaintext.
+ * the header is parsed, before any KMS call and any plaintext.
  *
  * @example
  * ```ts
@@ -201,49 +218,61 @@ export async function decryptEsdk(
  * ```
  */
 export function decryptEsdkStream(options: EsdkDecryptOptions): Duplex {
+  checkOptions(options);
   const watch: KmsWatch = {};
-  const inner = esdkClient(options).decryptStream(keyringFor(options, watch), {
-    maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
-  }) as unknown as Duplex;
-  return new MappedDuplex(inner, watch, options.requiredEncryptionContext);
+  const inner = loadEsdk().then(
+    (esdk) =>
+      esdkClient(esdk, options).decryptStream(materialsFor(esdk, options, watch), {
+        maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
+      }) as unknown as Duplex,
+  );
+  return new MappedDuplex(inner, watch);
 }
 
-/** Forwards to the ESDK stream and turns its errors into rekey errors. */
+/** Forwards to the ESDK stream (created once the ESDK has loaded) and maps its errors. */
 class MappedDuplex extends Duplex {
-  constructor(
-    private readonly inner: Duplex,
-    watch: KmsWatch,
-    required: Readonly<Record<string, string>> | undefined,
-  ) {
+  private inner: Duplex | undefined;
+  private readonly ready: Promise<Duplex>;
+
+  constructor(inner: Promise<Duplex>, watch: KmsWatch) {
     super();
-    inner.on("MessageHeader", (header: { encryptionContext: Record<string, string> }) => {
-      try {
-        checkContext(header.encryptionContext, required);
-      } catch (e) {
-        this.destroy(e as Error);
-      }
+    this.ready = inner.then((d) => {
+      this.inner = d;
+      d.on("data", (chunk: Buffer) => {
+        if (!this.push(chunk)) d.pause();
+      });
+      d.on("end", () => this.push(null));
+      d.on("error", (e: unknown) => this.destroy(mapError(e, watch)));
+      if (this.destroyed) d.destroy();
+      return d;
     });
-    inner.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on("end", () => this.push(null));
-    inner.on("error", (e: unknown) => this.destroy(mapError(e, watch)));
+    // A failure to load surfaces on the first read or write; keep it from being unhandled here.
+    this.ready.catch(() => undefined);
   }
 
   override _read(): void {
-    this.inner.resume();
+    this.ready.then(
+      (d) => d.resume(),
+      (e: unknown) => this.destroy(mapError(e, {})),
+    );
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.inner.write(chunk, encoding, () => callback());
+    this.ready.then(
+      (d) => d.write(chunk, encoding, () => callback()),
+      (e: unknown) => callback(mapError(e, {})),
+    );
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.inner.end(() => callback());
+    this.ready.then(
+      (d) => d.end(() => callback()),
+      (e: unknown) => callback(mapError(e, {})),
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.inner.destroy();
+    this.inner?.destroy();
     callback(error);
   }
 }

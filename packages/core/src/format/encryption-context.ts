@@ -103,3 +103,17 @@ function readField(bytes: Uint8Array, at: number): Uint8Array {
   if (at + 2 + len > bytes.length) throw new FormatError("encryption context is truncated");
   return bytes.subarray(at + 2, at + 2 + len);
 }
+
+/**
+ * Throws {@link EncryptionContextError} unless every pair of `required` is in `actual` (own
+ * properties only: a `__proto__` or `constructor` key is a key like any other).
+ */
+export function requireEncryptionContext(
+  actual: Readonly<Record<string, string>>,
+  required: Readonly<Record<string, string>> | undefined,
+): void {
+  for (const [k, v] of Object.entries(required ?? {})) {
+    if (!Object.hasOwn(actual, k) || actual[k] !== v)
+      throw new EncryptionContextError("the message's encryption context does not match the required one");
+  }
+}
