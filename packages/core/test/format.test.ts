@@ -89,6 +89,18 @@ describe("wrapped-key section", () => {
     expect(() => parseEntries(bytes, DEFAULT_LIMITS)).toThrow(LimitError);
   });
 
+  it("counts the section's length field in its limit, on write and on read alike", () => {
+    const entry = (bodyLength: number) => ({ type: "x", args: [], body: new Uint8Array(bodyLength) });
+    // 4 (length) + 2 (count) + 1 + 1 (type) + 1 (args) + 2 + body
+    const limits = { ...DEFAULT_LIMITS, maxEntriesBytes: 11 + 100 };
+    const fits = serializeEntries([entry(100)], limits);
+    expect(fits.length).toBe(111);
+    expect(parseEntries(fits, limits).status).toBe("ok");
+    expect(() => serializeEntries([entry(101)], limits)).toThrow(LimitError);
+    const over = serializeEntries([entry(101)], DEFAULT_LIMITS);
+    expect(() => parseEntries(over, limits)).toThrow(LimitError);
+  });
+
   it("refuses a section length over the limit before reading it", () => {
     const hostile = Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 1]);
     expect(() => parseEntries(hostile, DEFAULT_LIMITS)).toThrow(LimitError);
@@ -146,8 +158,24 @@ describe("message prefix parser", () => {
     const withMagic = fc
       .uint8Array({ maxLength: 400 })
       .map((b) => Buffer.concat([Buffer.from("RKEY\x01\x00\x01"), Buffer.from(b)]));
+    // A header whose length fields agree, so the parser gets past them into the context and the
+    // wrapped-key section most of the time.
+    const consistent = fc
+      .record({
+        contextLength: fc.integer({ min: 0, max: 300 }),
+        frameLength: fc.integer({ min: 0, max: 0xffffffff }),
+        rest: fc.uint8Array({ maxLength: 700 }),
+      })
+      .map(({ contextLength, frameLength, rest }) => {
+        const fixed = Buffer.alloc(HEADER_FIXED.context);
+        fixed.write("RKEY\x01\x00\x01", 0, "latin1");
+        fixed.writeUInt32BE(97 + contextLength, HEADER_FIXED.headerLength);
+        fixed.writeUInt32BE(frameLength, HEADER_FIXED.frameLength);
+        fixed.writeUInt16BE(contextLength, HEADER_FIXED.contextLength);
+        return Buffer.concat([fixed, Buffer.from(rest)]);
+      });
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), withMagic), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), withMagic, consistent), (bytes) => {
         try {
           parseMessagePrefix(bytes);
         } catch (e) {

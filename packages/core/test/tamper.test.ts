@@ -11,6 +11,9 @@ import {
   DecryptError,
   encrypt,
   EncryptionContextError,
+  inspect,
+  KmsKeyring,
+  MultiKeyring,
   NoMatchingKeyError,
   parseMessagePrefix,
   RawAesKeyring,
@@ -18,6 +21,7 @@ import {
   serializePrefixWithEntries,
   type MessagePrefix,
 } from "@rekey/core";
+import { FakeKms } from "./helpers/fake-kms.js";
 import { through } from "./helpers/streams.js";
 
 const keyring = new RawAesKeyring({ name: "tamper", key: randomBytes(32) });
@@ -49,12 +53,14 @@ function regionAt(offset: number, p: MessagePrefix): string {
 
 async function decryptBoth(bytes: Uint8Array, options: Parameters<typeof decrypt>[1]): Promise<unknown[]> {
   const errors: unknown[] = [];
+  // Success is only ever acceptable with the exact original plaintext.
+  const same = (out: Buffer): unknown => (out.equals(plaintext) ? undefined : new Error("other plaintext"));
   await decrypt(bytes, options).then(
-    () => errors.push(undefined),
+    (r) => errors.push(same(r.plaintext)),
     (e: unknown) => errors.push(e),
   );
   await through(decryptStream(options), bytes, [37]).then(
-    () => errors.push(undefined),
+    (out) => errors.push(same(out)),
     (e: unknown) => errors.push(e),
   );
   return errors;
@@ -102,6 +108,51 @@ describe("tampering", () => {
       "wrapped-key section",
       "body",
     ]);
+  });
+
+  it("a flipped bit in any entry of a multi-entry section (aws-kms x2, raw-aes) gives a typed error or the original plaintext, never other bytes", async () => {
+    const kms = new FakeKms();
+    kms.createKey("alias/primary");
+    const dr = kms.createKey();
+    const multi = new MultiKeyring([
+      new KmsKeyring({ client: kms, keyId: "alias/primary", additionalKeyIds: [dr] }),
+      keyring,
+    ]);
+    const context = { tenant: "a" };
+    const { ciphertext } = await encrypt(plaintext, {
+      keyring: multi,
+      frameLength: FRAME,
+      encryptionContext: context,
+    });
+    const p = prefixOf(ciphertext);
+    expect(inspect(ciphertext).entries.map((e) => e.type)).toEqual(["aws-kms", "aws-kms", "raw-aes"]);
+    // Each reader opens a different entry: the primary's, the DR key's, the raw key's.
+    const readers = [
+      new KmsKeyring({ client: kms, keyId: "alias/primary" }),
+      new KmsKeyring({ client: kms, allowedKeyArns: [dr] }),
+      keyring,
+    ];
+    for (const reader of readers)
+      expect((await decrypt(ciphertext, { keyring: reader })).plaintext.equals(plaintext)).toBe(true);
+    let errors = 0;
+    let intact = 0;
+    for (let i = p.header.headerLength; i < p.bodyOffset; i++) {
+      const m = Buffer.from(ciphertext);
+      m[i] = (m[i] ?? 0) ^ 0x01;
+      for (const reader of readers) {
+        for (const r of await decryptBoth(m, { keyring: reader })) {
+          if (r === undefined) intact++;
+          else {
+            expect(r, `section byte ${i - p.header.headerLength}`).toBeInstanceOf(RekeyError);
+            errors++;
+          }
+        }
+      }
+    }
+    // Both outcomes occur: advisory fields (requested key id, material id) and entries a reader
+    // does not use may change without effect; a changed blob or structure fails.
+    expect(errors).toBeGreaterThan(0);
+    expect(intact).toBeGreaterThan(0);
   });
 
   it("a stream releases exactly the frames before a tampered one, never any of its bytes", async () => {

@@ -81,7 +81,8 @@ export function serializeEntries(entries: readonly WrappedKeyEntry[], limits: Fo
 export function parseEntries(bytes: Uint8Array, limits: FormatLimits): ParseResult<EntriesSection> {
   if (bytes.length < 4) return { status: "need", minBytes: 4 };
   const length = readU32(bytes, 0);
-  if (length > limits.maxEntriesBytes) throw new LimitError("wrapped-key section exceeds the limit");
+  // The limit counts the whole section, its length field included, as the serializer does.
+  if (4 + length > limits.maxEntriesBytes) throw new LimitError("wrapped-key section exceeds the limit");
   if (length < 2) throw new FormatError("wrapped-key section is too short");
   const total = 4 + length;
   if (bytes.length < total) return { status: "need", minBytes: total };
