@@ -10,19 +10,37 @@ import { fileURLToPath } from "node:url";
 import {
   decrypt,
   decryptStream,
+  inspect,
+  KmsKeyring,
   parseMessagePrefix,
   RawAesKeyring,
   RekeyError,
+  type Keyring,
+  type KmsApi,
   type RekeyErrorCode,
 } from "@rekey/core";
 import { commitmentMatches, deriveKeys } from "../src/crypto/derive.js";
 import { verifyHeaderTag } from "../src/crypto/header-tag.js";
+import { FakeKmsError } from "./helpers/fake-kms.js";
 import { through } from "./helpers/streams.js";
+
+interface KmsRecord {
+  keyArn: string;
+  keyMaterialId?: string;
+  encryptionContext: Record<string, string>;
+  ciphertextBlobBase64: string;
+  plaintextHex: string;
+}
 
 interface Vector {
   description: string;
   outcome: string;
-  keyring: { type: "raw-aes"; name: string; keyHex: string };
+  keyring:
+    | { type: "raw-aes"; name: string; keyHex: string }
+    | { type: "aws-kms"; keyId?: string; allowedKeyArns?: string[] };
+  kms?: { aliases: Record<string, string>; records: KmsRecord[] };
+  entries?: { keyArn: string; requestedKeyId: string; keyMaterialId?: string }[];
+  rewrapOf?: string;
   requiredEncryptionContext?: Record<string, string>;
   ciphertextBase64: string;
   plaintextHex?: string;
@@ -46,12 +64,55 @@ const CODES: Record<string, RekeyErrorCode> = {
   encryption_context: "ERR_ENCRYPTION_CONTEXT",
 };
 
+const sameContext = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
+  JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b).sort());
+
+/**
+ * The KMS of an aws-kms vector: Decrypt answers from the vector's table, with KMS's rules — the
+ * blob must be known, `KeyId` (an ARN or an alias of the table) must name the blob's key, and the
+ * encryption context must be exactly the one it was wrapped under.
+ */
+function tableKms(v: Vector, calls: string[]): KmsApi {
+  const table = v.kms ?? { aliases: {}, records: [] };
+  const unused = (): never => {
+    throw new Error("a vector only decrypts");
+  };
+  return {
+    generateDataKey: unused,
+    encrypt: unused,
+    reEncrypt: unused,
+    decrypt: async (input) => {
+      calls.push(`Decrypt ${input.KeyId ?? ""}`);
+      const blob = Buffer.from(input.CiphertextBlob ?? []).toString("base64");
+      const r = table.records.find((x) => x.ciphertextBlobBase64 === blob);
+      if (!r || !sameContext(input.EncryptionContext, r.encryptionContext))
+        throw new FakeKmsError("InvalidCiphertextException");
+      const named = input.KeyId ? (table.aliases[input.KeyId] ?? input.KeyId) : r.keyArn;
+      if (named !== r.keyArn) throw new FakeKmsError("IncorrectKeyException");
+      return {
+        Plaintext: Buffer.from(r.plaintextHex, "hex"),
+        KeyId: r.keyArn,
+        ...(r.keyMaterialId ? { KeyMaterialId: r.keyMaterialId } : {}),
+      };
+    },
+  };
+}
+
+function keyringOf(v: Vector, calls: string[] = []): Keyring {
+  const k = v.keyring;
+  if (k.type === "raw-aes") return new RawAesKeyring({ name: k.name, key: Buffer.from(k.keyHex, "hex") });
+  return new KmsKeyring({
+    client: tableKms(v, calls),
+    ...(k.keyId ? { keyId: k.keyId } : {}),
+    ...(k.allowedKeyArns ? { allowedKeyArns: k.allowedKeyArns } : {}),
+  });
+}
+
 /** Which of commitment / header tag hold for this vector (only for parseable messages). */
 async function diagnose(v: Vector, bytes: Buffer): Promise<{ commitment: boolean; headerTag: boolean }> {
   const p = parseMessagePrefix(bytes);
   if (p.status !== "ok") throw new Error("diagnosis needs a parseable prefix");
-  const keyring = new RawAesKeyring({ name: v.keyring.name, key: Buffer.from(v.keyring.keyHex, "hex") });
-  const dataKey = await keyring.unwrap(p.value.entries, {
+  const dataKey = await keyringOf(v).unwrap(p.value.entries, {
     encryptionContext: p.value.header.encryptionContext,
   });
   if (!dataKey) throw new Error("diagnosis needs an unwrappable entry");
@@ -70,7 +131,8 @@ describe("frozen vectors (format v1)", () => {
   for (const [file, v] of vectors) {
     it(`${file}: ${v.description} -> ${v.outcome}`, async () => {
       const bytes = Buffer.from(v.ciphertextBase64, "base64");
-      const keyring = new RawAesKeyring({ name: v.keyring.name, key: Buffer.from(v.keyring.keyHex, "hex") });
+      const calls: string[] = [];
+      const keyring = keyringOf(v, calls);
       const options = {
         keyring,
         ...(v.requiredEncryptionContext ? { requiredEncryptionContext: v.requiredEncryptionContext } : {}),
@@ -94,6 +156,29 @@ describe("frozen vectors (format v1)", () => {
           expect((r as RekeyError).code).toBe(CODES[v.outcome]);
         }
       }
+      if (v.entries) {
+        expect(
+          inspect(bytes).entries.map(({ keyArn, requestedKeyId, keyMaterialId }) => ({
+            keyArn,
+            requestedKeyId,
+            keyMaterialId,
+          })),
+        ).toEqual(v.entries.map((e) => ({ keyMaterialId: undefined, ...e })));
+      }
+      if (v.rewrapOf) {
+        const original = vectors.find(([f]) => f === `${v.rewrapOf}.json`)?.[1];
+        expect(original, v.rewrapOf).toBeDefined();
+        const was = Buffer.from((original as Vector).ciphertextBase64, "base64");
+        const a = inspect(was);
+        const b = inspect(bytes);
+        expect(bytes.subarray(0, b.headerLength).equals(was.subarray(0, a.headerLength))).toBe(true);
+        expect(bytes.subarray(b.bodyOffset).equals(was.subarray(a.bodyOffset))).toBe(true);
+        expect(
+          bytes.subarray(b.headerLength, b.bodyOffset).equals(was.subarray(a.headerLength, a.bodyOffset)),
+        ).toBe(false);
+      }
+      // An allow-list miss never reaches KMS; a KMS vector that decrypts makes one call per API.
+      if (v.keyring.type === "aws-kms") expect(calls.length).toBe(v.outcome === "no_matching_key" ? 0 : 2);
       if (v.outcome === "commitment") expect(await diagnose(v, bytes)).toMatchObject({ commitment: false });
       if (v.outcome === "header_auth")
         expect(await diagnose(v, bytes)).toEqual({ commitment: true, headerTag: false });

@@ -3,10 +3,20 @@
  * script refuses to overwrite one. Run once with
  * `pnpm exec tsx --conditions=rekey-source packages/core/test/vectors/generate.ts`.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encrypt, parseMessagePrefix, RawAesKeyring, serializePrefixWithEntries, type MessagePrefix } from "@rekey/core";
+import {
+  encodeKmsEntry,
+  encrypt,
+  KmsKeyring,
+  parseMessagePrefix,
+  RawAesKeyring,
+  serializePrefixWithEntries,
+  type KmsApi,
+  type MessagePrefix,
+} from "@rekey/core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const key = Buffer.alloc(32, 0x42);
@@ -28,10 +38,27 @@ function flip(b: Buffer, at: number): Buffer {
   return m;
 }
 
+/** One data key as the vector's KMS knows it: Decrypt of this blob, under this context, gives it. */
+interface KmsRecord {
+  keyArn: string;
+  keyMaterialId?: string;
+  encryptionContext: Record<string, string>;
+  ciphertextBlobBase64: string;
+  plaintextHex: string;
+}
+
 interface Vector {
   description: string;
   outcome: string;
-  keyring: { type: "raw-aes"; name: string; keyHex: string };
+  keyring:
+    | { type: "raw-aes"; name: string; keyHex: string }
+    | { type: "aws-kms"; keyId?: string; allowedKeyArns?: string[] };
+  /** aws-kms vectors: what KMS answers (a table, so the vector needs no real KMS) and its aliases. */
+  kms?: { aliases: Record<string, string>; records: KmsRecord[] };
+  /** aws-kms vectors: the entries `inspect` must report. */
+  entries?: { keyArn: string; requestedKeyId: string; keyMaterialId?: string }[];
+  /** A rewrapped message: its header and body bytes are exactly those of this vector's. */
+  rewrapOf?: string;
   requiredEncryptionContext?: Record<string, string>;
   ciphertextBase64: string;
   plaintextHex?: string;
@@ -97,6 +124,26 @@ const vectors: Record<string, Vector> = {
       return m.toString("base64");
     })(),
   },
+  "062-limit-frame-length": {
+    description: "frame length field set to 16 MiB + 1 (the default reader limit is 16 MiB)",
+    outcome: "limit",
+    keyring: kr,
+    ciphertextBase64: (() => {
+      const m = Buffer.from(base);
+      m.writeUInt32BE(16 * 1024 * 1024 + 1, 43);
+      return m.toString("base64");
+    })(),
+  },
+  "063-limit-section-bytes": {
+    description: "wrapped-key section length field set to 65533 (65537 bytes with the field; the limit is 65536)",
+    outcome: "limit",
+    keyring: kr,
+    ciphertextBase64: (() => {
+      const m = Buffer.from(base);
+      m.writeUInt32BE(65533, p.header.headerLength);
+      return m.toString("base64");
+    })(),
+  },
   "070-format-bad-magic": { description: "first byte changed: not a rekey message", outcome: "format", keyring: kr, ciphertextBase64: flip(base, 0).toString("base64") },
   "071-format-version-2": {
     description: "version 2 is not defined",
@@ -110,6 +157,108 @@ const vectors: Record<string, Vector> = {
   },
   "080-encryption-context-mismatch": { description: "required tenant=other, message has tenant=acme", outcome: "encryption_context", keyring: kr, requiredEncryptionContext: { tenant: "other" }, ciphertextBase64: base.toString("base64") },
 };
+
+// aws-kms vectors: a stand-in KMS that makes opaque blobs and remembers what each unwraps to.
+const KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/7f3c1c2e-5b1a-4f0e-9d7a-2c4b8e6a1d90";
+const OTHER_ARN = "arn:aws:kms:eu-west-1:111122223333:key/0d5e9b44-8c21-4b7e-a3f6-61c0f2e7b835";
+const MATERIAL_1 = "a1".repeat(32);
+const MATERIAL_2 = "b2".repeat(32);
+const aliases = { "alias/app": KEY_ARN };
+const records: KmsRecord[] = [];
+function record(dataKey: Uint8Array, context: Record<string, string>, keyMaterialId?: string): Uint8Array {
+  const blob = randomBytes(184);
+  records.push({
+    keyArn: KEY_ARN,
+    ...(keyMaterialId ? { keyMaterialId } : {}),
+    encryptionContext: { ...context },
+    ciphertextBlobBase64: blob.toString("base64"),
+    plaintextHex: Buffer.from(dataKey).toString("hex"),
+  });
+  return blob;
+}
+function writerKms(keyMaterialId?: string): KmsApi {
+  const unused = (): never => {
+    throw new Error("not used by the writer");
+  };
+  return {
+    generateDataKey: async (input) => {
+      const Plaintext = randomBytes(32);
+      const CiphertextBlob = record(Plaintext, input.EncryptionContext ?? {}, keyMaterialId);
+      return { Plaintext: Buffer.from(Plaintext), CiphertextBlob, KeyId: KEY_ARN, ...(keyMaterialId ? { KeyMaterialId: keyMaterialId } : {}) };
+    },
+    encrypt: unused,
+    decrypt: unused,
+    reEncrypt: unused,
+  };
+}
+const kmsCtx = { bucket: "invoices", key: "2026/11/0001.pdf" };
+const kmsText = Buffer.from("a document wrapped by KMS, with the material that wrapped it recorded\n");
+const viaAlias = (await encrypt(kmsText, { keyring: new KmsKeyring({ client: writerKms(MATERIAL_1), keyId: "alias/app" }), encryptionContext: kmsCtx, frameLength: 32 })).ciphertext;
+const viaArn = (await encrypt(kmsText, { keyring: new KmsKeyring({ client: writerKms(), keyId: KEY_ARN }), encryptionContext: kmsCtx, frameLength: 32 })).ciphertext;
+const viaAliasOther = (await encrypt(kmsText, { keyring: new KmsKeyring({ client: writerKms(MATERIAL_1), keyId: "alias/app" }), encryptionContext: kmsCtx, frameLength: 32 })).ciphertext;
+// A rewrap onto new material: KMS ReEncrypt gives a new blob for the same data key.
+const pAlias = prefixOf(viaAlias);
+const aliasKey = records[0] as KmsRecord;
+const rewrapped = Buffer.concat([
+  serializePrefixWithEntries(pAlias.header, [
+    encodeKmsEntry({
+      keyArn: KEY_ARN,
+      requestedKeyId: "alias/app",
+      keyMaterialId: MATERIAL_2,
+      ciphertextBlob: record(Buffer.from(aliasKey.plaintextHex, "hex"), kmsCtx, MATERIAL_2),
+    }),
+  ]),
+  viaAlias.subarray(pAlias.bodyOffset),
+]);
+const kms = { aliases, records };
+const kmsVectors: Record<string, Vector> = {
+  "005-ok-aws-kms": {
+    description: "aws-kms entry written through an alias: args [key ARN, alias, key material id]; read through the alias",
+    outcome: "ok",
+    keyring: { type: "aws-kms", keyId: "alias/app" },
+    kms,
+    entries: [{ keyArn: KEY_ARN, requestedKeyId: "alias/app", keyMaterialId: MATERIAL_1 }],
+    ciphertextBase64: viaAlias.toString("base64"),
+    plaintextHex: kmsText.toString("hex"),
+  },
+  "006-ok-aws-kms-no-material-id": {
+    description: "aws-kms entry with two args (KMS returned no KeyMaterialId); read with the key ARN",
+    outcome: "ok",
+    keyring: { type: "aws-kms", keyId: KEY_ARN },
+    kms,
+    entries: [{ keyArn: KEY_ARN, requestedKeyId: KEY_ARN }],
+    ciphertextBase64: viaArn.toString("base64"),
+    plaintextHex: kmsText.toString("hex"),
+  },
+  "007-ok-aws-kms-rewrapped": {
+    description: "005 after a rewrap onto new material: only the wrapped-key section differs; header and body bytes are 005's",
+    outcome: "ok",
+    keyring: { type: "aws-kms", allowedKeyArns: [KEY_ARN] },
+    kms,
+    entries: [{ keyArn: KEY_ARN, requestedKeyId: "alias/app", keyMaterialId: MATERIAL_2 }],
+    rewrapOf: "005-ok-aws-kms",
+    ciphertextBase64: rewrapped.toString("base64"),
+    plaintextHex: kmsText.toString("hex"),
+  },
+  "022-commitment-aws-kms-swapped-entry": {
+    description: "005 with the aws-kms entry of another message under the same key and context: KMS unwraps another data key",
+    outcome: "commitment",
+    keyring: { type: "aws-kms", keyId: "alias/app" },
+    kms,
+    ciphertextBase64: Buffer.concat([
+      serializePrefixWithEntries(pAlias.header, prefixOf(viaAliasOther).entries),
+      viaAlias.subarray(pAlias.bodyOffset),
+    ]).toString("base64"),
+  },
+  "051-no-matching-key-aws-kms-allow-list": {
+    description: "005 read with an allow-list that names another key: no KMS call, no matching key",
+    outcome: "no_matching_key",
+    keyring: { type: "aws-kms", allowedKeyArns: [OTHER_ARN] },
+    kms,
+    ciphertextBase64: viaAlias.toString("base64"),
+  },
+};
+Object.assign(vectors, kmsVectors);
 
 for (const [name, v] of Object.entries(vectors)) {
   const file = join(here, `${name}.json`);
