@@ -56,6 +56,7 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
       if (fh.final) break;
     }
     if (at !== ciphertext.length) throw new DecryptError();
+    if (pieces.length === 1) return { plaintext: pieces[0] as Buffer, header, entries: prefix.entries };
     const plaintext = Buffer.concat(pieces);
     for (const p of pieces) p.fill(0);
     return { plaintext, header, entries: prefix.entries };
