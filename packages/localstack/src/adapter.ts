@@ -104,6 +104,15 @@ export interface StartLocalAwsOptions {
    */
   seed?: number;
   /**
+   * How long an on-demand rotation of the built-in emulator runs before its material becomes
+   * current (milliseconds of emulated time). Meanwhile GetKeyRotationStatus reports
+   * `OnDemandRotationStartDate`, as KMS does while it rotates in the background. Code that
+   * waits for a rotation should be tested with a non-zero delay.
+   * @default `REKEY_TEST_ON_DEMAND_ROTATION_DELAY_MS`, else 0 (the rotation completes before
+   * RotateKeyOnDemand answers)
+   */
+  onDemandRotationDelayMs?: number;
+  /**
    * How long to wait for a container runtime to answer before falling through to the emulator.
    * @default 1500
    */
@@ -123,7 +132,7 @@ export interface StartLocalAwsOptions {
 /** Why {@link startLocalAws} could not provide the backend that was asked for. */
 export class LocalAwsError extends Error {
   /** Stable reason code. */
-  readonly code: "BAD_BACKEND" | "NO_ENDPOINT" | "NO_CONTAINER_RUNTIME";
+  readonly code: "BAD_BACKEND" | "BAD_VARIABLE" | "NO_ENDPOINT" | "NO_CONTAINER_RUNTIME";
 
   constructor(code: LocalAwsError["code"], message: string, options?: ErrorOptions) {
     super(message, options);
@@ -233,7 +242,7 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
     started = { endpoint: envEndpoint, why: "endpoint from the environment", stop: async () => {} };
   } else if (forced === "builtin") {
     backend = "builtin";
-    started = await startBuiltin(region, options, "forced by REKEY_TEST_BACKEND");
+    started = await startBuiltin(region, options, env, "forced by REKEY_TEST_BACKEND");
   } else {
     const timeoutMs = options.runtimeProbeTimeoutMs ?? 1500;
     const runtime = await containerRuntimeAnswers(timeoutMs);
@@ -247,7 +256,12 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
       );
     } else {
       backend = "builtin";
-      started = await startBuiltin(region, options, "no endpoint in the environment, no container runtime");
+      started = await startBuiltin(
+        region,
+        options,
+        env,
+        "no endpoint in the environment, no container runtime",
+      );
     }
   }
 
@@ -304,10 +318,28 @@ function readForcedBackend(env: Readonly<Record<string, string | undefined>>): L
   return value as LocalAwsBackend;
 }
 
-async function startBuiltin(region: string, options: StartLocalAwsOptions, why: string): Promise<Started> {
+/** A non-negative integer from an environment variable, or `undefined` when it is unset. */
+function readCount(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new LocalAwsError("BAD_VARIABLE", `${name} must be a non-negative integer, got "${text}"`);
+  }
+  return value;
+}
+
+async function startBuiltin(
+  region: string,
+  options: StartLocalAwsOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  why: string,
+): Promise<Started> {
+  const delay = options.onDemandRotationDelayMs ?? readCount(env, "REKEY_TEST_ON_DEMAND_ROTATION_DELAY_MS");
   const emulator = await startEmulator({
     region,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(delay === undefined ? {} : { onDemandRotationDelayMs: delay }),
   });
   return {
     endpoint: emulator.endpoint,

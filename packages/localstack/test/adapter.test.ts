@@ -2,7 +2,12 @@
  * Backend selection of the test adapter. Every case passes its own `env`, so the variables of
  * the machine running the suite do not leak in.
  */
-import { ListKeysCommand } from "@aws-sdk/client-kms";
+import {
+  CreateKeyCommand,
+  GetKeyRotationStatusCommand,
+  ListKeysCommand,
+  RotateKeyOnDemandCommand,
+} from "@aws-sdk/client-kms";
 import { describe, expect, it, vi } from "vitest";
 import { LocalAwsError, startLocalAws, type LocalAws } from "../src/index.js";
 
@@ -73,6 +78,20 @@ describe("startLocalAws backend selection", () => {
       const { Keys } = await aws.kms.send(new ListKeysCommand({}));
       expect(Keys).toEqual([]);
     });
+  });
+
+  it("passes REKEY_TEST_ON_DEMAND_ROTATION_DELAY_MS to the built-in emulator, and refuses a bad one", async () => {
+    const env = { REKEY_TEST_BACKEND: "builtin", REKEY_TEST_ON_DEMAND_ROTATION_DELAY_MS: "60000" };
+    await using(await startLocalAws({ env, ...silent }), async (aws) => {
+      const keyId = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+      const status = await aws.kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+      expect(status.OnDemandRotationStartDate).toBeInstanceOf(Date);
+      expect(aws.emulator!.keyMaterialIds(keyId)).toHaveLength(1);
+    });
+    await expect(
+      startLocalAws({ env: { ...env, REKEY_TEST_ON_DEMAND_ROTATION_DELAY_MS: "soon" }, ...silent }),
+    ).rejects.toMatchObject({ name: "LocalAwsError", code: "BAD_VARIABLE" });
   });
 
   it("refuses a forced env backend without an endpoint, and an unknown backend name", async () => {

@@ -11,12 +11,15 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ConflictException,
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
   GenerateDataKeyCommand,
+  GetKeyRotationStatusCommand,
   KMSClient,
+  ListKeyRotationsCommand,
   NotFoundException,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
@@ -296,6 +299,92 @@ group("the clock", () => {
     const target = new Date(emulator.clock.now().getTime() + DAY);
     await emulator.clock.set(target);
     expect(Math.abs(emulator.clock.now().getTime() - target.getTime())).toBeLessThan(1000);
+  });
+});
+
+group("on-demand rotation in the background (onDemandRotationDelayMs)", () => {
+  async function withDelay(
+    delayMs: number,
+    body: (emulator: RunningEmulator, kms: KMSClient) => Promise<void>,
+  ) {
+    const own = await startEmulator({ onDemandRotationDelayMs: delayMs });
+    const client = new KMSClient({
+      endpoint: own.endpoint,
+      region: own.region,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      maxAttempts: 1,
+    });
+    try {
+      await body(own, client);
+    } finally {
+      client.destroy();
+      await own.stop();
+    }
+  }
+
+  it("reports OnDemandRotationStartDate and keeps the old material until the delay has passed", async () => {
+    await withDelay(400, async (own, client) => {
+      const key = (await client.send(new CreateKeyCommand({}))).KeyMetadata!;
+      const first = key.CurrentKeyMaterialId!;
+      const asked = own.clock.now().getTime();
+      await client.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId! }));
+
+      const running = await client.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId! }));
+      expect(running.OnDemandRotationStartDate).toBeInstanceOf(Date);
+      expect(Math.abs(running.OnDemandRotationStartDate!.getTime() - asked)).toBeLessThan(1000);
+      expect(
+        (await client.send(new DescribeKeyCommand({ KeyId: key.KeyId! }))).KeyMetadata?.CurrentKeyMaterialId,
+      ).toBe(first);
+      const meanwhile = await client.send(
+        new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256" }),
+      );
+      expect(meanwhile.KeyMaterialId).toBe(first);
+      // One rotation at a time.
+      await expect(client.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId! }))).rejects.toBeInstanceOf(
+        ConflictException,
+      );
+
+      // Real time completes it: poll as a caller of KMS would.
+      let current = first;
+      const deadline = Date.now() + 10_000;
+      while (current === first && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        current = (await client.send(new DescribeKeyCommand({ KeyId: key.KeyId! }))).KeyMetadata!
+          .CurrentKeyMaterialId!;
+      }
+      expect(current).not.toBe(first);
+      const done = await client.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId! }));
+      expect(done.OnDemandRotationStartDate).toBeUndefined();
+      const { Rotations } = await client.send(new ListKeyRotationsCommand({ KeyId: key.KeyId! }));
+      expect(Rotations).toHaveLength(1);
+      expect(Rotations![0]).toMatchObject({ KeyMaterialId: current, RotationType: "ON_DEMAND" });
+      expect(Rotations![0]!.RotationDate!.getTime()).toBe(running.OnDemandRotationStartDate!.getTime() + 400);
+      // The old blob still decrypts; a new data key uses the new material.
+      const old = await client.send(new DecryptCommand({ CiphertextBlob: meanwhile.CiphertextBlob }));
+      expect(old.KeyMaterialId).toBe(first);
+      const fresh = await client.send(new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256" }));
+      expect(fresh.KeyMaterialId).toBe(current);
+    });
+  });
+
+  it("completes when the clock is advanced past the delay", async () => {
+    await withDelay(3_600_000, async (own, client) => {
+      const key = (await client.send(new CreateKeyCommand({}))).KeyMetadata!;
+      await client.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId! }));
+      expect(own.kms.keyMaterialIds(key.KeyId!)).toHaveLength(1);
+      await own.clock.advance(3_600_000);
+      expect(own.kms.keyMaterialIds(key.KeyId!)).toHaveLength(2);
+      const status = await client.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId! }));
+      expect(status.OnDemandRotationStartDate).toBeUndefined();
+    });
+  });
+
+  it("completes before answering with the default delay of 0", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    expect(emulator.kms.keyMaterialIds(keyId)).toHaveLength(2);
+    const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+    expect(status.OnDemandRotationStartDate).toBeUndefined();
   });
 });
 

@@ -5,7 +5,8 @@
  *
  * Options: --host (default 127.0.0.1), --port (default 4566, LocalStack's; 0 picks a free
  * one), --region (default us-east-1), --account-id (default 000000000000), --seed (fault
- * injector seed, default 1), --data-dir (default a temporary directory, deleted on exit).
+ * injector seed, default 1), --data-dir (default a temporary directory, deleted on exit),
+ * --on-demand-rotation-delay-ms (how long RotateKeyOnDemand runs in the background, default 0).
  */
 import { parseArgs } from "node:util";
 import { startEmulator, type EmulatorOptions } from "../emulator/server.js";
@@ -18,13 +19,14 @@ const { values } = parseArgs({
     "account-id": { type: "string", default: "000000000000" },
     seed: { type: "string" },
     "data-dir": { type: "string" },
+    "on-demand-rotation-delay-ms": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
   process.stdout.write(
-    "usage: pnpm emulator [--host 127.0.0.1] [--port 4566] [--region us-east-1] [--account-id 000000000000] [--seed 1] [--data-dir DIR]\n",
+    "usage: pnpm emulator [--host 127.0.0.1] [--port 4566] [--region us-east-1] [--account-id 000000000000] [--seed 1] [--data-dir DIR] [--on-demand-rotation-delay-ms 0]\n",
   );
   process.exit(0);
 }
@@ -45,6 +47,14 @@ const options: EmulatorOptions = {
   accountId: values["account-id"],
   ...(values.seed === undefined ? {} : { seed: integer("seed", values.seed) }),
   ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }),
+  ...(values["on-demand-rotation-delay-ms"] === undefined
+    ? {}
+    : {
+        onDemandRotationDelayMs: integer(
+          "on-demand-rotation-delay-ms",
+          values["on-demand-rotation-delay-ms"],
+        ),
+      }),
 };
 
 const emulator = await startEmulator(options).catch((error: unknown) => {

@@ -49,6 +49,14 @@ export interface EmulatorOptions {
    * @default "000000000000"
    */
   accountId?: string;
+  /**
+   * How long an on-demand rotation runs before its material becomes current, in milliseconds
+   * of emulated time (real time passing, or `clock.advance`). Meanwhile GetKeyRotationStatus
+   * reports `OnDemandRotationStartDate` and the key keeps its current material, as with KMS,
+   * which rotates in the background. 0 completes the rotation before RotateKeyOnDemand answers.
+   * @default 0
+   */
+  onDemandRotationDelayMs?: number;
 }
 
 /** A running emulator. */
@@ -91,7 +99,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const clock = new ManualClock();
   const faults = new FaultInjector(options.seed === undefined ? {} : { seed: options.seed });
-  const kms = createKmsService({ faults, clock, region, accountId });
+  const kms = createKmsService({
+    faults,
+    clock,
+    region,
+    accountId,
+    ...(options.onDemandRotationDelayMs === undefined
+      ? {}
+      : { onDemandRotationDelayMs: options.onDemandRotationDelayMs }),
+  });
   const s3 = createS3Service({ dataDir, faults, clock });
   const services: ServiceHandler[] = [kms, s3];
   const unsubscribe = clock.onAdvance((now) => kms.state.processDue(now));

@@ -50,6 +50,11 @@ export interface KmsServiceOptions {
    * @default "000000000000"
    */
   accountId?: string;
+  /**
+   * How long an on-demand rotation runs, in milliseconds of emulated time (see `state.ts`).
+   * @default 0 (RotateKeyOnDemand completes the rotation before it answers)
+   */
+  onDemandRotationDelayMs?: number;
 }
 
 /** The KMS {@link ServiceHandler}, with its state open to tests. */
@@ -74,6 +79,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     region: options.region ?? "us-east-1",
     accountId: options.accountId ?? "000000000000",
     clock: options.clock,
+    ...(options.onDemandRotationDelayMs === undefined
+      ? {}
+      : { onDemandRotationDelayMs: options.onDemandRotationDelayMs }),
   });
   const { faults } = options;
 

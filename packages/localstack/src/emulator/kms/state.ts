@@ -17,7 +17,12 @@
  *   material is at least one period old rotates at once (and the schedule restarts from then);
  *   otherwise the original schedule resumes, skipping the dates missed while disabled. While
  *   disabled, the reported next date is the one re-enabling now would give: never in the past;
- * - on-demand rotation does not move the automatic schedule, and is limited per key.
+ * - on-demand rotation does not move the automatic schedule, and is limited per key. KMS runs it
+ *   in the background: with a non-zero `onDemandRotationDelayMs` the emulator does too. The
+ *   rotation starts when asked (GetKeyRotationStatus shows `OnDemandRotationStartDate`, the
+ *   current material stays) and completes once the emulated clock has moved on by the delay
+ *   (real time passing, or `clock.advance`); a second request meanwhile is `ConflictException`.
+ *   With the default delay of 0 it completes before RotateKeyOnDemand answers.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { EmulatorClock } from "../contracts.js";
@@ -74,7 +79,10 @@ export interface KmsKey {
   rotationPeriodDays: number;
   /** Start of the current automatic-rotation period; set while rotation is enabled. */
   rotationAnchor: Date | undefined;
+  /** On-demand rotations asked for over the key's life (started ones included). */
   onDemandRotations: number;
+  /** When the on-demand rotation in progress started, if one is. */
+  onDemandRotationStartedAt: Date | undefined;
   deletionDate: Date | undefined;
   pendingWindowDays: number | undefined;
   readonly grants: Grant[];
@@ -96,6 +104,12 @@ export interface KmsStateOptions {
   accountId: string;
   /** Emulated time. */
   clock: EmulatorClock;
+  /**
+   * How long an on-demand rotation runs before its material becomes current, in milliseconds
+   * of emulated time. 0 completes it before RotateKeyOnDemand answers.
+   * @default 0
+   */
+  onDemandRotationDelayMs?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -111,7 +125,7 @@ export type AliasUse = "allowAlias" | "keyOnly";
  * ```ts
  * const state = new KmsState({ region: "us-east-1", accountId: "000000000000", clock });
  * const key = state.createKey({ description: "test" });
- * state.rotate(key, "ON_DEMAND", clock.now());
+ * state.rotateOnDemand(key);
  * ```
  */
 export class KmsState {
@@ -127,11 +141,18 @@ export class KmsState {
   readonly aliases = new Map<string, Alias>();
   /** Ids of keys whose deletion completed: their blobs answer NotFoundException. */
   readonly deletedKeyIds = new Set<string>();
+  /** How long an on-demand rotation runs (see {@link KmsStateOptions}). */
+  readonly onDemandRotationDelayMs: number;
 
   constructor(options: KmsStateOptions) {
     this.region = options.region;
     this.accountId = options.accountId;
     this.clock = options.clock;
+    const delay = options.onDemandRotationDelayMs ?? 0;
+    if (!(Number.isFinite(delay) && delay >= 0)) {
+      throw new RangeError(`onDemandRotationDelayMs must be a finite number >= 0, got ${delay}`);
+    }
+    this.onDemandRotationDelayMs = delay;
   }
 
   /** `arn:aws:kms:REGION:ACCOUNT:key/ID`. */
@@ -178,6 +199,7 @@ export class KmsState {
       rotationPeriodDays: 365,
       rotationAnchor: undefined,
       onDemandRotations: 0,
+      onDemandRotationStartedAt: undefined,
       deletionDate: undefined,
       pendingWindowDays: undefined,
       grants: [],
@@ -258,8 +280,36 @@ export class KmsState {
   rotate(key: KmsKey, type: RotationType, at: Date): KeyMaterial {
     const material = newMaterial(at, type);
     key.materials.push(material);
-    if (type === "ON_DEMAND") key.onDemandRotations += 1;
     return material;
+  }
+
+  /**
+   * Starts an on-demand rotation of an enabled key, counted against the per-key limit. It
+   * completes now when the delay is 0, else in {@link processDue} once the delay has passed.
+   *
+   * @throws KmsError `ConflictException` while another on-demand rotation of the key runs,
+   * `LimitExceededException` past {@link ON_DEMAND_ROTATION_LIMIT}.
+   */
+  rotateOnDemand(key: KmsKey): void {
+    if (key.onDemandRotationStartedAt !== undefined) {
+      throw new KmsError("ConflictException", `An on-demand rotation of ${key.arn} is already in progress.`);
+    }
+    if (key.onDemandRotations >= ON_DEMAND_ROTATION_LIMIT) {
+      throw new KmsError(
+        "LimitExceededException",
+        `The on-demand rotations limit has been reached for the given key: ${key.arn}. The limit is ${ON_DEMAND_ROTATION_LIMIT}.`,
+      );
+    }
+    key.onDemandRotations += 1;
+    const now = this.clock.now();
+    if (this.onDemandRotationDelayMs === 0) this.rotate(key, "ON_DEMAND", now);
+    else key.onDemandRotationStartedAt = now;
+  }
+
+  /** When the on-demand rotation in progress completes, if one is. */
+  #onDemandCompletion(key: KmsKey): Date | undefined {
+    const started = key.onDemandRotationStartedAt;
+    return started === undefined ? undefined : new Date(started.getTime() + this.onDemandRotationDelayMs);
   }
 
   /**
@@ -323,7 +373,10 @@ export class KmsState {
     return new Date(anchor + missed * period);
   }
 
-  /** Runs what became due by the emulated clock: automatic rotations, then key deletions. */
+  /**
+   * Runs what became due by the emulated clock: completed key deletions, then, for enabled
+   * keys, automatic rotations and the completion of an on-demand rotation, in date order.
+   */
   processDue(now: Date = this.clock.now()): void {
     for (const key of [...this.keys.values()]) {
       if (key.state === "PendingDeletion" && key.deletionDate !== undefined && key.deletionDate <= now) {
@@ -331,13 +384,18 @@ export class KmsState {
         continue;
       }
       if (key.state !== "Enabled") continue;
-      for (
-        let next = this.nextRotationDate(key);
-        next !== undefined && next <= now;
-        next = this.nextRotationDate(key)
-      ) {
-        this.rotate(key, "AUTOMATIC", next);
-        key.rotationAnchor = next;
+      for (;;) {
+        const automatic = this.nextRotationDate(key);
+        const onDemand = this.#onDemandCompletion(key);
+        if (onDemand !== undefined && onDemand <= now && (automatic === undefined || onDemand <= automatic)) {
+          this.rotate(key, "ON_DEMAND", onDemand);
+          key.onDemandRotationStartedAt = undefined;
+        } else if (automatic !== undefined && automatic <= now) {
+          this.rotate(key, "AUTOMATIC", automatic);
+          key.rotationAnchor = automatic;
+        } else {
+          break;
+        }
       }
     }
   }

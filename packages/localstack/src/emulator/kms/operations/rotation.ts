@@ -2,9 +2,8 @@
  * Key rotation: automatic rotation settings, on-demand rotation and the rotation history.
  * The rules themselves (schedules, disabled keys, catch-up on re-enable) live in `../state.ts`.
  */
-import { KmsError } from "../errors.js";
 import { optionalEnum, optionalInteger, requiredString } from "../input.js";
-import { ON_DEMAND_ROTATION_LIMIT, type KeyMaterial, type KmsKey } from "../state.js";
+import type { KeyMaterial, KmsKey } from "../state.js";
 import { epochSeconds, page, readPage, type OperationTable } from "./types.js";
 
 function rotationEntry(key: KmsKey, material: KeyMaterial, current: boolean) {
@@ -41,27 +40,25 @@ export const rotationOperations: OperationTable = {
     const key = state.findKey(requiredString(input, "KeyId", { max: 2048 }), "keyOnly");
     // A key pending deletion reports rotation off, but keeps its setting for a cancellation.
     const next = key.state === "PendingDeletion" ? undefined : state.nextRotationDate(key);
-    if (next === undefined) return { KeyId: key.arn, KeyRotationEnabled: false };
+    // Only while an on-demand rotation runs, as KMS reports it.
+    const onDemand =
+      key.onDemandRotationStartedAt === undefined
+        ? {}
+        : { OnDemandRotationStartDate: epochSeconds(key.onDemandRotationStartedAt) };
+    if (next === undefined) return { KeyId: key.arn, KeyRotationEnabled: false, ...onDemand };
     return {
       KeyId: key.arn,
       KeyRotationEnabled: true,
       RotationPeriodInDays: key.rotationPeriodDays,
       NextRotationDate: epochSeconds(next),
+      ...onDemand,
     };
   },
 
   RotateKeyOnDemand(input, state) {
     const key = state.findKey(requiredString(input, "KeyId", { max: 2048 }), "keyOnly");
     state.requireEnabled(key);
-    if (key.onDemandRotations >= ON_DEMAND_ROTATION_LIMIT) {
-      throw new KmsError(
-        "LimitExceededException",
-        `The on-demand rotations limit has been reached for the given key: ${key.arn}. The limit is ${ON_DEMAND_ROTATION_LIMIT}.`,
-      );
-    }
-    // KMS rotates in the background and reports OnDemandRotationStartDate meanwhile; the
-    // emulator completes the rotation before answering, so the new material is usable at once.
-    state.rotate(key, "ON_DEMAND", state.clock.now());
+    state.rotateOnDemand(key);
     return { KeyId: key.arn };
   },
 
