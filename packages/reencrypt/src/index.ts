@@ -83,6 +83,17 @@ export {
 export { parseTargetSpec, formatTargetSpec, type TargetSpec } from "./target/target-spec.js";
 export { resolveTarget, type ResolvedTarget } from "./target/resolve-target.js";
 export { MaterialCache, type KeyMaterialInfo } from "./target/material-cache.js";
+export {
+  clientKmsScope,
+  describeKmsScope,
+  inKmsScope,
+  partitionOfRegion,
+  scopedKeyArns,
+  scopeOfArn,
+  targetScope,
+  type KmsScope,
+} from "./target/kms-scope.js";
+export type { ResolveTargetOptions } from "./target/resolve-target.js";
 
 export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./run/rate-limiter.js";
 export {

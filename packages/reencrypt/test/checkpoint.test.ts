@@ -13,7 +13,15 @@ import {
   type ObjectOutcome,
 } from "../src/index.js";
 
-const header: CheckpointHeader = { rekeyCheckpoint: 1, mode: "rewrap", target: "current" };
+const header: CheckpointHeader = {
+  rekeyCheckpoint: 2,
+  mode: "rewrap",
+  target: "current",
+  kmsScope: "us-east-1 (aws, account 111122223333)",
+  fromKeys: [],
+  olderThanMaterial: false,
+  includeCurrent: false,
+};
 
 function result(key: string, outcome: ObjectOutcome, versionId?: string): ObjectResult {
   return {
@@ -98,8 +106,56 @@ describe("checkpoint", () => {
       openCheckpoint(path, { ...header, target: "alias:other", targetKeyArn: "arn:x" }),
     ).rejects.toSatisfy((e) => e instanceof JobError && e.code === "ERR_JOB_CHECKPOINT");
     await expect(openCheckpoint(path, { ...header, mode: "reencrypt" })).rejects.toThrow(
-      /another checkpoint file/,
+      /another job \(mode "rewrap" there, "reencrypt" here\).*another checkpoint file/,
     );
+  });
+
+  // Each of these changes which objects end done: a checkpoint of the one cannot stand for the other.
+  const others: [string, Partial<CheckpointHeader>][] = [
+    ["fromKeys", { fromKeys: ["arn:aws:kms:us-east-1:111122223333:key/k1"] }],
+    ["olderThanMaterial", { olderThanMaterial: true }],
+    ["includeCurrent", { includeCurrent: true }],
+    ["kmsScope", { kmsScope: "eu-west-1 (aws, account 111122223333)" }],
+    ["limits", { limits: { maxEntries: 2 } }],
+  ];
+  for (const [field, change] of others)
+    it(`refuses a checkpoint written with another ${field}, and starts it over when asked`, async () => {
+      const path = await tempPath();
+      const cp = await openCheckpoint(path, header);
+      await cp.record(result("a", "current"));
+      await cp.close();
+      const other = { ...header, ...change };
+      await expect(openCheckpoint(path, other)).rejects.toSatisfy(
+        (e) =>
+          e instanceof JobError &&
+          e.code === "ERR_JOB_CHECKPOINT" &&
+          e.message.includes(`(${field} `) &&
+          e.message.includes("--fresh-checkpoint"),
+      );
+      const fresh = await openCheckpoint(path, other, { fresh: true });
+      expect(fresh.isDone({ kind: "s3", bucket: "data-bucket", key: "a" })).toBe(false);
+      expect(fresh.previous).toEqual({});
+      await fresh.close();
+      expect(JSON.parse((await readFile(path, "utf8")).trim())).toEqual(other);
+      // The new header holds from now on.
+      await (await openCheckpoint(path, other)).close();
+    });
+
+  it("the order of fromKeys and of limit fields does not matter", async () => {
+    const path = await tempPath();
+    const keys = ["arn:aws:kms:us-east-1:111122223333:key/b", "arn:aws:kms:us-east-1:111122223333:key/a"];
+    await (
+      await openCheckpoint(path, { ...header, fromKeys: keys, limits: { maxEntries: 2, maxFrames: 9 } })
+    ).close();
+    await (
+      await openCheckpoint(path, { ...header, fromKeys: keys, limits: { maxFrames: 9, maxEntries: 2 } })
+    ).close();
+  });
+
+  it("refuses a checkpoint of the earlier format, which recorded no filters", async () => {
+    const path = await tempPath();
+    await writeFile(path, `${JSON.stringify({ rekeyCheckpoint: 1, mode: "rewrap", target: "current" })}\n`);
+    await expect(openCheckpoint(path, header)).rejects.toThrow(/does not record the job's filters/);
   });
 
   it("refuses a file that is not a checkpoint", async () => {

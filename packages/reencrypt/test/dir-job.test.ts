@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decrypt, inspect, KmsKeyring } from "@rekey/core";
 import { describe, expect, it } from "vitest";
-import { planJob, runJob, type JobOptions } from "../src/index.js";
+import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
 import { FakeKms } from "./helpers/fake-kms.js";
 import { sealWith } from "./helpers/messages.js";
 
@@ -265,5 +265,33 @@ describe("runJob over a directory", () => {
     expect(second.fromCheckpoint.rewrapped).toBe(done);
     expect(second.exitCode).toBe(0);
     expect(f.kms.count("ReEncrypt")).toBe(20);
+  });
+
+  it("a checkpoint of another job is refused: reencrypt, then reencrypt --include-current for a leaked data key", async () => {
+    const f = await fixture(3);
+    const checkpoint = join(f.dir, "..", `${Date.now()}-leak.checkpoint.jsonl`);
+    const target = `key:${f.key}`;
+    // Everything is already under the key: the first run finds every file current.
+    const first = await runJob(options(f, { mode: "reencrypt", target, checkpoint }));
+    expect(first.outcomes.current).toBe(3);
+    const ids = new Map<string, string>();
+    for (const p of f.files.keys()) ids.set(p, inspect(await readFile(p)).messageId);
+    // "Current" meant "already under the key", not "has a new data key": the checkpoint must not
+    // let the leaked data key stay.
+    await expect(
+      runJob(options(f, { mode: "reencrypt", target, includeCurrent: true, checkpoint })),
+    ).rejects.toSatisfy(
+      (e) => e instanceof JobError && e.code === "ERR_JOB_CHECKPOINT" && /includeCurrent/.test(e.message),
+    );
+    await expect(
+      runJob(options(f, { mode: "reencrypt", target, fromKeys: [f.key], checkpoint })),
+    ).rejects.toThrow(/fromKeys/);
+    const fresh = await runJob(
+      options(f, { mode: "reencrypt", target, includeCurrent: true, checkpoint, freshCheckpoint: true }),
+    );
+    expect(fresh.outcomes.reencrypted).toBe(3);
+    expect(fresh.fromCheckpoint).toEqual({});
+    expect(fresh.exitCode).toBe(0);
+    for (const p of f.files.keys()) expect(inspect(await readFile(p)).messageId).not.toBe(ids.get(p));
   });
 });

@@ -43,6 +43,7 @@ export interface JobFlags extends AwsFlags {
   readonly concurrency: string;
   readonly kmsRps: string;
   readonly checkpoint?: string;
+  readonly freshCheckpoint?: boolean;
   readonly report?: string;
   readonly verify: string;
   readonly json?: boolean;
@@ -65,7 +66,8 @@ Targets:
 
 Exit codes:
   0    every object is on the target (rewrapped, reencrypted or current)
-  1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job)
+  1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job:
+       use another file or --fresh-checkpoint)
   2    some objects are not on the target: conflict, foreign, unreadable, skipped, bad manifest lines
   3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
   130  interrupted (SIGINT); with --checkpoint, the same command resumes
@@ -137,6 +139,10 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
       "--checkpoint <file>",
       "JSONL checkpoint: finished objects are skipped when the command runs again",
     )
+    .option(
+      "--fresh-checkpoint",
+      "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
+    )
     .action((flags: JobFlags) => jobAction(ctx, "rewrap", flags));
   commonOptions(
     program
@@ -150,6 +156,10 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
     .option(
       "--checkpoint <file>",
       "JSONL checkpoint: finished objects are skipped when the command runs again",
+    )
+    .option(
+      "--fresh-checkpoint",
+      "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
     )
     .action((flags: JobFlags) => jobAction(ctx, "reencrypt", flags));
 }
@@ -236,6 +246,7 @@ export function jobOptionsOf(
     ...(flags.olderThanMaterial ? { olderThanMaterial: true } : {}),
     ...(flags.includeCurrent ? { includeCurrent: true } : {}),
     ...(flags.checkpoint && command !== "plan" && !flags.dryRun ? { checkpoint: flags.checkpoint } : {}),
+    ...(flags.freshCheckpoint && command !== "plan" && !flags.dryRun ? { freshCheckpoint: true } : {}),
     ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
   };
 }

@@ -25,6 +25,12 @@ export interface JobOptions extends JobContextOptions {
   readonly checkpoint?: string;
   /** Checkpoint batching. @default 256 lines or 200 ms */
   readonly checkpointOptions?: CheckpointOptions;
+  /**
+   * Start the checkpoint file over, forgetting what it holds. Without it, a checkpoint written
+   * by a job with other settings (target, mode, filters, `includeCurrent`, KMS scope) is refused.
+   * @default false
+   */
+  readonly freshCheckpoint?: boolean;
   /** Graceful stop: take no new objects, finish those in flight. (`signal` aborts them too.) */
   readonly stopSignal?: AbortSignal;
   /** Only this share of the objects. @default all */

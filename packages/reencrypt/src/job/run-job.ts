@@ -8,7 +8,7 @@
 import { formatTargetSpec, parseTargetSpec } from "../target/target-spec.js";
 import { runObject } from "../process/run-object.js";
 import type { ObjectResult } from "../process/object-result.js";
-import { openCheckpoint, type Checkpoint } from "../run/checkpoint.js";
+import { openCheckpoint, type Checkpoint, type CheckpointHeader } from "../run/checkpoint.js";
 import { driveSource } from "../run/drive-source.js";
 import { inShard } from "../run/shard.js";
 import { JobError } from "../errors.js";
@@ -53,16 +53,10 @@ export async function runJob(
     counters: ctx.counters,
   });
   const checkpoint: Checkpoint | undefined = options.checkpoint
-    ? await openCheckpoint(
-        options.checkpoint,
-        {
-          rekeyCheckpoint: 1,
-          mode: ctx.settings.mode,
-          target: target.spec,
-          ...(target.keyArn ? { targetKeyArn: target.keyArn } : {}),
-        },
-        options.checkpointOptions,
-      )
+    ? await openCheckpoint(options.checkpoint, checkpointHeaderOf(ctx, target), {
+        ...options.checkpointOptions,
+        ...(options.freshCheckpoint ? { fresh: true } : {}),
+      })
     : undefined;
   const fromCheckpoint: Partial<Record<string, number>> = {};
   let interrupted = false;
@@ -113,6 +107,22 @@ export function checkConcurrency(value: number | undefined): number {
       `concurrency must be an integer from 1 to 1024, got ${value}`,
     );
   return c;
+}
+
+/** Everything of this job that decides which objects end done (see {@link CheckpointHeader}). */
+function checkpointHeaderOf(ctx: JobContext, target: TargetSummary): CheckpointHeader {
+  const s = ctx.settings;
+  return {
+    rekeyCheckpoint: 2,
+    mode: s.mode,
+    target: target.spec,
+    ...(target.keyArn ? { targetKeyArn: target.keyArn } : {}),
+    ...(target.kmsScope ? { kmsScope: target.kmsScope } : {}),
+    fromKeys: [...(s.filters.fromKeys ?? [])].sort(),
+    olderThanMaterial: s.filters.olderThanMaterial ?? false,
+    includeCurrent: s.includeCurrent,
+    ...(s.limits && Object.keys(s.limits).length > 0 ? { limits: s.limits } : {}),
+  };
 }
 
 function anySignal(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {

@@ -4,9 +4,12 @@
  * and skips the objects it lists as done; an object done but not yet checkpointed is simply
  * planned again — it is now on the target, so the plan says `current` and nothing is written.
  *
- * First line: a header with the job's target and mode; a checkpoint written by a job with
- * another target or mode is refused (its "done" would mean something else). A torn last line (a
- * crash mid-write) is ignored.
+ * First line: a header with everything that decides an object's outcome — mode, target and the
+ * key it resolved to, the KMS scope, the entry filters (`fromKeys`, `olderThanMaterial`),
+ * `includeCurrent`, the format limits. A checkpoint written by a job that differs in any of them
+ * is refused (its "done" means something else: objects found `current` by `reencrypt` are not
+ * done for `reencrypt --include-current`), unless the caller asks to start it over (`fresh`). A
+ * torn last line (a crash mid-write) is ignored.
  *
  * Objects whose outcome is `conflict` or `failed` are recorded too (with the reason) but not
  * counted as done: a resumed job tries them again.
@@ -18,19 +21,44 @@
 import { createReadStream } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import type { FormatLimits } from "@rekey/core";
 import { JobError } from "../errors.js";
 import { refId, type ObjectRef } from "../model/object-ref.js";
 import type { ObjectOutcome, ObjectResult } from "../process/object-result.js";
 
-/** The header line of a checkpoint file. */
+/**
+ * The header line of a checkpoint file: every setting that changes which objects end done.
+ * Settings that change only how an object is processed (verification, concurrency, part sizes)
+ * are not in it.
+ */
 export interface CheckpointHeader {
-  readonly rekeyCheckpoint: 1;
+  readonly rekeyCheckpoint: 2;
   readonly mode: "rewrap" | "reencrypt";
   /** The target as given (`current`, `alias:NAME`, `key:ARN`). */
   readonly target: string;
   /** The key the target resolved to (absent for `current`). */
   readonly targetKeyArn?: string;
+  /** Where the job's KMS client reaches (`us-east-1 (aws, account …)`); absent when not known. */
+  readonly kmsScope?: string;
+  /** `--from-key` ARNs, sorted; empty for all keys. */
+  readonly fromKeys: readonly string[];
+  readonly olderThanMaterial: boolean;
+  readonly includeCurrent: boolean;
+  /** Format limits other than the defaults (they decide what is `unreadable`). */
+  readonly limits?: Partial<FormatLimits>;
 }
+
+/** The header fields compared when a checkpoint is resumed, with their names for people. */
+const HEADER_FIELDS: readonly (keyof CheckpointHeader)[] = [
+  "mode",
+  "target",
+  "targetKeyArn",
+  "kmsScope",
+  "fromKeys",
+  "olderThanMaterial",
+  "includeCurrent",
+  "limits",
+];
 
 /** One object line. */
 export interface CheckpointLine {
@@ -56,6 +84,11 @@ const DONE: ReadonlySet<ObjectOutcome> = new Set([
 
 /** Options of {@link openCheckpoint}. */
 export interface CheckpointOptions {
+  /**
+   * Start the file over: whatever it holds (another job's header, earlier runs) is discarded.
+   * @default false: a checkpoint of another job is refused
+   */
+  readonly fresh?: boolean;
   /** Flush (write + fsync) after this many lines. @default 256 */
   readonly flushEveryLines?: number;
   /** Flush at least this often while lines wait. @default 200 */
@@ -92,11 +125,15 @@ export interface Checkpoint {
 /**
  * Opens (creating or resuming) a checkpoint file.
  *
- * @throws JobError `ERR_JOB_CHECKPOINT` when it cannot be read or belongs to another job.
+ * @throws JobError `ERR_JOB_CHECKPOINT` when it cannot be read or belongs to another job (unless
+ * `options.fresh`).
  *
  * @example
  * ```ts
- * const cp = await openCheckpoint("job.jsonl", { rekeyCheckpoint: 1, mode: "rewrap", target: "current" });
+ * const cp = await openCheckpoint("job.jsonl", {
+ *   rekeyCheckpoint: 2, mode: "rewrap", target: "current",
+ *   fromKeys: [], olderThanMaterial: false, includeCurrent: false,
+ * });
  * ```
  */
 export async function openCheckpoint(
@@ -104,14 +141,16 @@ export async function openCheckpoint(
   header: CheckpointHeader,
   options: CheckpointOptions = {},
 ): Promise<Checkpoint> {
-  const loaded = await loadCheckpoint(path, header);
+  const loaded: LoadedCheckpoint = options.fresh
+    ? { found: false, done: new Map(), ignored: 0, tornTail: false }
+    : await loadCheckpoint(path, header);
   const { done, ignored } = loaded;
   const previous: Partial<Record<ObjectOutcome, number>> = {};
   for (const outcome of done.values()) previous[outcome] = (previous[outcome] ?? 0) + 1;
 
   let fh: FileHandle;
   try {
-    fh = await open(path, "a");
+    fh = await open(path, options.fresh ? "w" : "a");
     if (!loaded.found) await fh.write(`${JSON.stringify(header)}\n`);
     else if (loaded.tornTail) await fh.write("\n");
     await fh.sync();
@@ -243,20 +282,36 @@ async function loadCheckpoint(path: string, header: CheckpointHeader): Promise<L
 
 /** Throws unless `value` is the header of a checkpoint of this job. */
 function checkHeader(path: string, value: unknown, header: CheckpointHeader): void {
-  const first = value as Partial<CheckpointHeader> | undefined;
-  if (first?.rekeyCheckpoint !== 1)
-    throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
-  if (
-    first.mode !== header.mode ||
-    first.target !== header.target ||
-    first.targetKeyArn !== header.targetKeyArn
-  )
+  const first = value as Record<string, unknown> | undefined;
+  const version = first?.["rekeyCheckpoint"];
+  if (version === 1)
     throw new JobError(
       "ERR_JOB_CHECKPOINT",
-      `${path} belongs to a job with target ${first.target} (${first.targetKeyArn ?? "each key's current material"}) ` +
-        `and mode ${first.mode}; this job has target ${header.target} (${header.targetKeyArn ?? "each key's current material"}) ` +
-        `and mode ${header.mode}: use another checkpoint file`,
+      `${path} was written by an earlier rekey whose checkpoint does not record the job's filters: ` +
+        "use another checkpoint file, or start it over (--fresh-checkpoint)",
     );
+  if (!first || version !== header.rekeyCheckpoint)
+    throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
+  const mine = header as unknown as Record<string, unknown>;
+  const differences = HEADER_FIELDS.filter((k) => canonical(first[k]) !== canonical(mine[k])).map(
+    (k) => `${k} ${canonical(first[k])} there, ${canonical(mine[k])} here`,
+  );
+  if (differences.length > 0)
+    throw new JobError(
+      "ERR_JOB_CHECKPOINT",
+      `${path} belongs to another job (${differences.join("; ")}): objects it lists as finished may ` +
+        "not be finished for this one. Use another checkpoint file, or start it over (--fresh-checkpoint)",
+    );
+}
+
+/** JSON with object keys sorted, so equal settings compare equal whatever their key order. */
+function canonical(v: unknown): string {
+  if (v === undefined) return "(none)";
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }
 
 function toLine(r: ObjectResult): CheckpointLine {
