@@ -35,6 +35,9 @@ export interface JobOptions extends JobContextOptions {
   readonly stopSignal?: AbortSignal;
   /** Only this share of the objects. @default all */
   readonly shard?: Shard;
-  /** Called for every entry the source yields (a progress display's "discovered" count). */
+  /**
+   * Called for every entry the job will run — not those of another shard or already done in the
+   * checkpoint — and every invalid source line (a progress display's total).
+   */
   readonly onSourceEntry?: (entry: SourceEntry) => void;
 }

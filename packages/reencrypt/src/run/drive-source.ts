@@ -2,7 +2,8 @@
  * The job's loop: pulls the source only as the queue drains (the queue never holds more than
  * `concurrency` waiting objects on top of the `concurrency` running ones, so the listing is
  * never enqueued whole), runs each object on one bounded `p-queue`, and stops taking new
- * objects when `stopSignal` fires while the objects in flight finish. Every task promise is
+ * objects when `stopSignal` fires: the objects in flight finish, those queued but not started are
+ * dropped (not run, not reported, not checkpointed: a resumed job takes them). Every task promise is
  * tracked and awaited; an error thrown by `onDone` (e.g. the checkpoint cannot be written) stops
  * the loop and is rethrown once the in-flight tasks have settled.
  */
@@ -15,7 +16,10 @@ export interface DriveOptions<T> {
   readonly concurrency: number;
   /** Stop taking new objects (graceful). */
   readonly stopSignal?: AbortSignal;
-  /** Called for every entry the source yields (progress displays count them). */
+  /**
+   * Called for every entry the job will run (after `accept`: not those of another shard or
+   * already in the checkpoint) and every invalid entry — what a progress display counts.
+   */
   readonly onEntry?: (entry: SourceEntry) => void;
   /** Source lines that name no object. */
   readonly onInvalid: (entry: InvalidSourceEntry) => void;
@@ -43,40 +47,69 @@ export async function driveSource<T>(
   const concurrency = options.concurrency;
   const queue = new PQueue({ concurrency });
   const inflight = new Set<Promise<void>>();
+  // Tasks queued but not started, by the function that settles their promise: on a stop they
+  // are dropped (never started, never checkpointed, so a resumed job takes them again).
+  const waiting = new Set<() => void>();
   let failure: { error: unknown } | undefined;
   let interrupted = false;
   const stopped = (): boolean => options.stopSignal?.aborted === true;
+  const dropWaiting = (): void => {
+    queue.clear();
+    for (const drop of waiting) drop();
+    waiting.clear();
+  };
+  // At the stop itself, not at the next loop turn: p-queue starts a queued task the moment a
+  // running one settles.
+  options.stopSignal?.addEventListener("abort", dropWaiting, { once: true });
   try {
     for await (const entry of source) {
-      options.onEntry?.(entry);
       if (stopped()) {
         interrupted = true;
         break;
       }
       if (failure) break;
       if (entry.kind === "invalid") {
+        options.onEntry?.(entry);
         options.onInvalid(entry);
         continue;
       }
       if (options.accept && !options.accept(entry)) continue;
+      options.onEntry?.(entry);
       // Back-pressure: wait for room before pulling the next entry from the source.
       await queue.onSizeLessThan(concurrency);
       if (stopped()) {
         interrupted = true;
         break;
       }
-      const task = queue
-        .add(async () => {
-          const result = await options.work(entry);
-          await options.onDone(result);
-        })
-        .catch((error: unknown) => {
+      if (failure) break;
+      const task = new Promise<void>((settle) => {
+        waiting.add(settle);
+        const fail = (error: unknown): void => {
           failure ??= { error };
-        });
+          // Start nothing more (synchronously, before p-queue starts the next queued task): the
+          // loop ends and rethrows once the running objects settle.
+          dropWaiting();
+        };
+        queue
+          .add(async () => {
+            waiting.delete(settle);
+            try {
+              const result = await options.work(entry);
+              await options.onDone(result);
+            } catch (error) {
+              fail(error);
+            }
+          })
+          .then(settle, (error: unknown) => {
+            fail(error);
+            settle();
+          });
+      });
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
     }
   } finally {
+    options.stopSignal?.removeEventListener("abort", dropWaiting);
     await queue.onIdle();
     await Promise.all(inflight);
   }
