@@ -281,13 +281,6 @@ describe("planRotationFix / applyRotationFix", () => {
     expect(plan.manual[0]?.action).toContain("rekey keys rotate");
   });
 
-  it("planning changes nothing", async () => {
-    const { kms, report } = await setup();
-    const before = kms.calls.length;
-    planRotationFix(report, { rotationPeriodDays: 180 });
-    expect(kms.calls.length).toBe(before);
-  });
-
   it("validates the period: range, and not longer than the audit's maximum", async () => {
     const { report } = await setup();
     expect(() => planRotationFix(report, { rotationPeriodDays: 30 })).toThrow(/90 to 2560/);
