@@ -1103,6 +1103,147 @@ describe("checksums", () => {
     },
   );
 
+  describe("multipart uploads with a checksum algorithm", () => {
+    const sha256 = (data: Buffer): Buffer => createHash("sha256").update(data).digest();
+    const parts = [randomBytes(5 * MiB), randomBytes(1024)];
+
+    async function upload(key: string, algorithm: "SHA256" | "CRC64NVME") {
+      const created = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: algorithm }),
+      );
+      const uploaded = [];
+      for (const [index, Body] of parts.entries()) {
+        const out = await s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: created.UploadId,
+            PartNumber: index + 1,
+            Body,
+            ChecksumAlgorithm: algorithm,
+          }),
+        );
+        uploaded.push({ PartNumber: index + 1, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 });
+      }
+      return { created, uploaded };
+    }
+
+    test("SHA-256: parts are verified, completion gives the composite checksum <base64>-N", async () => {
+      const { created, uploaded } = await upload("composite", "SHA256");
+      expect(created).toMatchObject({ ChecksumAlgorithm: "SHA256", ChecksumType: "COMPOSITE" });
+      expect(uploaded.map((part) => part.ChecksumSHA256)).toEqual(
+        parts.map((part) => sha256(part).toString("base64")),
+      );
+
+      // A part whose checksum does not match its bytes, or of another algorithm, is refused.
+      await expect(
+        s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: "composite",
+            UploadId: created.UploadId,
+            PartNumber: 3,
+            Body: "abc",
+            ChecksumSHA256: sha256(Buffer.from("abd")).toString("base64"),
+          }),
+        ),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+      await expect(
+        s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: "composite",
+            UploadId: created.UploadId,
+            PartNumber: 3,
+            Body: "abc",
+            ChecksumAlgorithm: "CRC32",
+          }),
+        ),
+      ).rejects.toMatchObject({ name: "InvalidRequest", $metadata: { httpStatusCode: 400 } });
+
+      const done = await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: "composite",
+          UploadId: created.UploadId,
+          MultipartUpload: { Parts: uploaded },
+        }),
+      );
+      const expected = `${sha256(Buffer.concat(parts.map(sha256))).toString("base64")}-2`;
+      expect(done.ChecksumSHA256).toBe(expected);
+      expect(done.ChecksumType).toBe("COMPOSITE");
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "composite", ChecksumMode: "ENABLED" }),
+      );
+      expect(head).toMatchObject({ ChecksumSHA256: expected, ChecksumType: "COMPOSITE" });
+      const got = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: "composite", ChecksumMode: "ENABLED" }),
+      );
+      expect(got.ChecksumSHA256).toBe(expected);
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat(parts))).toBe(true);
+
+      // A copy made in one request cannot keep a per-part checksum: it gets one of its bytes.
+      await s3.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: "composite-copy", CopySource: `${bucket}/composite` }),
+      );
+      const copied = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "composite-copy", ChecksumMode: "ENABLED" }),
+      );
+      expect(copied).toMatchObject({
+        ChecksumSHA256: sha256(Buffer.concat(parts)).toString("base64"),
+        ChecksumType: "FULL_OBJECT",
+      });
+    });
+
+    test("a part listed with another checksum than it was stored with is InvalidPart", async () => {
+      const { created, uploaded } = await upload("composite-bad", "SHA256");
+      await expect(
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: "composite-bad",
+            UploadId: created.UploadId,
+            MultipartUpload: {
+              Parts: [
+                uploaded[0]!,
+                { ...uploaded[1]!, ChecksumSHA256: sha256(Buffer.from("other")).toString("base64") },
+              ],
+            },
+          }),
+        ),
+      ).rejects.toMatchObject({ name: "InvalidPart", $metadata: { httpStatusCode: 400 } });
+      await s3.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: "composite-bad", UploadId: created.UploadId }),
+      );
+    });
+
+    test("CRC64NVME: a full-object checksum, the same as a single PUT of the bytes", async () => {
+      const { created, uploaded } = await upload("full", "CRC64NVME");
+      expect(created).toMatchObject({ ChecksumAlgorithm: "CRC64NVME", ChecksumType: "FULL_OBJECT" });
+      const done = await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: "full",
+          UploadId: created.UploadId,
+          MultipartUpload: { Parts: uploaded.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
+        }),
+      );
+      // The client computes the CRC64NVME of a single PUT itself; the server checked it.
+      const single = await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: "full-single",
+          Body: Buffer.concat(parts),
+          ChecksumAlgorithm: "CRC64NVME",
+        }),
+      );
+      expect(done).toMatchObject({
+        ChecksumCRC64NVME: single.ChecksumCRC64NVME,
+        ChecksumType: "FULL_OBJECT",
+      });
+    });
+  });
+
   test("a checksum that does not match the body is refused", async () => {
     await expect(
       s3.send(

@@ -13,11 +13,19 @@ import type { ChecksumAlgorithm } from "./checksum.js";
 import { AwsChunkedDecoder } from "./chunked.js";
 import { S3Error } from "./errors.js";
 
+/**
+ * How a checksum covers an object: `FULL_OBJECT`, the checksum of all its bytes, or
+ * `COMPOSITE`, the checksum of its parts' checksums (multipart uploads), written `<base64>-N`.
+ */
+export type ChecksumType = "FULL_OBJECT" | "COMPOSITE";
+
 /** A checksum S3 verified and keeps with the object. */
 export interface StoredChecksum {
   readonly algorithm: ChecksumAlgorithm;
-  /** Base64, as in the `x-amz-checksum-*` header. */
+  /** Base64, as in the `x-amz-checksum-*` header (`<base64>-N` for a composite checksum). */
   readonly value: string;
+  /** @default "FULL_OBJECT" */
+  readonly type?: ChecksumType;
 }
 
 /** What was learnt while receiving a body. */
@@ -35,6 +43,11 @@ export interface BodyLimits {
   readonly maxSize: number;
   /** The error for a body over `maxSize` (default `EntityTooLarge`). */
   readonly tooLarge?: S3Error;
+  /**
+   * The checksum algorithm the body must use (a part of an upload created with one): a
+   * checksum of another algorithm is refused, and when the client sends none it is computed.
+   */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /** 5 GiB: the largest single PUT or part S3 accepts. */
@@ -117,6 +130,8 @@ interface BodyPlan {
   readonly tooLarge: S3Error;
   /** Checksum to verify; the value comes from a header now or from a trailer at the end. */
   readonly checksum?: { algorithm: ChecksumAlgorithm; header?: string; trailer?: string };
+  /** Checksum to compute without a value to verify (the upload's algorithm, none sent). */
+  readonly computed?: ChecksumAlgorithm;
   readonly contentMd5?: Buffer;
   /** A hex `x-amz-content-sha256` (signed payload) to verify. */
   readonly contentSha256?: string;
@@ -180,6 +195,18 @@ function planBody(req: IncomingMessage, limits: BodyLimits, lengthRequired = tru
     }
   }
 
+  const required = limits.checksumAlgorithm;
+  if (required !== undefined) {
+    const sent =
+      plan.checksum?.algorithm ?? checksumAlgorithmOf(header(req, "x-amz-sdk-checksum-algorithm") ?? "");
+    if (sent !== undefined && sent !== required) {
+      throw new S3Error("InvalidRequest", {
+        message: `Checksum Type mismatch occurred, expected checksum Type: ${required.toLowerCase()}, actual checksum Type: ${sent.toLowerCase()}`,
+      });
+    }
+    if (plan.checksum === undefined) plan.computed = required;
+  }
+
   const md5 = header(req, "content-md5");
   if (md5 !== undefined) {
     const digest = Buffer.from(md5, "base64");
@@ -206,7 +233,8 @@ async function consume(
 ): Promise<ReceivedBody> {
   const decoder = plan.chunked ? new AwsChunkedDecoder() : undefined;
   const md5 = createHash("md5");
-  const checksum = plan.checksum === undefined ? undefined : createChecksum(plan.checksum.algorithm);
+  const summed = plan.checksum?.algorithm ?? plan.computed;
+  const checksum = summed === undefined ? undefined : createChecksum(summed);
   const sha256 = plan.contentSha256 === undefined ? undefined : createHash("sha256");
   let size = 0;
   // destroyOnReturn: false — leaving the loop early must not reset the connection.
@@ -250,6 +278,8 @@ async function consume(
       });
     }
     stored = { algorithm, value: actual };
+  } else if (plan.computed !== undefined && checksum !== undefined) {
+    stored = { algorithm: plan.computed, value: checksum.digest().toString("base64") };
   }
   return { size, md5: md5Digest, ...(stored === undefined ? {} : { checksum: stored }) };
 }

@@ -89,15 +89,22 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   ctx.blobs.retain(from.extents);
   try {
     let etag = from.etag;
-    let checksum: StoredChecksum | undefined = from.checksum;
-    const newAlgorithm = requestedAlgorithm !== undefined && requestedAlgorithm !== from.checksum?.algorithm;
+    // A new algorithm, or a composite (multipart) checksum, which cannot describe a copy made in
+    // one request: the copy gets a full-object checksum of its bytes, as in S3.
+    const recompute =
+      requestedAlgorithm !== undefined && requestedAlgorithm !== from.checksum?.algorithm
+        ? requestedAlgorithm
+        : from.checksum?.type === "COMPOSITE"
+          ? from.checksum.algorithm
+          : undefined;
+    let checksum: StoredChecksum | undefined = recompute === undefined ? from.checksum : undefined;
     // A single-request copy of a multipart object gets a plain MD5 ETag, as in S3; a new
-    // checksum algorithm also needs the bytes read once.
-    if (from.partSizes !== undefined || newAlgorithm) {
-      const digest = await digestExtents(from.extents, newAlgorithm ? requestedAlgorithm : undefined);
+    // checksum also needs the bytes read once.
+    if (from.partSizes !== undefined || recompute !== undefined) {
+      const digest = await digestExtents(from.extents, recompute);
       if (from.partSizes !== undefined) etag = digest.md5.toString("hex");
-      if (newAlgorithm && digest.checksum !== undefined) {
-        checksum = { algorithm: requestedAlgorithm, value: digest.checksum.toString("base64") };
+      if (recompute !== undefined && digest.checksum !== undefined) {
+        checksum = { algorithm: recompute, value: digest.checksum.toString("base64") };
       }
     }
     const version = ctx.store.put(

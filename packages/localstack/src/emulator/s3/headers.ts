@@ -181,7 +181,7 @@ export function objectHeaders(
   if (version.tags.length > 0) headers["x-amz-tagging-count"] = String(version.tags.length);
   if (options.includeChecksum && version.checksum !== undefined) {
     headers[checksumHeaderName(version.checksum.algorithm)] = version.checksum.value;
-    headers["x-amz-checksum-type"] = "FULL_OBJECT";
+    headers["x-amz-checksum-type"] = version.checksum.type ?? "FULL_OBJECT";
   }
   return headers;
 }

@@ -3,7 +3,8 @@
  * disk ({@link Extent}); everything else lives here.
  */
 import type { Extent } from "./blobs.js";
-import type { StoredChecksum } from "./body.js";
+import type { ChecksumType, StoredChecksum } from "./body.js";
+import type { ChecksumAlgorithm } from "./checksum.js";
 
 /** Storage classes a general purpose bucket accepts. */
 export const STORAGE_CLASSES = [
@@ -110,7 +111,10 @@ export interface Upload {
   readonly initiated: Date;
   readonly props: ObjectProps;
   readonly tags: readonly Tag[];
-  readonly checksumAlgorithm?: string;
+  /** `x-amz-checksum-algorithm` of CreateMultipartUpload: every part carries this checksum. */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+  /** How the object's checksum is formed from the parts; set with `checksumAlgorithm`. */
+  readonly checksumType?: ChecksumType;
   readonly parts: Map<number, Part>;
 }
 

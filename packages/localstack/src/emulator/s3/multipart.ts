@@ -2,11 +2,23 @@
  * Multipart uploads: CreateMultipartUpload, CompleteMultipartUpload, AbortMultipartUpload and
  * ListMultipartUploads (the parts themselves are in `parts.ts`). Completion joins the parts'
  * extents into the object without copying a byte, so it is instant whatever the size.
+ *
+ * Checksums: an upload created with `x-amz-checksum-algorithm` has a checksum type,
+ * `COMPOSITE` (the default for CRC32, CRC32C, SHA-1 and SHA-256, the only one for SHA) or
+ * `FULL_OBJECT` (the only one for CRC64NVME, allowed for CRC32 and CRC32C). Every part then
+ * carries a checksum of that algorithm (verified when sent, computed when not). On completion,
+ * a composite checksum is the algorithm over the concatenated raw part checksums, written
+ * `<base64>-<part count>`, as S3 writes it; a full-object checksum is computed over the bytes,
+ * the one case where completion reads the object once. An upload without an algorithm gets no
+ * checksum.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Extent } from "./blobs.js";
 import { receiveSmall } from "./body.js";
-import { checksumAlgorithmOf } from "./checksum.js";
+import type { ChecksumType, StoredChecksum } from "./body.js";
+import { CHECKSUM_ALGORITHMS, checksumAlgorithmOf, checksumHeaderName, createChecksum } from "./checksum.js";
+import type { ChecksumAlgorithm } from "./checksum.js";
+import { digestExtents } from "./copy-source.js";
 import { checkWriteConditions, writeConditionsOf } from "./conditions.js";
 import { bucketOf, integerParam, keyOf } from "./context.js";
 import type { S3Context } from "./context.js";
@@ -32,24 +44,57 @@ export function uploadIdOf(ctx: S3Context): string {
   return ctx.route.query.get("uploadId") ?? "";
 }
 
+/** `<ChecksumSHA256>…</ChecksumSHA256>` (or another algorithm's), or nothing. */
+export function checksumElement(checksum: StoredChecksum | undefined): ReturnType<typeof opt> {
+  return checksum === undefined ? undefined : el(`Checksum${checksum.algorithm}`, checksum.value);
+}
+
+/** The checksum algorithm and type a CreateMultipartUpload asks for, checked as S3 checks them. */
+function uploadChecksumOf(
+  ctx: S3Context,
+): { checksumAlgorithm: ChecksumAlgorithm; checksumType: ChecksumType } | undefined {
+  const algorithmHeader = headerOf(ctx.req, "x-amz-checksum-algorithm");
+  const typeHeader = headerOf(ctx.req, "x-amz-checksum-type")?.toUpperCase();
+  const algorithm = algorithmHeader === undefined ? undefined : checksumAlgorithmOf(algorithmHeader);
+  if (algorithmHeader !== undefined && algorithm === undefined) {
+    throw new S3Error("InvalidRequest", { message: "Checksum algorithm provided is unsupported." });
+  }
+  if (typeHeader !== undefined && typeHeader !== "COMPOSITE" && typeHeader !== "FULL_OBJECT") {
+    throw new S3Error("InvalidRequest", { message: "Value for x-amz-checksum-type header is invalid." });
+  }
+  if (algorithm === undefined) {
+    if (typeHeader !== undefined) {
+      throw new S3Error("InvalidRequest", {
+        message: "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+      });
+    }
+    return undefined;
+  }
+  const type: ChecksumType = typeHeader ?? (algorithm === "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE");
+  const allowed =
+    algorithm === "CRC64NVME" ? "FULL_OBJECT" : algorithm.startsWith("SHA") ? "COMPOSITE" : type;
+  if (type !== allowed) {
+    throw new S3Error("InvalidRequest", {
+      message: `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    });
+  }
+  return { checksumAlgorithm: algorithm, checksumType: type };
+}
+
 /** CreateMultipartUpload: the object's headers and tags are fixed now, applied on completion. */
 export async function createMultipartUpload(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const props = objectPropsOf(ctx.req);
   const tags = parseTaggingHeader(headerOf(ctx.req, "x-amz-tagging"));
-  const algorithmHeader = headerOf(ctx.req, "x-amz-checksum-algorithm");
-  const algorithm = algorithmHeader === undefined ? undefined : checksumAlgorithmOf(algorithmHeader);
-  if (algorithmHeader !== undefined && algorithm === undefined) {
-    throw new S3Error("InvalidRequest", { message: "Checksum algorithm provided is unsupported." });
-  }
+  const checksum = uploadChecksumOf(ctx);
   const upload: Upload = {
     uploadId: randomBytes(48).toString("base64url"),
     key,
     initiated: ctx.clock.now(),
     props,
     tags,
-    ...(algorithm === undefined ? {} : { checksumAlgorithm: algorithm }),
+    ...checksum,
     parts: new Map(),
   };
   ctx.store.addUpload(bucket, upload);
@@ -63,7 +108,12 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     ]),
     {
       ...encryptionHeaders(props.encryption),
-      ...(algorithm === undefined ? {} : { "x-amz-checksum-algorithm": algorithm }),
+      ...(checksum === undefined
+        ? {}
+        : {
+            "x-amz-checksum-algorithm": checksum.checksumAlgorithm,
+            "x-amz-checksum-type": checksum.checksumType,
+          }),
     },
   );
 }
@@ -72,18 +122,31 @@ function unquote(etag: string): string {
   return etag.trim().replace(/^"(.*)"$/, "$1");
 }
 
+/** One `<Part>` of a CompleteMultipartUpload request. */
+interface ListedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  /** The `<ChecksumCRC32>`-like elements it carries, by algorithm. */
+  readonly checksums: ReadonlyMap<ChecksumAlgorithm, string>;
+}
+
 /**
  * Checks the part list of a CompleteMultipartUpload against the upload, as S3 does:
- * ascending part numbers, known parts with matching ETags, every part but the last ≥ 5 MiB.
+ * ascending part numbers, known parts with matching ETags (and checksums, when listed), every
+ * part but the last ≥ 5 MiB.
  */
-function chooseParts(upload: Upload, listed: ReadonlyArray<{ partNumber: number; etag: string }>): Part[] {
+function chooseParts(upload: Upload, listed: readonly ListedPart[]): Part[] {
   const chosen: Part[] = [];
   let previous = 0;
-  for (const { partNumber, etag } of listed) {
+  for (const { partNumber, etag, checksums } of listed) {
     if (partNumber <= previous) throw new S3Error("InvalidPartOrder");
     previous = partNumber;
     const part = upload.parts.get(partNumber);
-    if (part === undefined || unquote(etag) !== part.etag) {
+    // A part checksum in the request must be the one the part was stored with.
+    const checksumDiffers = [...checksums].some(
+      ([algorithm, value]) => part?.checksum?.algorithm !== algorithm || part.checksum.value !== value.trim(),
+    );
+    if (part === undefined || unquote(etag) !== part.etag || checksumDiffers) {
       throw new S3Error("InvalidPart", {
         details: { UploadId: upload.uploadId, PartNumber: String(partNumber), ETag: etag },
       });
@@ -120,7 +183,12 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
     const etag = childText(part, "ETag");
     if (number === undefined || etag === undefined || !/^\d{1,5}$/.test(number))
       throw new S3Error("MalformedXML");
-    return { partNumber: Number(number), etag };
+    const checksums = new Map<ChecksumAlgorithm, string>();
+    for (const algorithm of CHECKSUM_ALGORITHMS) {
+      const value = childText(part, `Checksum${algorithm}`);
+      if (value !== undefined) checksums.set(algorithm, value);
+    }
+    return { partNumber: Number(number), etag, checksums };
   });
   if (listed.length === 0) throw new S3Error("MalformedXML");
   // Looked up again: the upload may have been completed or aborted while the body arrived.
@@ -130,6 +198,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const md5s = createHash("md5");
   for (const part of parts) md5s.update(Buffer.from(part.etag, "hex"));
   const extents: Extent[] = parts.flatMap((part) => part.extents);
+  const checksum = await objectChecksum(ctx, upload, parts, extents);
   const version = ctx.store.put(
     bucket,
     {
@@ -140,6 +209,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
       size: parts.reduce((total, part) => total + part.size, 0),
       extents,
       partSizes: parts.map((part) => part.size),
+      ...(checksum === undefined ? {} : { checksum }),
       props: upload.props,
       tags: upload.tags,
     },
@@ -156,9 +226,59 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
       el("Bucket", bucket.name),
       el("Key", key),
       el("ETag", `"${version.etag}"`),
+      checksumElement(version.checksum),
+      opt("ChecksumType", version.checksum?.type),
     ]),
     { ...versionHeader(bucket, version.versionId), ...encryptionHeaders(version.props.encryption) },
   );
+}
+
+/**
+ * The checksum of the completed object (see the module comment), checked against an
+ * `x-amz-checksum-*` header of the request when it sends one.
+ */
+async function objectChecksum(
+  ctx: S3Context,
+  upload: Upload,
+  parts: readonly Part[],
+  extents: readonly Extent[],
+): Promise<StoredChecksum | undefined> {
+  const algorithm = upload.checksumAlgorithm;
+  if (algorithm === undefined) return undefined;
+  let checksum: StoredChecksum;
+  if (upload.checksumType === "FULL_OBJECT") {
+    // Pinned while read: an abort or a new part meanwhile must not unlink them.
+    ctx.blobs.retain(extents);
+    try {
+      const digest = await digestExtents(extents, algorithm);
+      checksum = { algorithm, value: digest.checksum!.toString("base64"), type: "FULL_OBJECT" };
+    } finally {
+      ctx.blobs.release(extents);
+    }
+  } else {
+    const combined = createChecksum(algorithm);
+    for (const part of parts) {
+      // Parts are stored with the upload's algorithm (UploadPart refuses any other).
+      if (part.checksum?.algorithm !== algorithm) {
+        throw new S3Error("InvalidPart", {
+          details: { UploadId: upload.uploadId, PartNumber: String(part.partNumber) },
+        });
+      }
+      combined.update(Buffer.from(part.checksum.value, "base64"));
+    }
+    checksum = {
+      algorithm,
+      value: `${combined.digest().toString("base64")}-${parts.length}`,
+      type: "COMPOSITE",
+    };
+  }
+  const sent = headerOf(ctx.req, checksumHeaderName(algorithm))?.trim();
+  if (sent !== undefined && sent !== checksum.value && `${sent}-${parts.length}` !== checksum.value) {
+    throw new S3Error("BadDigest", {
+      message: `The ${algorithm.toLowerCase()} you specified did not match the calculated checksum.`,
+    });
+  }
+  return checksum;
 }
 
 /** AbortMultipartUpload: 204, the parts are released. */
@@ -248,6 +368,7 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
           el("StorageClass", upload.props.storageClass),
           el("Initiated", isoDate(upload.initiated)),
           opt("ChecksumAlgorithm", upload.checksumAlgorithm),
+          opt("ChecksumType", upload.checksumType),
         ]);
       }),
     ]),

@@ -5,7 +5,6 @@
 import { sliceExtents } from "./blobs.js";
 import type { Extent } from "./blobs.js";
 import { MAX_PUT_SIZE, receiveBlob } from "./body.js";
-import type { StoredChecksum } from "./body.js";
 import { checksumHeaderName } from "./checksum.js";
 import { bucketOf, integerParam, keyOf } from "./context.js";
 import type { S3Context } from "./context.js";
@@ -14,7 +13,7 @@ import { S3Error } from "./errors.js";
 import { encryptionHeaders, headerOf } from "./headers.js";
 import { OWNER } from "./model.js";
 import type { Bucket, Part } from "./model.js";
-import { uploadIdOf } from "./multipart.js";
+import { checksumElement, uploadIdOf } from "./multipart.js";
 import { parseCopySourceRange } from "./range.js";
 import { isoDate, sendEmpty, sendXml } from "./response.js";
 import { el, opt } from "./xml.js";
@@ -50,7 +49,10 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const key = keyOf(ctx);
   const partNumber = partNumberOf(ctx);
   const upload = ctx.store.upload(bucket, key, uploadIdOf(ctx));
-  const { extents, body } = await receiveBlob(ctx.req, ctx.blobs, { maxSize: MAX_PUT_SIZE });
+  const { extents, body } = await receiveBlob(ctx.req, ctx.blobs, {
+    maxSize: MAX_PUT_SIZE,
+    ...(upload.checksumAlgorithm === undefined ? {} : { checksumAlgorithm: upload.checksumAlgorithm }),
+  });
   const part: Part = {
     partNumber,
     etag: body.md5.toString("hex"),
@@ -94,19 +96,28 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   // Pinned while the MD5 is computed: the source may be overwritten or deleted meanwhile.
   ctx.blobs.retain(extents);
   try {
-    const digest = await digestExtents(extents);
+    // S3 computes the part's checksum itself when the upload has an algorithm.
+    const algorithm = upload.checksumAlgorithm;
+    const digest = await digestExtents(extents, algorithm);
     const part: Part = {
       partNumber,
       etag: digest.md5.toString("hex"),
       size: length,
       extents,
       lastModified: ctx.clock.now(),
+      ...(algorithm === undefined || digest.checksum === undefined
+        ? {}
+        : { checksum: { algorithm, value: digest.checksum.toString("base64") } }),
     };
     storePart(ctx, bucket, key, part);
     sendXml(
       ctx,
       200,
-      el("CopyPartResult", [el("ETag", `"${part.etag}"`), el("LastModified", isoDate(part.lastModified))]),
+      el("CopyPartResult", [
+        el("ETag", `"${part.etag}"`),
+        el("LastModified", isoDate(part.lastModified)),
+        checksumElement(part.checksum),
+      ]),
       {
         ...encryptionHeaders(upload.props.encryption),
         ...(source.bucket.versioning === "Unversioned"
@@ -117,10 +128,6 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   } finally {
     ctx.blobs.release(extents);
   }
-}
-
-function checksumElement(checksum: StoredChecksum | undefined): ReturnType<typeof opt> {
-  return checksum === undefined ? undefined : el(`Checksum${checksum.algorithm}`, checksum.value);
 }
 
 /** ListParts, paged by `part-number-marker` and `max-parts`. */
@@ -160,6 +167,7 @@ export async function listParts(ctx: S3Context): Promise<void> {
       el("Owner", [el("ID", OWNER.id), el("DisplayName", OWNER.displayName)]),
       el("StorageClass", upload.props.storageClass),
       opt("ChecksumAlgorithm", upload.checksumAlgorithm),
+      opt("ChecksumType", upload.checksumType),
     ]),
   );
 }
