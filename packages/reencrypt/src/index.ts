@@ -187,8 +187,11 @@ export {
 export {
   cutoverAlias,
   type CutoverOptions,
+  type CutoverRecord,
   type CutoverResult,
+  type CutoverResume,
   type CutoverRewrapRequest,
 } from "./keys/cutover-alias.js";
+export { waitForAlias, type WaitForAliasOptions, type AliasReadBack } from "./keys/wait-for-alias.js";
 export { kmsAdminOf, type KmsAdminApi, type KmsAdminClient } from "./keys/kms-admin.js";
 export { KeyToolError, type KeyToolErrorCode } from "./keys/errors.js";

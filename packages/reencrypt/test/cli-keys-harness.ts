@@ -46,16 +46,26 @@ class Collector extends Writable {
   }
 }
 
+/** A {@link CliContext} whose output is captured, for commands (or their parts) run in-process. */
+export interface CapturedContext {
+  readonly ctx: CliContext;
+  /** The exit code set so far (undefined: none). */
+  exitCode(): number | undefined;
+  /** What was printed, as {@link runCli} returns it. */
+  result(code: number): CliRun;
+}
+
 /**
- * Runs one command line in-process, formatting a failure as `bin.ts` does.
+ * A context with captured streams and the adapter's clients.
  *
  * @example
  * ```ts
- * const r = await runCli(["keys", "audit", "--json"], { aws });
- * expect(r.code).toBe(2);
+ * const { ctx, result } = capturedContext({ aws });
+ * await runCutoverRewrap(ctx, { ... });
+ * expect(result(0).stdout).toContain("No object");
  * ```
  */
-export async function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
+export function capturedContext(options: RunCliOptions = {}): CapturedContext {
   const stdout = new Collector(options.tty ?? false);
   const stderr = new Collector(options.tty ?? false);
   let exitCode: number | undefined;
@@ -79,9 +89,34 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
     s3Client: (o) =>
       aws ? (o.maxAttempts ? aws.createS3Client({ maxAttempts: o.maxAttempts }) : aws.s3) : noAws(),
   };
+  return {
+    ctx,
+    exitCode: () => exitCode,
+    result: (code) => ({
+      code,
+      stdout: stdout.bytes().toString("utf8"),
+      stderr: stderr.bytes().toString("utf8"),
+      stdoutBytes: stdout.bytes(),
+    }),
+  };
+}
+
+/**
+ * Runs one command line in-process, formatting a failure as `bin.ts` does.
+ *
+ * @example
+ * ```ts
+ * const r = await runCli(["keys", "audit", "--json"], { aws });
+ * expect(r.code).toBe(2);
+ * ```
+ */
+export async function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliRun> {
+  const captured = capturedContext(options);
+  const { ctx } = captured;
+  let exitCode: number | undefined;
   const program = new Command("rekey")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
   registerKeyCommands(program, ctx);
   registerFileCommands(program, ctx);
   try {
@@ -91,16 +126,12 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
     else {
       const code = (e as { code?: unknown }).code;
       const suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
-      stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
-      exitCode = exitCode !== undefined && exitCode !== 0 ? exitCode : 1;
+      ctx.stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
+      const set = captured.exitCode();
+      exitCode = set !== undefined && set !== 0 ? set : 1;
     }
   }
-  return {
-    code: exitCode ?? 0,
-    stdout: stdout.bytes().toString("utf8"),
-    stderr: stderr.bytes().toString("utf8"),
-    stdoutBytes: stdout.bytes(),
-  };
+  return captured.result(exitCode ?? captured.exitCode() ?? 0);
 }
 
 /** The repository root (the executable runs from there so `tsx` resolves). */

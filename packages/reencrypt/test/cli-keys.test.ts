@@ -1,9 +1,17 @@
-/** `rekey keys terraform-check` / `rekey terraform-check` end to end, without any network. */
+/**
+ * `rekey keys terraform-check` / `rekey terraform-check` end to end, and the key commands'
+ * argument checks and interruption, without any network (an in-memory KMS where one is needed).
+ */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import type { LocalAws } from "@rekey/localstack";
 import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
-import { cutoverSources } from "../src/cli/util/cutover-rewrap.js";
+import { cutoverSources, givenJobFlags } from "../src/cli/util/cutover-rewrap.js";
+import { FakeKmsAdmin } from "./keys-fake-kms.js";
+
+/** The in-memory KMS as the CLI's client (the key commands accept any KmsAdminApi). */
+const fakeAws = (kms: FakeKmsAdmin) => ({ kms }) as unknown as LocalAws;
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/terraform/${name}`, import.meta.url));
 
@@ -99,5 +107,61 @@ describe("alias cutover sources", () => {
     expect(() => cutoverSources({ source: ["./files"], manifest: [], dir: [] })).toThrow(
       /--source takes s3:\/\/bucket\/prefix/,
     );
+  });
+});
+
+describe("alias cutover --no-rewrap", () => {
+  it("names the job flags that would be ignored", () => {
+    expect(givenJobFlags({ source: ["s3://b/"], manifest: [], dir: ["d"], report: "r.json" })).toEqual([
+      "--source",
+      "--dir",
+      "--report",
+    ]);
+    expect(givenJobFlags({ source: [], manifest: [], dir: [] })).toEqual([]);
+  });
+
+  it.each([
+    [["--source", "s3://data/"], "--source"],
+    [["--manifest", "m.csv", "--checkpoint", "cp.jsonl"], "--manifest, --checkpoint"],
+    [["--dir", "files", "--concurrency", "4", "--kms-rps", "10"], "--dir, --concurrency, --kms-rps"],
+    [["--report", "r.json"], "--report"],
+  ])("with %j is a usage error before anything is read or changed", async (extra, named) => {
+    const kms = new FakeKmsAdmin();
+    const old = kms.add({ alias: "alias/app" });
+    const next = kms.add();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap", ...extra], {
+      aws: fakeAws(kms),
+    });
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `rekey: --no-rewrap only moves the alias, so ${named} would do nothing: drop ${named.includes(",") ? "them" : "it"}, or drop --no-rewrap [ERR_USAGE]`,
+    ]);
+    expect(kms.calls).toEqual([]);
+    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+  });
+});
+
+describe("rekey keys rotate interrupted", () => {
+  it("Ctrl-C while waiting says the rotation continues in KMS, exits 130", async () => {
+    const kms = new FakeKmsAdmin();
+    kms.add({ alias: "alias/app" });
+    kms.rotationDelayReads = 1_000_000;
+    const before = new Set(process.listeners("SIGINT"));
+    const run = runCli(["keys", "rotate", "alias/app", "--interval", "10ms", "--table"], {
+      aws: fakeAws(kms),
+    });
+    // Deliver SIGINT to the command's own handler once the rotation was requested.
+    while (!kms.calls.some((c) => c.startsWith("RotateKeyOnDemand")))
+      await new Promise((r) => setTimeout(r, 5));
+    for (const l of process.listeners("SIGINT")) if (!before.has(l)) (l as () => void)();
+    const r = await run;
+    expect(r.code).toBe(130);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^rekey: stopped waiting: the on-demand rotation of arn:aws:kms:\S+ requested at \S+ continues in KMS; check it with `rekey keys status alias\/app` \[ERR_INTERRUPTED\]$/,
+      ),
+    ]);
+    expect(r.stdout).toBe("");
+    expect(kms.calls.filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
   });
 });

@@ -4,7 +4,12 @@ import {
   preflightCutover,
   type CutoverPreflight,
 } from "../src/keys/preflight-cutover.js";
-import { cutoverAlias, type CutoverRewrapRequest } from "../src/keys/cutover-alias.js";
+import {
+  cutoverAlias,
+  type CutoverRecord,
+  type CutoverResume,
+  type CutoverRewrapRequest,
+} from "../src/keys/cutover-alias.js";
 import { KeyToolError } from "../src/keys/errors.js";
 import { ACCOUNT, FakeAwsError, FakeKmsAdmin, defaultPolicy } from "./keys-fake-kms.js";
 
@@ -277,5 +282,217 @@ describe("cutoverAlias", () => {
       /created arn:aws:kms:.*:key\/.* but could not enable its rotation/,
     );
     expect(kms.calls.some((c) => c.startsWith("UpdateAlias"))).toBe(false);
+  });
+});
+
+/** A clock and a sleep that only advances it: the read-back's waits take no real time. */
+function instantTime() {
+  let t = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => t,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+  };
+}
+
+describe("cutoverAlias: reading the alias back (KMS aliases are eventually consistent)", () => {
+  it("retries DescribeKey on the alias with a doubling delay while it still shows the old key", async () => {
+    const { kms, next } = setup();
+    kms.staleAliasReads = 3;
+    const time = instantTime();
+    const rewrapped: CutoverRewrapRequest[] = [];
+    const r = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: next.meta.Arn!,
+      aliasReadBack: time,
+      rewrap: async (req) => {
+        rewrapped.push(req);
+      },
+    });
+    expect(r.aliasUpdated).toBe(true);
+    const afterUpdate = kms.calls.slice(kms.calls.indexOf("UpdateAlias:alias/app-data") + 1);
+    expect(afterUpdate.filter((c) => c === "DescribeKey:alias/app-data")).toHaveLength(4);
+    expect(time.sleeps).toEqual([250, 500, 1000]);
+    expect(rewrapped).toHaveLength(1);
+  });
+
+  it("gives up after the bounded time with ERR_ALIAS_MISMATCH, says how to resume, and rewraps nothing", async () => {
+    const { kms, old, next } = setup();
+    kms.staleAliasReads = 1_000;
+    const time = instantTime();
+    let rewraps = 0;
+    const err = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: next.meta.Arn!,
+      aliasReadBack: { ...time, timeoutMs: 10_000 },
+      rewrap: async () => {
+        rewraps++;
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyToolError);
+    expect(err).toMatchObject({ code: "ERR_ALIAS_MISMATCH" });
+    expect((err as Error).message).toContain(`still points at ${old.meta.Arn}, not ${next.meta.Arn}`);
+    expect((err as Error).message).toContain(`run again with --to ${next.meta.Arn} to resume`);
+    expect(rewraps).toBe(0);
+    // bounded: 250 + 500 + 1000 + 2000 + 4000 + 2250 (the rest of the 10 s)
+    expect(time.sleeps).toEqual([250, 500, 1000, 2000, 4000, 2250]);
+  });
+});
+
+describe("cutoverAlias: a re-run resumes", () => {
+  it("--to KEY when the alias already points at it: no preflight, no move, the rewrap runs again", async () => {
+    const { kms, old, next } = setup();
+    const records: CutoverRecord[] = [];
+    await cutoverAlias(kms, { alias: "app-data", to: next.meta.Arn!, onRecord: (r) => void records.push(r) });
+    expect(records).toEqual([
+      {
+        rekeyCutover: 1,
+        alias: "alias/app-data",
+        previousKeyArn: old.meta.Arn,
+        newKeyArn: next.meta.Arn,
+        created: false,
+      },
+    ]);
+    kms.calls.length = 0;
+    const resumes: CutoverResume[] = [];
+    const preflights: string[] = [];
+    const requests: CutoverRewrapRequest[] = [];
+    const r = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: next.meta.KeyId!,
+      record: records[0]!,
+      onResume: (x) => resumes.push(x),
+      onPreflight: (_p, phase) => preflights.push(phase),
+      rewrap: async (req) => {
+        requests.push(req);
+        return "again";
+      },
+    });
+    expect(resumes).toEqual([
+      { alias: "alias/app-data", keyArn: next.meta.Arn, previousKeyArn: old.meta.Arn, state: "moved" },
+    ]);
+    expect(preflights).toEqual([]);
+    expect(r).toMatchObject({ aliasUpdated: false, newKeyArn: next.meta.Arn, rewrap: "again" });
+    expect(r.preflight).toBeUndefined();
+    expect(requests).toEqual([
+      { alias: "alias/app-data", previousKeyArn: old.meta.Arn, newKeyArn: next.meta.Arn, dryRun: false },
+    ]);
+    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey|GetKeyPolicy|GenerateDataKey)/.test(c))).toBe(
+      false,
+    );
+  });
+
+  it("--to KEY without a record: resumes too, without naming the previous key", async () => {
+    const { kms, next } = setup();
+    kms.aliases.set("alias/app-data", next.meta.KeyId!);
+    const requests: CutoverRewrapRequest[] = [];
+    const r = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: next.meta.Arn!,
+      rewrap: async (req) => {
+        requests.push(req);
+      },
+    });
+    expect(r.resumed).toEqual({ alias: "alias/app-data", keyArn: next.meta.Arn, state: "moved" });
+    expect(r.previousKeyArn).toBeUndefined();
+    expect(requests).toEqual([{ alias: "alias/app-data", newKeyArn: next.meta.Arn, dryRun: false }]);
+  });
+
+  it("--to new after the alias moved: the recorded key, no second key", async () => {
+    const { kms, old } = setup();
+    let record: CutoverRecord | undefined;
+    const first = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: "new",
+      onRecord: (r) => void (record = r),
+    });
+    expect(record).toMatchObject({ newKeyArn: first.newKeyArn, previousKeyArn: old.meta.Arn, created: true });
+    const keys = kms.keys.size;
+    const r = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: "new",
+      record: record!,
+      rewrap: async () => 1,
+    });
+    expect(kms.keys.size).toBe(keys);
+    expect(r).toMatchObject({ aliasUpdated: false, newKeyArn: first.newKeyArn, rewrap: 1 });
+    expect(r.resumed?.state).toBe("moved");
+  });
+
+  it("--to new whose key was created but whose alias did not move: that key is checked and used", async () => {
+    const { kms, old } = setup();
+    let record: CutoverRecord | undefined;
+    // The first run stops after the key was created and recorded: UpdateAlias is refused.
+    const firstRun = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: "new",
+      onRecord: (r) => void (record = r),
+      onKeyCreated: () => {
+        kms.failures.set("UpdateAlias", new FakeAwsError("AccessDeniedException", "not now"));
+      },
+    }).catch((e: unknown) => e);
+    expect(firstRun).toMatchObject({ code: "ERR_KMS" });
+    expect(kms.aliases.get("alias/app-data")).toBe(old.meta.KeyId);
+    kms.failures.clear();
+    const keys = kms.keys.size;
+    const phases: string[] = [];
+    const resumes: CutoverResume[] = [];
+    const r = await cutoverAlias(kms, {
+      alias: "app-data",
+      to: "new",
+      record: record!,
+      onResume: (x) => resumes.push(x),
+      onPreflight: (p, phase) => phases.push(`${phase}:${p.target?.arn}`),
+    });
+    expect(kms.keys.size).toBe(keys);
+    expect(resumes.map((x) => x.state)).toEqual(["created"]);
+    expect(phases).toEqual([`final:${record!.newKeyArn}`]);
+    expect(r).toMatchObject({
+      aliasUpdated: true,
+      newKeyArn: record!.newKeyArn,
+      previousKeyArn: old.meta.Arn,
+    });
+    expect(kms.find("alias/app-data").meta.Arn).toBe(record!.newKeyArn);
+  });
+
+  it("the record is kept before the alias moves (for new: right after the key exists)", async () => {
+    const { kms } = setup();
+    const callsAtRecord: string[][] = [];
+    await cutoverAlias(kms, {
+      alias: "app-data",
+      to: "new",
+      onRecord: () => void callsAtRecord.push([...kms.calls]),
+    });
+    expect(callsAtRecord).toHaveLength(1);
+    expect(callsAtRecord[0]!.some((c) => c.startsWith("CreateKey"))).toBe(true);
+    expect(callsAtRecord[0]!.some((c) => c.startsWith("UpdateAlias"))).toBe(false);
+    // nothing is recorded in a dry run
+    let recorded = 0;
+    await cutoverAlias(kms, { alias: "app-data", to: "new", dryRun: true, onRecord: () => void recorded++ });
+    expect(recorded).toBe(0);
+  });
+
+  it("refuses a record of another cutover", async () => {
+    const { kms, old, next } = setup();
+    const other = kms.add({ rotation: 365 });
+    const record: CutoverRecord = {
+      rekeyCutover: 1,
+      alias: "alias/app-data",
+      previousKeyArn: old.meta.Arn!,
+      newKeyArn: other.meta.Arn!,
+      created: false,
+    };
+    await expect(cutoverAlias(kms, { alias: "app-data", to: next.meta.Arn!, record })).rejects.toMatchObject({
+      code: "ERR_INVALID_ARGUMENT",
+      message: expect.stringContaining("another checkpoint"),
+    });
+    await expect(
+      cutoverAlias(kms, { alias: "app-data", to: "new", record: { ...record, alias: "alias/other" } }),
+    ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
+    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey)/.test(c))).toBe(false);
   });
 });

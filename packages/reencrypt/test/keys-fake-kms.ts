@@ -93,8 +93,14 @@ export class FakeKmsAdmin implements KmsAdminApi {
   ignoreDryRun = false;
   /** EnableKeyRotation records the call but changes nothing (a broken endpoint). */
   enableRotationNoop = false;
+  /**
+   * After UpdateAlias, this many DescribeKey calls on the alias still answer with the key it
+   * pointed at before (KMS aliases are eventually consistent).
+   */
+  staleAliasReads = 0;
   now = new Date("2026-06-01T00:00:00Z");
   private pending: { key: FakeKey; readsLeft: number } | undefined;
+  private stale: { alias: string; keyId: string; readsLeft: number } | undefined;
 
   add(init: NewKey = {}): FakeKey {
     const id = randomUUID();
@@ -195,7 +201,11 @@ export class FakeKmsAdmin implements KmsAdminApi {
   async describeKey(input: { KeyId: string | undefined }) {
     this.enter("DescribeKey", input.KeyId);
     this.tick();
-    const key = this.find(input.KeyId ?? "");
+    const stale = this.stale;
+    const key =
+      stale && stale.readsLeft > 0 && input.KeyId === stale.alias
+        ? (stale.readsLeft--, this.find(stale.keyId))
+        : this.find(input.KeyId ?? "");
     return {
       KeyMetadata: {
         ...key.meta,
@@ -306,7 +316,10 @@ export class FakeKmsAdmin implements KmsAdminApi {
     this.enter("UpdateAlias", input.AliasName);
     if (!this.aliases.has(input.AliasName ?? "")) throw new FakeAwsError("NotFoundException", "no alias");
     const key = this.find(input.TargetKeyId ?? "");
+    const before = this.aliases.get(input.AliasName ?? "") ?? "";
     this.aliases.set(input.AliasName ?? "", key.meta.KeyId ?? "");
+    if (this.staleAliasReads > 0)
+      this.stale = { alias: input.AliasName ?? "", keyId: before, readsLeft: this.staleAliasReads };
     return {};
   }
 

@@ -101,6 +101,40 @@ describe("rotateAndWait", () => {
   });
 });
 
+describe("rotateAndWait interrupted", () => {
+  it("while waiting: ERR_INTERRUPTED saying the rotation continues in KMS", async () => {
+    const kms = new FakeKmsAdmin();
+    const key = kms.add({ alias: "alias/app" });
+    kms.rotationDelayReads = 1_000;
+    const controller = new AbortController();
+    const err = await rotateAndWait(kms, "alias/app", {
+      intervalMs: 5,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "ERR_INTERRUPTED" });
+    expect((err as Error).message).toMatch(
+      new RegExp(`the on-demand rotation of ${key.meta.Arn} requested at .* continues in KMS`),
+    );
+    expect((err as Error).message).toContain("rekey keys status alias/app");
+    expect(kms.calls.filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+  });
+
+  it("before the request: ERR_INTERRUPTED and nothing is rotated", async () => {
+    const kms = new FakeKmsAdmin();
+    kms.add({ alias: "alias/app" });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      rotateAndWait(kms, "alias/app", { ...fakeTime(), signal: controller.signal }),
+    ).rejects.toMatchObject({
+      code: "ERR_INTERRUPTED",
+      message: expect.stringContaining("nothing was rotated"),
+    });
+    expect(kms.calls.some((c) => c.startsWith("RotateKeyOnDemand"))).toBe(false);
+  });
+});
+
 describe("keyRotationStatus", () => {
   it("reports settings, aliases and the history", async () => {
     const kms = new FakeKmsAdmin();

@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { auditKeys, type AuditReport } from "../keys/audit-keys.js";
 import { applyRotationFix } from "../keys/apply-rotation-fix.js";
 import { checkTerraformPlan, parseTerraformPlan } from "../keys/check-terraform-plan.js";
-import { cutoverAlias, type CutoverRewrapRequest } from "../keys/cutover-alias.js";
+import { cutoverAlias, type CutoverRecord, type CutoverRewrapRequest } from "../keys/cutover-alias.js";
 import { KeyToolError } from "../keys/errors.js";
 import { keyRotationStatus } from "../keys/key-rotation-status.js";
 import { kmsAdminOf } from "../keys/kms-admin.js";
@@ -30,12 +30,20 @@ import {
 } from "./util/render-keys.js";
 import { startSpinner } from "./util/spinner.js";
 import { UsageError, parseDuration, parseWholeNumber } from "./util/usage-error.js";
-import { cutoverSources, runCutoverRewrap, type CutoverRewrapFlags } from "./util/cutover-rewrap.js";
+import {
+  cutoverSources,
+  givenJobFlags,
+  runCutoverRewrap,
+  type CutoverRewrapFlags,
+} from "./util/cutover-rewrap.js";
+import { cutoverRecordPath, readCutoverRecord, writeCutoverRecord } from "./util/cutover-record.js";
 
 /** Exit code of a run with findings. */
 export const EXIT_FINDINGS = 2;
 /** Exit code of errors. */
 export const EXIT_ERROR = 1;
+/** Exit code of a command stopped by SIGINT (128 + 2, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
 
 interface OutputFlags {
   readonly json?: boolean;
@@ -188,6 +196,9 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
       onProgress: (p) =>
         spinner.update(`waiting for the new key material of ${key} (${Math.round(p.elapsedMs / 1000)}s)`),
     });
+  } catch (e) {
+    if (e instanceof KeyToolError && e.code === "ERR_INTERRUPTED") ctx.setExitCode(EXIT_INTERRUPTED);
+    throw e;
   } finally {
     spinner.stop();
     process.removeListener("SIGINT", onSigint);
@@ -215,7 +226,13 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
     flags.rotationPeriodDays === undefined
       ? undefined
       : parseWholeNumber(flags.rotationPeriodDays, "--rotation-period-days", 90, 2560);
-  if (flags.rewrap && cutoverSources(flags).length === 0) {
+  if (!flags.rewrap) {
+    const ignored = givenJobFlags(flags);
+    if (ignored.length > 0)
+      throw new UsageError(
+        `--no-rewrap only moves the alias, so ${ignored.join(", ")} would do nothing: drop ${ignored.length === 1 ? "it" : "them"}, or drop --no-rewrap`,
+      );
+  } else if (cutoverSources(flags).length === 0) {
     throw new UsageError(
       "name the data to move with --source s3://bucket/prefix, --manifest FILE or --dir PATH (repeatable), or pass --no-rewrap to only move the alias",
     );
@@ -223,6 +240,11 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
   const aws = awsOptionsOf(flags);
   const kms = kmsAdminOf(ctx.kmsClient(aws));
   const json = wantsJson(flags, ctx.stdout);
+  const say = (lines: string[]): void => {
+    if (!json) writeLines(ctx.stdout, lines);
+  };
+  const recordPath = flags.checkpoint ? cutoverRecordPath(flags.checkpoint) : undefined;
+  const record = recordPath ? await readCutoverRecord(recordPath) : undefined;
   const preflights: { phase: string; preflight: CutoverPreflight }[] = [];
   try {
     const result = await cutoverAlias(kms, {
@@ -231,27 +253,33 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
       dryRun: flags.dryRun ?? false,
       ignorePrincipals: flags.ignorePrincipal,
       ...(rotationPeriodDays === undefined ? {} : { rotationPeriodDays }),
+      ...(record ? { record } : {}),
+      ...(recordPath
+        ? { onRecord: (r: CutoverRecord) => writeCutoverRecord(recordPath, r, ctx.stdout) }
+        : {}),
+      onResume: (r) =>
+        say([
+          r.state === "moved"
+            ? `${r.alias} already points at ${r.keyArn}${record ? ` (recorded in ${recordPath})` : ""}: skipping the preflight and the alias move; ${flags.rewrap ? "resuming the rewrap" : "nothing to do"}.`
+            : `${r.keyArn} was created by an earlier run (recorded in ${recordPath}): checking it and moving ${r.alias} to it instead of creating another key.`,
+          "",
+        ]),
       onPreflight: (preflight, phase) => {
         preflights.push({ phase, preflight });
-        if (!json)
-          writeLines(ctx.stdout, [
-            ...renderPreflight(
-              preflight,
-              phase === "before-create" ? "Preflight (before creating the new key)" : "Preflight",
-            ),
-            "",
-          ]);
+        say([
+          ...renderPreflight(
+            preflight,
+            phase === "before-create" ? "Preflight (before creating the new key)" : "Preflight",
+          ),
+          "",
+        ]);
       },
-      onKeyCreated: (k) => {
-        if (!json)
-          writeLines(ctx.stdout, [
-            `Created ${k.arn} (description, ${k.tags.length} tag(s) and policy copied; rotation every ${k.rotationPeriodDays} days)`,
-            "",
-          ]);
-      },
-      onAliasUpdated: (a, arn) => {
-        if (!json) writeLines(ctx.stdout, [`${a} now points at ${arn}`, ""]);
-      },
+      onKeyCreated: (k) =>
+        say([
+          `Created ${k.arn} (description, ${k.tags.length} tag(s) and policy copied; rotation every ${k.rotationPeriodDays} days)`,
+          "",
+        ]),
+      onAliasUpdated: (a, arn) => say([`${a} now points at ${arn}`, ""]),
       ...(flags.rewrap
         ? {
             rewrap: (request: CutoverRewrapRequest) =>
@@ -267,10 +295,12 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
         : {}),
     });
     if (json) writeJson(ctx.stdout, { ...result, preflights });
-    else if (flags.dryRun) writeLines(ctx.stdout, ["Dry run: nothing was changed."]);
+    else if (flags.dryRun) say(["Dry run: nothing was changed."]);
     else
-      writeLines(ctx.stdout, [
-        `The old key ${result.previousKeyArn} was left enabled; disable it only once nothing needs it.`,
+      say([
+        result.previousKeyArn
+          ? `The old key ${result.previousKeyArn} was left enabled; disable it only once nothing needs it.`
+          : `The key ${result.alias} pointed at before was left as it was; disable it only once nothing needs it.`,
       ]);
     // The job's own exit codes (2 incomplete, 3 failed objects, 130 interrupted) carry through.
     if (result.rewrap && !result.rewrap.ok) ctx.setExitCode(result.rewrap.exitCode);
@@ -368,7 +398,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
         collect,
         [],
       )
-      .option("--checkpoint <file>", "checkpoint file of the re-encrypt job (resume after an interruption)")
+      .option(
+        "--checkpoint <file>",
+        "checkpoint of the re-encrypt job, and FILE.cutover.json of the cutover: the same command resumes",
+      )
       .option("--concurrency <n>", "objects in flight in the re-encrypt job")
       .option("--kms-rps <n>", "KMS requests per second of the re-encrypt job")
       .option("--report <file>", "write the re-encrypt job's JSON report to this file")

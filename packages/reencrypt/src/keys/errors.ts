@@ -17,6 +17,13 @@ export type KeyToolErrorCode =
   | "ERR_ROTATION_TIMEOUT"
   /** The alias cutover preflight failed; nothing was changed. */
   | "ERR_PREFLIGHT_FAILED"
+  /**
+   * An alias does not resolve to the key a cutover moved it to: still the old key after the
+   * bounded read-back (KMS aliases are eventually consistent), or moved again meanwhile.
+   */
+  | "ERR_ALIAS_MISMATCH"
+  /** The command was interrupted (SIGINT) while waiting; what was already requested goes on. */
+  | "ERR_INTERRUPTED"
   /** A KMS call failed (access denied, throttled, disabled key, network). */
   | "ERR_KMS";
 

@@ -22,7 +22,10 @@ export interface RotateAndWaitOptions {
   readonly timeoutMs?: number;
   /** Time between checks. @default 2000 */
   readonly intervalMs?: number;
-  /** Cancels the wait (the rotation itself, once requested, still happens). */
+  /**
+   * Stops waiting (`ERR_INTERRUPTED`). The rotation itself, once requested, goes on in KMS;
+   * aborted before the request, nothing is rotated.
+   */
   readonly signal?: AbortSignal;
   /** Called before each wait, for a progress indicator. */
   readonly onProgress?: (progress: {
@@ -63,7 +66,9 @@ function currentOf(history: RotationHistory): { id?: string; count: number } {
  *
  * @param keyRef - Key id, key ARN, alias name or alias ARN.
  * @throws KeyToolError `ERR_ROTATION_TIMEOUT` when the material did not change in time,
- *   `ERR_KEY_NOT_FOUND`, or `ERR_KMS` (e.g. `LimitExceededException`, `DisabledException`).
+ *   `ERR_INTERRUPTED` when `signal` aborted (the message says whether the rotation was requested
+ *   and so continues in KMS), `ERR_KEY_NOT_FOUND`, or `ERR_KMS` (e.g. `LimitExceededException`,
+ *   `DisabledException`).
  * @example
  * ```ts
  * const r = await rotateAndWait(kms, "alias/app-data", { timeoutMs: 60_000 });
@@ -101,6 +106,11 @@ export async function rotateAndWait(
     }
   }
 
+  if (options.signal?.aborted)
+    throw new KeyToolError(
+      "ERR_INTERRUPTED",
+      `interrupted before the rotation of ${keyArn} was requested: nothing was rotated`,
+    );
   const requestedAt = new Date(now()).toISOString();
   const start = now();
   try {
@@ -163,6 +173,16 @@ export async function rotateAndWait(
       );
     }
     options.onProgress?.({ elapsedMs, method });
-    await sleep(Math.min(intervalMs, Math.max(0, timeoutMs - elapsedMs)), options.signal);
+    try {
+      if (options.signal?.aborted) throw options.signal.reason;
+      await sleep(Math.min(intervalMs, Math.max(0, timeoutMs - elapsedMs)), options.signal);
+    } catch (e) {
+      if (!options.signal?.aborted) throw e;
+      throw new KeyToolError(
+        "ERR_INTERRUPTED",
+        `stopped waiting: the on-demand rotation of ${keyArn} requested at ${requestedAt} continues in KMS; check it with \`rekey keys status ${keyRef}\``,
+        { cause: e },
+      );
+    }
   }
 }

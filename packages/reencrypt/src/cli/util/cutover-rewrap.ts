@@ -1,19 +1,27 @@
 /**
  * The data step of `rekey alias cutover`: the re-encrypt job (`runJob`, or `planJob` for
- * `--dry-run`) over each `--source`, with the alias as target, and what is left under the old
- * key afterwards. The old key is never disabled here; the summary says when nothing in the given
- * sources still needs it.
+ * `--dry-run`) over each source, with the alias as target and the same progress display as
+ * `rekey rewrap`, and what is left under the old key afterwards. The old key is never disabled
+ * here. The summary says that nothing in the given sources still needs it only when that is
+ * proven: every source was read to the end, and the job resolved the alias to the new key (an
+ * alias read too early can still resolve to the old key — then every object would look
+ * "already current" and nothing would move, so the run stops before touching any object).
  */
 import { writeFile } from "node:fs/promises";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CutoverRewrapRequest } from "../../keys/cutover-alias.js";
+import { KeyToolError } from "../../keys/errors.js";
+import type { JobContext } from "../../job/job-context.js";
 import type { JobOptions, JobSource } from "../../job/job-options.js";
 import { runJob } from "../../job/run-job.js";
 import { planJob } from "../../job/plan-job.js";
 import type { JobReport } from "../../job/job-report.js";
 import type { PlanReport } from "../../job/plan-report.js";
+import type { TargetSummary } from "../../job/target-summary.js";
+import { SUCCESS_OUTCOMES, type ObjectOutcome } from "../../process/object-result.js";
 import { parseS3Url } from "../../sources/source-spec.js";
+import { startProgress } from "../job/job-progress.js";
 import type { AwsClientOptions, CliContext } from "./context.js";
 import { writeLines } from "./output.js";
 import { UsageError, parseWholeNumber } from "./usage-error.js";
@@ -32,14 +40,44 @@ export interface CutoverRewrapFlags {
 /** The job's outcome over every source. */
 export interface CutoverRewrapOutcome {
   readonly kind: "plan" | "run";
-  /** One report per `--source`, in order. */
+  /** One report per source, in order (fewer than the sources when a run was interrupted). */
   readonly reports: readonly { readonly source: string; readonly report: PlanReport | JobReport }[];
-  /** Objects of the given sources that are still under the old key after the run (a plan: that would move). */
-  readonly underOldKey: number;
+  /**
+   * Objects of the given sources still under the old key after the run (a plan: that would
+   * move) — under any key but the new one when the old key is not known (a re-run without a
+   * record). Absent when a run cannot tell: it was interrupted before every source was read.
+   */
+  readonly underOldKey?: number;
   /** The largest exit code of the runs (see the job's exit codes); 0 for a plan. */
   readonly exitCode: number;
   /** True when every run ended with exit code 0. */
   readonly ok: boolean;
+}
+
+/** The job flags of `alias cutover` that mean nothing with `--no-rewrap`. */
+export const CUTOVER_JOB_FLAGS = [
+  ["source", "--source"],
+  ["manifest", "--manifest"],
+  ["dir", "--dir"],
+  ["checkpoint", "--checkpoint"],
+  ["concurrency", "--concurrency"],
+  ["kmsRps", "--kms-rps"],
+  ["report", "--report"],
+] as const satisfies readonly (readonly [keyof CutoverRewrapFlags, string])[];
+
+/**
+ * The job flags given, as typed on the command line (`--source`, …).
+ *
+ * @example
+ * ```ts
+ * givenJobFlags({ source: ["s3://b/"], manifest: [], dir: [] }); // ["--source"]
+ * ```
+ */
+export function givenJobFlags(flags: CutoverRewrapFlags): string[] {
+  return CUTOVER_JOB_FLAGS.filter(([key]) => {
+    const v = flags[key];
+    return Array.isArray(v) ? v.length > 0 : v !== undefined;
+  }).map(([, flag]) => flag);
 }
 
 /**
@@ -80,17 +118,42 @@ export interface RunCutoverRewrapOptions {
   readonly json: boolean;
 }
 
-function countUnder(report: PlanReport | JobReport, keyArn: string, kind: "plan" | "run"): number {
-  const stats = report.bySourceKey[keyArn];
-  if (!stats) return 0;
-  if (kind === "plan") return stats.objects;
-  const o = (stats as JobReport["bySourceKey"][string]).outcomes;
-  return stats.objects - (o.rewrapped ?? 0) - (o.reencrypted ?? 0) - (o.current ?? 0);
+/**
+ * Objects under the old key in one report: in a plan, those that would move; after a run, those
+ * not moved. `oldKeyArn` undefined: under any key but `newKeyArn`.
+ */
+function countUnder(
+  report: PlanReport | JobReport,
+  newKeyArn: string | undefined,
+  oldKeyArn: string | undefined,
+): number {
+  let n = 0;
+  for (const [arn, stats] of Object.entries(report.bySourceKey)) {
+    if (oldKeyArn !== undefined ? arn !== oldKeyArn : arn === newKeyArn) continue;
+    if (report.kind === "plan") n += stats.objects;
+    else {
+      const outcomes = Object.entries((stats as JobReport["bySourceKey"][string]).outcomes);
+      const moved = outcomes.reduce(
+        (m, [o, c]) => (SUCCESS_OUTCOMES.has(o as ObjectOutcome) ? m + (c ?? 0) : m),
+        0,
+      );
+      n += stats.objects - moved;
+    }
+  }
+  return n;
+}
+
+/** "the old key ARN", or what is counted when the old key is not known. */
+function oldKeyWords(request: CutoverRewrapRequest): string {
+  return request.previousKeyArn ?? `a key other than ${request.newKeyArn ?? "the new key"}`;
 }
 
 /**
- * Runs (or plans) the job over every source and prints a summary per source.
+ * Runs (or plans) the job over every source, with a progress display, and prints a summary per
+ * source and what is left under the old key.
  *
+ * @throws KeyToolError `ERR_ALIAS_MISMATCH` when a run resolves the alias to another key than the
+ *   new one; no object is touched then.
  * @example
  * ```ts
  * const out = await runCutoverRewrap(ctx, { request, flags, kms, s3: () => s3, json: false });
@@ -118,23 +181,53 @@ export async function runCutoverRewrap(
       ? `key:${request.newKeyArn}`
       : "current"
     : `alias:${request.alias.slice("alias/".length)}`;
+  const checkTarget = (t: TargetSummary): void => {
+    if (request.dryRun || t.keyArn === request.newKeyArn) return;
+    throw new KeyToolError(
+      "ERR_ALIAS_MISMATCH",
+      `the re-encrypt job resolved ${request.alias} to ${t.keyArn ?? "no key"}, not to ${request.newKeyArn}; ` +
+        "no object was touched (KMS aliases are eventually consistent, or the alias was moved again): run the same command again to resume",
+    );
+  };
   const stop = new AbortController();
-  const onSigint = () => stop.abort();
+  let stopping: ((line: string) => void) | undefined;
+  const onSigint = (): void => {
+    stop.abort();
+    stopping?.("Stopping: no new objects; finishing those in flight.");
+  };
   process.once("SIGINT", onSigint);
   const reports: { source: string; report: PlanReport | JobReport }[] = [];
   try {
     for (const { text, source } of sources) {
+      let jobCtx: JobContext | undefined;
+      const progress = startProgress({
+        mode: options.json ? "none" : ctx.stderr.isTTY === true ? "bar" : request.dryRun ? "none" : "lines",
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        counters: () => jobCtx?.counters,
+      });
+      stopping = (line) => progress.message(line);
       const jobOptions: JobOptions = {
         kms: options.kms,
         ...(s3 ? { s3 } : {}),
         source,
         target,
         stopSignal: stop.signal,
+        onSourceEntry: (entry) => {
+          if (entry.kind !== "invalid") progress.discovered();
+        },
+        hooks: { onResult: (r) => progress.finished(r) },
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(kmsRps === undefined ? {} : { kmsRps }),
         ...(flags.checkpoint && !request.dryRun ? { checkpoint: flags.checkpoint } : {}),
       };
-      const report = request.dryRun ? await planJob(jobOptions) : await runJob(jobOptions);
+      const listeners = { onTarget: checkTarget, onContext: (c: JobContext) => (jobCtx = c) };
+      let report: PlanReport | JobReport;
+      try {
+        report = request.dryRun ? await planJob(jobOptions, listeners) : await runJob(jobOptions, listeners);
+      } finally {
+        progress.stop();
+      }
       reports.push({ source: text, report });
       if (!options.json) writeLines(ctx.stdout, summarize(text, report, request));
       if (report.interrupted) break;
@@ -143,30 +236,54 @@ export async function runCutoverRewrap(
     process.removeListener("SIGINT", onSigint);
   }
   const kind = request.dryRun ? "plan" : "run";
-  const underOldKey = reports.reduce((n, r) => n + countUnder(r.report, request.previousKeyArn, kind), 0);
+  // Said only when proven: every source read to the end, each run on the new key.
+  const proven =
+    reports.length === sources.length &&
+    reports.every(
+      (r) =>
+        !r.report.interrupted && (r.report.kind === "plan" || r.report.target.keyArn === request.newKeyArn),
+    );
+  const underOldKey = proven
+    ? reports.reduce((n, r) => n + countUnder(r.report, request.newKeyArn, request.previousKeyArn), 0)
+    : undefined;
   const exitCode = reports.reduce((c, r) => Math.max(c, r.report.kind === "run" ? r.report.exitCode : 0), 0);
   if (flags.report) await writeReport(flags.report, reports);
   if (!options.json && kind === "run") {
+    const old = oldKeyWords(request);
     writeLines(ctx.stdout, [
-      underOldKey === 0
-        ? `No object of the given sources is left under ${request.previousKeyArn}.`
-        : `${underOldKey} object(s) of the given sources are still under ${request.previousKeyArn}: it must stay enabled.`,
+      underOldKey === undefined
+        ? `Interrupted before every object was read: objects of the given sources may still be under ${old}; run the same command again to resume.`
+        : underOldKey === 0
+          ? `No object of the given sources is left under ${old}.`
+          : `${underOldKey} object(s) of the given sources are still under ${old}: it must stay enabled.`,
     ]);
   }
-  return { kind, reports, underOldKey, exitCode, ok: exitCode === 0 };
+  return {
+    kind,
+    reports,
+    ...(underOldKey === undefined ? {} : { underOldKey }),
+    exitCode,
+    ok: exitCode === 0,
+  };
 }
 
 function summarize(source: string, report: PlanReport | JobReport, request: CutoverRewrapRequest): string[] {
-  const old = report.bySourceKey[request.previousKeyArn];
   if (report.kind === "plan") {
     const lines = [`Plan for ${source} (target ${report.target.description}): ${report.objects} object(s)`];
     if (request.newKeyArn) {
       for (const [cls, s] of Object.entries(report.classes))
         if (s.objects > 0) lines.push(`  ${cls}: ${s.objects} object(s), ${s.bytes} bytes`);
     }
-    lines.push(
-      `  under the old key ${request.previousKeyArn}: ${old?.objects ?? 0} object(s), ${old?.bytes ?? 0} bytes would move`,
-    );
+    if (request.previousKeyArn) {
+      const old = report.bySourceKey[request.previousKeyArn];
+      lines.push(
+        `  under the old key ${request.previousKeyArn}: ${old?.objects ?? 0} object(s), ${old?.bytes ?? 0} bytes would move`,
+      );
+    } else {
+      lines.push(
+        `  under ${oldKeyWords(request)}: ${countUnder(report, request.newKeyArn, undefined)} object(s)`,
+      );
+    }
     return lines;
   }
   const moved = Object.entries(report.outcomes)
