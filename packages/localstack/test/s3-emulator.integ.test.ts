@@ -579,6 +579,7 @@ test(
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 10);
     try {
+      const putStarted = performance.now();
       const put = await h.client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -587,6 +588,7 @@ test(
           ContentLength: size,
         }),
       );
+      const putMs = performance.now() - putStarted;
       expect(put.ETag).toBe(`"${expectedMd5}"`);
 
       const { UploadId } = await h.client.send(
@@ -606,7 +608,7 @@ test(
         );
         Parts.push({ PartNumber: i + 1, ETag: out.CopyPartResult!.ETag! });
       }
-      const started = Date.now();
+      const completeStarted = performance.now();
       await h.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
@@ -615,8 +617,10 @@ test(
           MultipartUpload: { Parts },
         }),
       );
-      // Completion joins extents; it does not copy 100 MiB.
-      expect(Date.now() - started).toBeLessThan(1000);
+      // Completion joins extents; it does not move 100 MiB. The proof is the disk usage below
+      // (one copy of the bytes); in time, it takes less than streaming them once did, a ratio
+      // that holds however loaded the machine is.
+      expect(performance.now() - completeStarted).toBeLessThan(putMs);
 
       for (const key of ["huge", "huge-copy"]) {
         const got = await h.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -635,6 +639,8 @@ test(
     // Bytes on disk: the upload once, shared by the copy (plus the small objects of other tests).
     const onDisk = (await blobFiles()).reduce((total, file) => total + file.size, 0);
     expect(onDisk).toBeLessThan(size + 20 * MiB);
-    expect((peak - baseline) / MiB).toBeLessThan(48);
+    // Bounded memory: the growth stays well under the object (holding it, even half of it,
+    // would show as 50+ MiB), with room for garbage a busy machine collects late.
+    expect(peak - baseline).toBeLessThan(size * 0.5);
   },
 );
