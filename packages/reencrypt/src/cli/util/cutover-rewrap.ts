@@ -200,8 +200,9 @@ export async function runCutoverRewrap(
   try {
     for (const { text, source } of sources) {
       let jobCtx: JobContext | undefined;
+      // A plan reads headers only and reports no finished objects: no display for it.
       const progress = startProgress({
-        mode: options.json ? "none" : ctx.stderr.isTTY === true ? "bar" : request.dryRun ? "none" : "lines",
+        mode: options.json || request.dryRun ? "none" : ctx.stderr.isTTY === true ? "bar" : "lines",
         stdout: ctx.stdout,
         stderr: ctx.stderr,
         counters: () => jobCtx?.counters,
