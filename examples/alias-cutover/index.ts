@@ -8,9 +8,10 @@
  * creates the successor with the old key's description, tags and policy and enables rotation,
  * moves the alias, then the re-encrypt job moves the stored data; the old key is never disabled.
  *
- * Run: `pnpm exec tsx --conditions=rekey-source examples/alias-cutover/index.ts`
- * Against real AWS, set `REKEY_EXAMPLE_APP_ROLE` to the ARN of an existing IAM role: KMS refuses
- * a key policy naming a principal that does not exist.
+ * Run: `pnpm exec tsx --conditions=rekey-source examples/alias-cutover/index.ts` (the built-in
+ * emulator; `shared/aws.ts` says how real AWS or another endpoint is chosen). On real AWS,
+ * `REKEY_EXAMPLE_APP_ROLE` must be the ARN of an existing IAM role: KMS refuses a key policy
+ * naming a principal that does not exist.
  */
 import {
   CreateKeyCommand,
@@ -28,7 +29,14 @@ import {
   type CutoverPreflight,
   type JobReport,
 } from "@rekey/reencrypt";
-import { connect, suffix } from "../shared/aws.js";
+import {
+  cleanupCommands,
+  connect,
+  exampleTarget,
+  isMain,
+  suffix,
+  type ExampleOptions,
+} from "../shared/aws.js";
 import { provision, RecordStore } from "../app-encrypt-decrypt/index.js";
 
 /** What the example found, for its test. */
@@ -77,8 +85,16 @@ async function aliasTarget(kms: KMSClient, alias: string): Promise<string> {
   return (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn as string;
 }
 
-export async function main(log: (line: string) => void = console.log, count = 40): Promise<CutoverOutcome> {
-  const aws = await connect();
+export async function main(options: ExampleOptions = {}): Promise<CutoverOutcome> {
+  const log = options.log ?? console.log;
+  const count = options.count ?? 40;
+  const env = options.env ?? process.env;
+  const roleFromEnv = env["REKEY_EXAMPLE_APP_ROLE"];
+  if (exampleTarget(env).kind === "aws" && !roleFromEnv)
+    throw new Error(
+      "on real AWS, set REKEY_EXAMPLE_APP_ROLE to the ARN of an existing IAM role (KMS refuses a key policy naming a role that does not exist)",
+    );
+  const aws = await connect(env);
   try {
     log(`Using ${aws.where}`);
     const {
@@ -87,7 +103,7 @@ export async function main(log: (line: string) => void = console.log, count = 40
       keyArn: oldKeyArn,
     } = await provision(aws.kms, aws.s3, `rekey-cutover-${suffix()}`);
     const account = oldKeyArn.split(":")[4] as string;
-    const appRole = process.env.REKEY_EXAMPLE_APP_ROLE ?? `arn:aws:iam::${account}:role/rekey-example-app`;
+    const appRole = roleFromEnv ?? `arn:aws:iam::${account}:role/rekey-example-app`;
     await aws.kms.send(
       new PutKeyPolicyCommand({
         KeyId: oldKeyArn,
@@ -154,6 +170,12 @@ export async function main(log: (line: string) => void = console.log, count = 40
     log(
       `All ${readBack} records are under the new key and read back; ${underOldKey} left under the old key, which stays ${oldKeyState}`,
     );
+    for (const line of cleanupCommands(aws.target, {
+      keys: [oldKeyArn, result.newKeyArn as string],
+      aliases: [alias],
+      buckets: [bucket],
+    }))
+      log(line);
     return {
       oldKeyArn,
       refused: { error, aliasStayedOn },
@@ -168,4 +190,4 @@ export async function main(log: (line: string) => void = console.log, count = 40
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (isMain(import.meta.url)) await main();

@@ -4,20 +4,46 @@
  * and the record. Reading checks the context, so a record copied to another tenant's path does
  * not decrypt there.
  *
- * Run: `pnpm exec tsx --conditions=rekey-source examples/app-encrypt-decrypt/index.ts`
+ * Run: `pnpm exec tsx --conditions=rekey-source examples/app-encrypt-decrypt/index.ts` (the
+ * built-in emulator; `shared/aws.ts` says how real AWS or another endpoint is chosen).
  */
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type CreateBucketCommandInput,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { decrypt, encrypt, inspect, KmsKeyring, type Keyring } from "@rekey/core";
-import { connect, suffix } from "../shared/aws.js";
+import { cleanupCommands, connect, isMain, suffix, type ExampleOptions } from "../shared/aws.js";
 
 /** A small "repository" as an application would write it. */
 export class RecordStore {
+  /**
+   * @param listPageSize - Keys per ListObjectsV2 page in {@link RecordStore.list}. @default 1000
+   */
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly keyring: Keyring,
+    private readonly listPageSize = 1000,
   ) {}
+
+  /** Every record's tenant and id, page after page (a bucket may hold any number). */
+  async *list(): AsyncGenerator<{ tenant: string; id: string }> {
+    const pages = paginateListObjectsV2(
+      { client: this.s3, pageSize: this.listPageSize },
+      { Bucket: this.bucket },
+    );
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        const m = /^([^/]+)\/(.+)\.rkey$/.exec(o.Key ?? "");
+        if (m) yield { tenant: m[1] as string, id: m[2] as string };
+      }
+    }
+  }
 
   async put(tenant: string, id: string, record: unknown): Promise<void> {
     const encryptionContext = { tenant, record: id };
@@ -51,6 +77,28 @@ export class RecordStore {
   }
 }
 
+/**
+ * CreateBucket's input: outside us-east-1, S3 requires the Region as `LocationConstraint`
+ * (us-east-1 refuses it).
+ *
+ * @example
+ * ```ts
+ * createBucketInput("data", "eu-west-1"); // { Bucket: "data", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }
+ * ```
+ */
+export function createBucketInput(bucket: string, region: string): CreateBucketCommandInput {
+  return region === "us-east-1"
+    ? { Bucket: bucket }
+    : {
+        Bucket: bucket,
+        CreateBucketConfiguration: {
+          LocationConstraint: region as NonNullable<
+            CreateBucketCommandInput["CreateBucketConfiguration"]
+          >["LocationConstraint"],
+        },
+      };
+}
+
 /** Creates a key with an alias and a bucket (what Terraform would do in a real deployment). */
 export async function provision(
   kms: KMSClient,
@@ -62,13 +110,14 @@ export async function provision(
   const alias = `alias/${name}`;
   await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn }));
   const bucket = name;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new CreateBucketCommand(createBucketInput(bucket, await s3.config.region())));
   return { keyArn, alias, bucket };
 }
 
 /** The example: write three records, read them back, show a header. Returns what it read. */
-export async function main(log: (line: string) => void = console.log): Promise<unknown[]> {
-  const aws = await connect();
+export async function main(options: ExampleOptions = {}): Promise<unknown[]> {
+  const log = options.log ?? console.log;
+  const aws = await connect(options.env);
   try {
     log(`Using ${aws.where}`);
     const { alias, bucket, keyArn } = await provision(aws.kms, aws.s3, `rekey-app-${suffix()}`);
@@ -89,10 +138,12 @@ export async function main(log: (line: string) => void = console.log): Promise<u
       `Header of acme/c-1.rkey: key ${entry?.keyArn}, named as ${entry?.requestedKeyId}, material ${entry?.keyMaterialId ?? "(not reported)"}`,
     );
     log(`Encryption context: ${JSON.stringify(header.encryptionContext)}`);
+    for (const line of cleanupCommands(aws.target, { keys: [keyArn], aliases: [alias], buckets: [bucket] }))
+      log(line);
     return read;
   } finally {
     await aws.close();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (isMain(import.meta.url)) await main();

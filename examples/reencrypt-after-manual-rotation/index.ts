@@ -7,12 +7,12 @@
  * bytes untouched, conditional writes, and a report that says when nothing is left under the old key.
  *
  * Run: `pnpm exec tsx --conditions=rekey-source examples/reencrypt-after-manual-rotation/index.ts`
+ * (the built-in emulator; `shared/aws.ts` says how real AWS or another endpoint is chosen).
  */
 import { CreateKeyCommand, UpdateAliasCommand } from "@aws-sdk/client-kms";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { inspect, KmsKeyring } from "@rekey/core";
 import { planJob, runJob, type JobReport, type PlanReport } from "@rekey/reencrypt";
-import { connect, suffix } from "../shared/aws.js";
+import { cleanupCommands, connect, isMain, suffix, type ExampleOptions } from "../shared/aws.js";
 import { provision, RecordStore } from "../app-encrypt-decrypt/index.js";
 
 /** What the example found, for its test. */
@@ -27,11 +27,10 @@ export interface ManualRotationOutcome {
   readonly readBack: number;
 }
 
-export async function main(
-  log: (line: string) => void = console.log,
-  count = 50,
-): Promise<ManualRotationOutcome> {
-  const aws = await connect();
+export async function main(options: ExampleOptions = {}): Promise<ManualRotationOutcome> {
+  const log = options.log ?? console.log;
+  const count = options.count ?? 50;
+  const aws = await connect(options.env);
   try {
     log(`Using ${aws.where}`);
     const { alias, bucket, keyArn: oldKeyArn } = await provision(aws.kms, aws.s3, `rekey-manual-${suffix()}`);
@@ -54,22 +53,24 @@ export async function main(
     log(`Run: ${run.outcomes.rewrapped} rewrapped, ${run.kms.requests} KMS calls, exit code ${run.exitCode}`);
 
     const keysAfter: string[] = [];
-    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    for (const o of listed.Contents ?? []) {
-      const [tenant, file] = (o.Key as string).split("/");
-      const id = (file as string).replace(/\.rkey$/, "");
-      keysAfter.push(inspect(await store.raw(tenant as string, id)).entries[0]?.keyArn ?? "");
-    }
+    for await (const { tenant, id } of store.list())
+      keysAfter.push(inspect(await store.raw(tenant, id)).entries[0]?.keyArn ?? "");
     // The alias alone (no allow-listed old key) now reads everything: nothing is left under the old key.
     let readBack = 0;
     for (let i = 0; i < count; i++) if ((await store.get("acme", `r-${i}`)) !== undefined) readBack++;
     log(
       `All ${readBack} records read back through ${alias}; objects under the old key: ${keysAfter.filter((k) => k === oldKeyArn).length}`,
     );
+    for (const line of cleanupCommands(aws.target, {
+      keys: [oldKeyArn, newKeyArn],
+      aliases: [alias],
+      buckets: [bucket],
+    }))
+      log(line);
     return { oldKeyArn, newKeyArn, plan, run, keysAfter, readBack };
   } finally {
     await aws.close();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (isMain(import.meta.url)) await main();
