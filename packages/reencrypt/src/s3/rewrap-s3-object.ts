@@ -12,9 +12,7 @@
  * On a versioned bucket the write adds a version; the old one stays.
  */
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -22,7 +20,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { JobError, describeError } from "../errors.js";
+import { JobError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../plan/object-plan.js";
@@ -32,6 +30,7 @@ import type { ExpectedPrefix } from "../process/verify-prefix.js";
 import { scopedKeyArns } from "../target/kms-scope.js";
 import { claimWrite } from "./claim-write.js";
 import { multipartLayout } from "./multipart-layout.js";
+import { abortUpload, createUpload } from "./multipart-upload.js";
 import { writeParamsFor, type S3ObjectAttributes } from "./object-attributes.js";
 import { s3Of } from "./read-s3-head.js";
 import {
@@ -137,12 +136,8 @@ export async function rewrapS3Object(
   let uploadId: string | undefined;
   let written: WrittenVersion;
   try {
-    const created = await s3Send(rt, "CreateMultipartUpload", (s3, o) =>
-      s3.send(new CreateMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, ...params }), o),
-    );
-    uploadId = created.UploadId;
-    if (!uploadId) throw new JobError("ERR_JOB_S3", "CreateMultipartUpload answered no upload id");
-    const id = uploadId;
+    const id = await createUpload(ref, params, rt);
+    uploadId = id;
     const completed: CompletedPart[] = [];
     const copySource = `${ref.bucket}/${encodeURIComponent(ref.key)}${
       ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ""
@@ -254,25 +249,4 @@ async function claimOrThrow(
     if (ours) return ours;
   }
   throw asObjectError(e, step);
-}
-
-/**
- * Aborts a multipart upload after a failure. Uses a signal-free runtime so a cancelled job still
- * cleans up; if the abort itself fails, the original error stays the reported one and the abort
- * failure is attached to it (a bucket lifecycle rule for incomplete uploads collects the rest).
- */
-async function abortUpload(ref: S3ObjectRef, uploadId: string, rt: S3Runtime, cause: unknown): Promise<void> {
-  const cleanup: S3Runtime = {
-    client: rt.client,
-    counters: rt.counters,
-    retry: { ...rt.retry, attempts: 3 },
-  };
-  try {
-    await s3Send(cleanup, "AbortMultipartUpload", (s3, o) =>
-      s3.send(new AbortMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: uploadId }), o),
-    );
-  } catch (abortError) {
-    if (cause instanceof Error)
-      cause.message += ` (and aborting upload ${uploadId} failed: ${describeError(abortError).reason})`;
-  }
 }

@@ -25,6 +25,14 @@ export interface S3Runtime {
   readonly signal?: AbortSignal;
 }
 
+/** Options of one {@link s3Send}. */
+export interface S3SendOptions<O> {
+  /** Reads the answer's body within the same attempt (a failed read retries the request). */
+  readonly consume?: (output: O) => Promise<O>;
+  /** Which errors are retried. @default isRetryableError */
+  readonly isRetryable?: (e: unknown) => boolean;
+}
+
 /**
  * Sends one S3 command with retries; `operation` names it in counters (`"PutObject"`).
  *
@@ -37,8 +45,9 @@ export async function s3Send<O>(
   rt: S3Runtime,
   operation: string,
   call: (client: S3Client, options: { abortSignal?: AbortSignal }) => Promise<O>,
-  consume?: (output: O) => Promise<O>,
+  options: S3SendOptions<O> = {},
 ): Promise<O> {
+  const { consume } = options;
   return retry(
     async () => {
       rt.counters.request("s3", operation);
@@ -48,6 +57,7 @@ export async function s3Send<O>(
     {
       ...rt.retry,
       ...(rt.signal ? { signal: rt.signal } : {}),
+      ...(options.isRetryable ? { isRetryable: options.isRetryable } : {}),
       onRetry: (e) => rt.counters.retried("s3", operation, isThrottle(e.error)),
     },
   );
@@ -74,9 +84,11 @@ export async function getObjectBytes(rt: S3Runtime, input: GetObjectCommandInput
     rt,
     "GetObject",
     (s3, o) => s3.send(new GetObjectCommand(input), o),
-    async (out) => {
-      bytes = await readAll(out.Body as Readable | undefined, rt.counters);
-      return out;
+    {
+      consume: async (out) => {
+        bytes = await readAll(out.Body as Readable | undefined, rt.counters);
+        return out;
+      },
     },
   );
   return { output, bytes };

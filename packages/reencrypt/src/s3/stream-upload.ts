@@ -8,15 +8,13 @@
  * as is: after a lost answer, a retry finds the upload already completed.
  */
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
-import { JobError, describeError } from "../errors.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
+import { abortUpload, createUpload } from "./multipart-upload.js";
 import type { PreservedWriteParams } from "./object-attributes.js";
 import { isNoSuchUpload, s3Send, type S3Runtime } from "./s3-runtime.js";
 import type { WrittenVersion } from "./verify-s3-object.js";
@@ -59,13 +57,7 @@ export async function uploadStream(
   let size = 0;
 
   const flushPart = async (): Promise<void> => {
-    if (!uploadId) {
-      const created = await s3Send(rt, "CreateMultipartUpload", (s3, o) =>
-        s3.send(new CreateMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, ...options.params }), o),
-      );
-      if (!created.UploadId) throw new JobError("ERR_JOB_S3", "CreateMultipartUpload answered no upload id");
-      uploadId = created.UploadId;
-    }
+    uploadId ??= await createUpload(ref, options.params, rt);
     const id = uploadId;
     const body = buffer.subarray(0, filled);
     const partNumber = parts.length + 1;
@@ -154,22 +146,7 @@ export async function uploadStream(
       ...(out.VersionId ? { versionId: out.VersionId } : {}),
     };
   } catch (e) {
-    if (uploadId) {
-      const id = uploadId;
-      const cleanup: S3Runtime = {
-        client: rt.client,
-        counters: rt.counters,
-        retry: { ...rt.retry, attempts: 3 },
-      };
-      try {
-        await s3Send(cleanup, "AbortMultipartUpload", (s3, o) =>
-          s3.send(new AbortMultipartUploadCommand({ Bucket: ref.bucket, Key: ref.key, UploadId: id }), o),
-        );
-      } catch (abortError) {
-        if (e instanceof Error)
-          e.message += ` (and aborting upload ${id} failed: ${describeError(abortError).reason})`;
-      }
-    }
+    if (uploadId) await abortUpload(ref, uploadId, rt, e);
     throw e;
   }
 }
