@@ -55,7 +55,7 @@ export interface CutoverRewrapOutcome {
 }
 
 /** The job flags of `alias cutover` that mean nothing with `--no-rewrap`. */
-export const CUTOVER_JOB_FLAGS = [
+const CUTOVER_JOB_FLAGS = [
   ["source", "--source"],
   ["manifest", "--manifest"],
   ["dir", "--dir"],
