@@ -1,9 +1,12 @@
 /** The S3 Batch Operations handler runs the job's per-object code on each task. */
 import { CreateKeyCommand, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
-import { batchOperationsHandler, JobError } from "../src/index.js";
+import { batchOperationsHandler, JobError, runJob } from "../src/index.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
 
 const aws = useLocalAws();
@@ -53,6 +56,85 @@ describe("batchOperationsHandler", () => {
     });
     expect(again.results[0]?.resultCode).toBe("Succeeded");
     if (aws.capabilities.keyMaterialIdInResponses) expect(again.results[0]?.resultString).toMatch(/^current/);
+  });
+
+  it("a retried task of a version-pinned object succeeds: the current version is the job's rewrite of it", async () => {
+    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const bucket = await newBucket(aws.s3, true);
+    const o = await putEncrypted(aws.s3, aws.kms, bucket, "pinned.rkey", {
+      keyId: key,
+      seed: 2,
+      plaintextSize: 2000,
+    });
+    const v1 = (await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }))).VersionId!;
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const handler = batchOperationsHandler({
+      kms: aws.createKmsClient({ maxAttempts: 1 }),
+      s3: aws.createS3Client({ maxAttempts: 1 }),
+      target: "current",
+    });
+    const task = {
+      taskId: "t1",
+      s3BucketArn: `arn:aws:s3:::${bucket}`,
+      s3Key: "pinned.rkey",
+      s3VersionId: v1,
+    };
+    const event = { invocationSchemaVersion: "1.0", invocationId: "inv-1", tasks: [task] };
+    const first = await handler(event);
+    expect(first.results[0]).toMatchObject({
+      resultCode: "Succeeded",
+      resultString: expect.stringMatching(/^rewrapped/),
+    });
+    // S3 Batch Operations runs the task again (its answer was lost, or the job is re-run).
+    const again = await handler({ ...event, invocationId: "inv-2" });
+    expect(again.results[0]?.resultCode).toBe("Succeeded");
+    expect(again.results[0]?.resultString).toMatch(
+      /is no longer current; the current one is this job's rewrite of it/,
+    );
+    const versions = await aws.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: o.key }));
+    if (aws.capabilities.keyMaterialIdInResponses) {
+      expect(again.results[0]?.resultString).toMatch(/^current/);
+      // The retry wrote nothing: the pinned version and the job's one.
+      expect(versions.Versions ?? []).toHaveLength(2);
+    }
+    expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+  });
+
+  it("a full re-encrypt of a pinned version, run again from the same manifest, finds its own work done", async () => {
+    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const target = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const bucket = await newBucket(aws.s3, true);
+    const o = await putEncrypted(aws.s3, aws.kms, bucket, "leaked.rkey", {
+      keyId: key,
+      seed: 3,
+      plaintextSize: 2000,
+    });
+    const v1 = (await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }))).VersionId!;
+    const dir = await mkdtemp(join(tmpdir(), "rekey-pinned-"));
+    const manifest = join(dir, "objects.csv");
+    await writeFile(manifest, `${bucket},${o.key},${v1}\n`);
+    const options = {
+      kms: aws.createKmsClient({ maxAttempts: 1 }),
+      s3: aws.createS3Client({ maxAttempts: 1 }),
+      source: { kind: "manifest", path: manifest },
+      target: `key:${target}`,
+      mode: "reencrypt",
+      includeCurrent: true,
+      kmsRps: Infinity,
+    } as const;
+    const first = await runJob(options);
+    expect(first.outcomes.reencrypted).toBe(1);
+    const written = (await headerOf(aws.s3, bucket, o.key)).messageId;
+    const again = await runJob(options);
+    expect(again.failures).toEqual([]);
+    expect(again.exitCode).toBe(0);
+    // The current version has a new data key already: it is not re-encrypted again.
+    expect(again.outcomes.current).toBe(1);
+    expect(again.s3.byOperation.PutObject ?? 0).toBe(0);
+    expect((await headerOf(aws.s3, bucket, o.key)).messageId).toBe(written);
+    const head = await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+    expect(head.Metadata).toMatchObject({ "rekey-source-version-id": v1 });
+    expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [target])).toBe(o.plaintextDigest);
   });
 
   it("a target that does not resolve fails the invocation, and the next one tries again", async () => {

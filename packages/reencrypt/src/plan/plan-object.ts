@@ -4,9 +4,9 @@
  * first `DescribeKey` of each key the job meets (cached).
  */
 import { JobError, describeError } from "../errors.js";
-import type { ObjectRef } from "../model/object-ref.js";
+import type { ObjectRef, S3ObjectRef } from "../model/object-ref.js";
 import type { JobContext } from "../job/job-context.js";
-import { readS3Head } from "../s3/read-s3-head.js";
+import { readS3Head, type S3Head } from "../s3/read-s3-head.js";
 import { readFileHead } from "../fs/read-file-head.js";
 import { classifyPrefix, keysToLookUp } from "./classify-prefix.js";
 import type { ObjectPlan } from "./object-plan.js";
@@ -23,16 +23,7 @@ import type { PrefixRead } from "./read-prefix.js";
  * ```
  */
 export async function planObject(ref: ObjectRef, ctx: JobContext): Promise<ObjectPlan> {
-  if (ref.kind === "s3") {
-    const head = await readS3Head(ref, ctx);
-    return classify(ref, head.read, ctx, {
-      size: head.size,
-      ...(head.etag ? { etag: head.etag } : {}),
-      ...(head.versionId ? { versionId: head.versionId } : {}),
-      ...(head.attributes ? { attributes: head.attributes } : {}),
-      ...(head.size > 0 && head.bytes.length === head.size ? { whole: head.bytes } : {}),
-    });
-  }
+  if (ref.kind === "s3") return planS3Head(ref, await readS3Head(ref, ctx), ctx);
   if (ref.kind === "file") {
     const head = await readFileHead(ref, ctx);
     return classify(ref, head.read, ctx, {
@@ -43,6 +34,24 @@ export async function planObject(ref: ObjectRef, ctx: JobContext): Promise<Objec
     });
   }
   throw new JobError("ERR_JOB_INVALID_OPTION", "unknown object reference");
+}
+
+/**
+ * Plans an S3 object from a header already read (`readS3Head`).
+ *
+ * @example
+ * ```ts
+ * const plan = await planS3Head(ref, await readS3Head(ref, ctx), ctx);
+ * ```
+ */
+export function planS3Head(ref: S3ObjectRef, head: S3Head, ctx: JobContext): Promise<ObjectPlan> {
+  return classify(ref, head.read, ctx, {
+    size: head.size,
+    ...(head.etag ? { etag: head.etag } : {}),
+    ...(head.versionId ? { versionId: head.versionId } : {}),
+    ...(head.attributes ? { attributes: head.attributes } : {}),
+    ...(head.size > 0 && head.bytes.length === head.size ? { whole: head.bytes } : {}),
+  });
 }
 
 type Found = Pick<ObjectPlan, "size" | "etag" | "versionId" | "attributes" | "whole" | "fileMode">;

@@ -1,14 +1,16 @@
 /**
  * `processObject`: carries out one object's plan — nothing for `current`, `foreign`,
  * `unreadable` and `skipped`; a rewrap or a full re-encrypt otherwise — and turns every error
- * into an outcome: a changed or deleted object is a `conflict`, anything else `failed` with its
- * code and reason. It never throws, so a driver can run millions of them without a crash.
+ * into an outcome: a changed or deleted object is a `conflict` (unless it is a pinned version
+ * whose current version is the job's own rewrite of it: then that rewrite is processed), anything
+ * else `failed` with its code and reason. It never throws, so a driver can run millions of them without a crash.
  */
 import { describeError, JobError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import type { ObjectPlan } from "../plan/object-plan.js";
 import { rewrapS3Object } from "../s3/rewrap-s3-object.js";
 import { reencryptS3Object } from "../s3/reencrypt-s3-object.js";
+import { currentRewriteOf } from "../s3/pinned-version.js";
 import { rewrapFile, reencryptFile } from "../fs/rewrite-file.js";
 import type { ObjectOutcome, ObjectResult } from "./object-result.js";
 
@@ -53,8 +55,25 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     case "reencrypt":
       break;
   }
+  // A retry of a pinned version the job already rewrote: carry on with its rewrite instead.
+  const followRewrite = async (next: ObjectPlan): Promise<ObjectResult> => {
+    const r = await processObject(next, ctx);
+    return {
+      ...r,
+      ref,
+      reason: `version ${plan.versionId ?? ""} is no longer current; the current one is this job's rewrite of it: ${r.reason}`,
+      durationMs: performance.now() - started,
+    };
+  };
   try {
     if (ctx.signal?.aborted) throw new JobError("ERR_JOB_ABORTED", "the job was cancelled");
+    // A full re-encrypt streams the whole object before its conditional write can fail: for a
+    // pinned version, look at the current version first (one header read). A rewrap learns it
+    // from its write's 412 below, at the cost of one ReEncrypt.
+    if (ref.kind === "s3" && ref.versionId !== undefined && plan.class === "reencrypt") {
+      const next = await currentRewriteOf(plan, ctx);
+      if (next) return await followRewrite(next);
+    }
     const written =
       ref.kind === "s3"
         ? plan.class === "rewrap"
@@ -69,7 +88,11 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     });
   } catch (e) {
     const { code, reason } = describeError(e);
-    if (code === "ERR_JOB_CONFLICT") return result("conflict", reason, { code });
+    if (code === "ERR_JOB_CONFLICT") {
+      const next = ctx.signal?.aborted ? undefined : await currentRewriteOf(plan, ctx);
+      if (next) return followRewrite(next);
+      return result("conflict", reason, { code });
+    }
     if (ctx.signal?.aborted) return result("failed", "the job was cancelled", { code: "ERR_JOB_ABORTED" });
     return result("failed", reason, { code });
   }

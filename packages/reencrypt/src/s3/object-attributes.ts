@@ -16,6 +16,13 @@ import {
 import type { S3ObjectRef } from "../model/object-ref.js";
 import { asObjectError, s3Send, type S3Runtime } from "./s3-runtime.js";
 
+/**
+ * User metadata the job adds to an object it writes from a given version (`versionId` in a
+ * manifest line or a Batch Operations task): the version it was made from. A retry that finds
+ * that version no longer current, and the current one made from it, knows the work is done.
+ */
+export const SOURCE_VERSION_METADATA = "rekey-source-version-id";
+
 /** The attributes of an S3 object that a rewrite preserves. */
 export interface S3ObjectAttributes {
   readonly metadata: Readonly<Record<string, string>>;
@@ -83,7 +90,7 @@ export type PreservedWriteParams = Pick<
 
 /**
  * The parameters of the write that replaces the object: its attributes and its tags (read now
- * when it has any).
+ * when it has any), and, for a write made from a given version, {@link SOURCE_VERSION_METADATA}.
  *
  * @example
  * ```ts
@@ -115,7 +122,9 @@ export async function writeParamsFor(
     }
     tagging = encodeTagging(out.TagSet ?? []);
   }
-  const p: PreservedWriteParams = { Metadata: { ...a.metadata } };
+  const p: PreservedWriteParams = {
+    Metadata: { ...a.metadata, ...(ref.versionId ? { [SOURCE_VERSION_METADATA]: ref.versionId } : {}) },
+  };
   if (a.contentType !== undefined) p.ContentType = a.contentType;
   if (a.contentEncoding !== undefined) p.ContentEncoding = a.contentEncoding;
   if (a.contentDisposition !== undefined) p.ContentDisposition = a.contentDisposition;
