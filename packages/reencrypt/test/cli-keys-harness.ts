@@ -197,3 +197,18 @@ export function lines(text: string): string[] {
   const t = text.trimEnd();
   return t === "" ? [] : t.split("\n");
 }
+
+/**
+ * Delivers SIGINT to the handlers a command registered since `before` was taken (and to no
+ * other: the test runner's own handlers are left alone), as Ctrl-C would.
+ *
+ * @example
+ * ```ts
+ * const before = new Set(process.listeners("SIGINT"));
+ * const run = runCli(["keys", "rotate", "alias/app"], { aws });
+ * interruptSince(before);
+ * ```
+ */
+export function interruptSince(before: ReadonlySet<NodeJS.SignalsListener>): void {
+  for (const l of process.listeners("SIGINT")) if (!before.has(l)) l("SIGINT");
+}

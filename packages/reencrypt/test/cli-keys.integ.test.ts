@@ -29,7 +29,7 @@ import { describe, expect, it } from "vitest";
 import { decrypt, encrypt, inspect, KmsKeyring } from "@rekey/core";
 import { itWith, requireCapability, useLocalAws } from "@rekey/localstack/vitest";
 import type { LocalAws } from "@rekey/localstack";
-import { capturedContext, lines, runCli } from "./cli-keys-harness.js";
+import { capturedContext, interruptSince, lines, runCli } from "./cli-keys-harness.js";
 import { canonicalJson } from "../src/keys/key-policy.js";
 import { runCutoverRewrap } from "../src/cli/util/cutover-rewrap.js";
 
@@ -801,7 +801,7 @@ describe("rekey alias cutover: what is said about the old key is proven", () => 
       json: false,
     });
     while (aws.faults!.calls("kms:ReEncrypt") === 0) await new Promise((r) => setTimeout(r, 10));
-    for (const l of process.listeners("SIGINT")) if (!before.has(l)) (l as () => void)();
+    interruptSince(before);
     const out = await run;
     expect(out.exitCode).toBe(130);
     expect(out.underOldKey).toBeUndefined();

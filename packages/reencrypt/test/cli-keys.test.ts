@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { LocalAws } from "@rekey/localstack";
-import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
+import { interruptSince, lines, runCli, spawnCli } from "./cli-keys-harness.js";
 import { cutoverSources, givenJobFlags } from "../src/cli/util/cutover-rewrap.js";
 import { FakeKmsAdmin } from "./keys-fake-kms.js";
 
@@ -153,7 +153,7 @@ describe("rekey keys rotate interrupted", () => {
     // Deliver SIGINT to the command's own handler once the rotation was requested.
     while (!kms.calls.some((c) => c.startsWith("RotateKeyOnDemand")))
       await new Promise((r) => setTimeout(r, 5));
-    for (const l of process.listeners("SIGINT")) if (!before.has(l)) (l as () => void)();
+    interruptSince(before);
     const r = await run;
     expect(r.code).toBe(130);
     expect(lines(r.stderr)).toEqual([

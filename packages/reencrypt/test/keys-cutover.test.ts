@@ -11,7 +11,7 @@ import {
   type CutoverRewrapRequest,
 } from "../src/keys/cutover-alias.js";
 import { KeyToolError } from "../src/keys/errors.js";
-import { ACCOUNT, FakeAwsError, FakeKmsAdmin, defaultPolicy } from "./keys-fake-kms.js";
+import { ACCOUNT, FakeAwsError, FakeKmsAdmin, defaultPolicy, fakeTime } from "./keys-fake-kms.js";
 
 const APP = `arn:aws:iam::${ACCOUNT}:role/app`;
 const root = JSON.parse(defaultPolicy()).Statement[0];
@@ -285,25 +285,11 @@ describe("cutoverAlias", () => {
   });
 });
 
-/** A clock and a sleep that only advances it: the read-back's waits take no real time. */
-function instantTime() {
-  let t = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => t,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      t += ms;
-    },
-  };
-}
-
 describe("cutoverAlias: reading the alias back (KMS aliases are eventually consistent)", () => {
   it("retries DescribeKey on the alias with a doubling delay while it still shows the old key", async () => {
     const { kms, next } = setup();
     kms.staleAliasReads = 3;
-    const time = instantTime();
+    const time = fakeTime();
     const rewrapped: CutoverRewrapRequest[] = [];
     const r = await cutoverAlias(kms, {
       alias: "app-data",
@@ -323,7 +309,7 @@ describe("cutoverAlias: reading the alias back (KMS aliases are eventually consi
   it("gives up after the bounded time with ERR_ALIAS_MISMATCH, says how to resume, and rewraps nothing", async () => {
     const { kms, old, next } = setup();
     kms.staleAliasReads = 1_000;
-    const time = instantTime();
+    const time = fakeTime();
     let rewraps = 0;
     const err = await cutoverAlias(kms, {
       alias: "app-data",

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rotateAndWait } from "../src/keys/rotate-and-wait.js";
 import { keyRotationStatus } from "../src/keys/key-rotation-status.js";
-import { FakeAwsError, FakeKmsAdmin } from "./keys-fake-kms.js";
-
-function fakeTime() {
-  let t = 0;
-  const sleeps: number[] = [];
-  return {
-    now: () => t,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      t += ms;
-    },
-    sleeps,
-  };
-}
+import { FakeAwsError, FakeKmsAdmin, fakeTime } from "./keys-fake-kms.js";
 
 describe("rotateAndWait", () => {
   it("waits until DescribeKey reports another current material, and returns old and new ids", async () => {
