@@ -97,3 +97,24 @@ export function errorNameOf(e: unknown): string | undefined {
   if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
   return undefined;
 }
+
+/**
+ * The name of the AWS error behind a failure (`DisabledException`, `AccessDenied`, `SlowDown`,
+ * `NoSuchKey`, …), looked for along the `cause` chain: a core `KmsError` names it as
+ * `kmsErrorName`, an SDK error carries `$metadata`. `undefined` when no AWS error is behind it.
+ *
+ * @example
+ * ```ts
+ * awsErrorNameOf(new KmsError("ReEncrypt", sdkError)); // "DisabledException"
+ * ```
+ */
+export function awsErrorNameOf(e: unknown): string | undefined {
+  let at: unknown = e;
+  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
+    const kmsName = (at as { kmsErrorName?: unknown }).kmsErrorName;
+    if (typeof kmsName === "string") return kmsName;
+    if (typeof (at as { $metadata?: unknown }).$metadata === "object") return errorNameOf(at);
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

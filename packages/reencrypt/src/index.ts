@@ -62,7 +62,15 @@ export {
   type MultipartLayoutInput,
 } from "./s3/multipart-layout.js";
 export { attributesOf, encodeTagging, type S3ObjectAttributes } from "./s3/object-attributes.js";
-export { s3Send, getObjectBytes, type S3Runtime, type ObjectBytes } from "./s3/s3-runtime.js";
+export {
+  s3Send,
+  getObjectBytes,
+  type S3Runtime,
+  type S3SendOptions,
+  type ObjectBytes,
+} from "./s3/s3-runtime.js";
+export { createUpload, abortUpload } from "./s3/multipart-upload.js";
+export { SOURCE_VERSION_METADATA } from "./s3/object-attributes.js";
 export { rewrapFile, reencryptFile, TEMP_SUFFIX } from "./fs/rewrite-file.js";
 
 export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
@@ -99,6 +107,7 @@ export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./
 export {
   retry,
   isRetryableError,
+  isTransientFailure,
   DEFAULT_RETRY,
   type RetryOptions,
   type RetryCallOptions,
@@ -122,13 +131,15 @@ export {
   batchOperationsHandler,
   resultCodeOf,
   refOfTask,
+  BATCH_OPERATIONS_RETRY,
+  type BatchOperationsHandlerOptions,
   type BatchOperationsEvent,
   type BatchOperationsTask,
   type BatchOperationsResponse,
   type BatchResultCode,
 } from "./lambda/batch-operations-handler.js";
 
-export { JobError, describeError, type JobErrorCode } from "./errors.js";
+export { JobError, describeError, awsErrorNameOf, type JobErrorCode } from "./errors.js";
 
 export {
   auditKeys,

@@ -1,5 +1,10 @@
 /** The S3 Batch Operations handler runs the job's per-object code on each task. */
-import { CreateKeyCommand, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
+import {
+  CreateKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  RotateKeyOnDemandCommand,
+} from "@aws-sdk/client-kms";
 import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -41,7 +46,8 @@ describe("batchOperationsHandler", () => {
     expect(out.results.map((r) => [r.taskId, r.resultCode])).toEqual([
       ["t1", "Succeeded"],
       ["t2", "PermanentFailure"],
-      ["t3", "TemporaryFailure"],
+      // Gone: a retry cannot bring it back.
+      ["t3", "PermanentFailure"],
     ]);
     expect(out.results[0]?.resultString).toMatch(/^rewrapped/);
     expect(out.results[1]?.resultString).toMatch(/^foreign: not a rekey message/);
@@ -135,6 +141,54 @@ describe("batchOperationsHandler", () => {
     const head = await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
     expect(head.Metadata).toMatchObject({ "rekey-source-version-id": v1 });
     expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [target])).toBe(o.plaintextDigest);
+  });
+
+  it("retries are S3's: throttling and 5xx are temporary after one quick retry; a disabled key is permanent", async (ctx) => {
+    if (!aws.faults) ctx.skip(aws.missing("faults"));
+    const faults = aws.faults!;
+    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const bucket = await newBucket(aws.s3);
+    for (const name of ["a", "b", "c"])
+      await putEncrypted(aws.s3, aws.kms, bucket, `${name}.rkey`, {
+        keyId: key,
+        seed: 9,
+        plaintextSize: 900,
+      });
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const handler = batchOperationsHandler({
+      kms: aws.createKmsClient({ maxAttempts: 1 }),
+      s3: aws.createS3Client({ maxAttempts: 1 }),
+      target: "current",
+      kmsRps: Infinity,
+    });
+    const run = async (s3Key: string): Promise<{ resultCode: string; resultString: string }> => {
+      const out = await handler({
+        invocationSchemaVersion: "2.0",
+        invocationId: s3Key,
+        tasks: [{ taskId: s3Key, s3Bucket: bucket, s3Key }],
+      });
+      return out.results[0]!;
+    };
+    // Every ReEncrypt throttled: one quick retry in the function, then it is S3's to retry.
+    faults.inject("kms:ReEncrypt", { error: "throttle" });
+    const before = faults.calls("kms:ReEncrypt");
+    expect(await run("a.rkey")).toMatchObject({ resultCode: "TemporaryFailure" });
+    expect(faults.calls("kms:ReEncrypt") - before).toBe(2);
+    faults.clear();
+    faults.inject("s3:PutObject", { error: "unavailable" });
+    expect(await run("b.rkey")).toMatchObject({ resultCode: "TemporaryFailure" });
+    faults.clear();
+    // The retry S3 Batch Operations makes later succeeds.
+    expect(await run("a.rkey")).toMatchObject({ resultCode: "Succeeded" });
+    await aws.kms.send(new DisableKeyCommand({ KeyId: key }));
+    try {
+      expect(await run("c.rkey")).toMatchObject({
+        resultCode: "PermanentFailure",
+        resultString: expect.stringMatching(/DisabledException/),
+      });
+    } finally {
+      await aws.kms.send(new EnableKeyCommand({ KeyId: key }));
+    }
   });
 
   it("a target that does not resolve fails the invocation, and the next one tries again", async () => {

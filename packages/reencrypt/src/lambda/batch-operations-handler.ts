@@ -3,10 +3,13 @@
  * reads the manifest, calls the function with one object per task, retries temporary failures
  * and writes the completion report. Each task runs the same `runObject` as the local job — plan,
  * rewrap or re-encrypt, conditional write, verification — with one context per Lambda container
- * (the target is resolved once, on the first invocation).
+ * (the target is resolved once, on the first invocation). Retries belong to S3 Batch Operations:
+ * the handler retries a request once at most (configurable), and answers `TemporaryFailure` for
+ * what a later attempt may get past, `PermanentFailure` for what it will not.
  */
-import { describeError } from "../errors.js";
+import { JobError, describeError } from "../errors.js";
 import { createJobContext, type JobContext, type JobContextOptions } from "../job/job-context.js";
+import type { RetryOptions } from "../run/retry.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { ObjectResult } from "../process/object-result.js";
 import { runObject } from "../process/run-object.js";
@@ -46,13 +49,45 @@ export interface BatchOperationsResponse {
   }[];
 }
 
-/** Failure codes worth a retry by S3 (the object is unchanged and may succeed later). */
-const TEMPORARY = new Set(["ERR_JOB_S3", "ERR_JOB_ABORTED", "ERR_JOB_CONFLICT"]);
+/**
+ * In-process retries of the handler: one quick retry of a blip. Anything longer is S3 Batch
+ * Operations' to retry (`TemporaryFailure`), with its own backoff, outside the function's time.
+ */
+export const BATCH_OPERATIONS_RETRY: RetryOptions = { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 };
+
+/** Options of {@link batchOperationsHandler}. */
+export interface BatchOperationsHandlerOptions extends JobContextOptions {
+  /** In-process retries of each KMS and S3 request. @default BATCH_OPERATIONS_RETRY (2 attempts) */
+  readonly retry?: RetryOptions;
+}
+
+/** Job codes of failures a later attempt may get past (the object is unchanged). */
+const TEMPORARY_CODES: ReadonlySet<string> = new Set(["ERR_JOB_ABORTED"]);
+
+/** AWS errors that mean the object or key is gone, or will not be usable without a person. */
+const PERMANENT_NAMES: ReadonlySet<string> = new Set([
+  "NoSuchKey",
+  "NoSuchVersion",
+  "NoSuchBucket",
+  "NotFoundException",
+  "DisabledException",
+  "KMSInvalidStateException",
+  "AccessDenied",
+  "AccessDeniedException",
+  "InvalidCiphertextException",
+  "IncorrectKeyException",
+]);
 
 /**
- * Maps an object's outcome to a Batch Operations result code: on the target → `Succeeded`; a
- * conflict or an S3 failure → `TemporaryFailure` (S3 retries; the retry plans the object again);
- * KMS throttling → `TemporaryFailure`; anything else → `PermanentFailure` with the reason.
+ * Maps an object's outcome to a Batch Operations result code:
+ * - on the target (`rewrapped`, `reencrypted`, `current`) → `Succeeded`;
+ * - `conflict` (another writer got there in between) → `TemporaryFailure`: the retry plans the
+ *   object again — unless the object or version no longer exists → `PermanentFailure`;
+ * - `failed` by something a later attempt may pass (throttling, 5xx, network, a cancelled
+ *   invocation) → `TemporaryFailure`;
+ * - anything else → `PermanentFailure`: a missing, disabled or pending-deletion key, access
+ *   denied, not a rekey message (`foreign`), a corrupt header (`unreadable`), not selected
+ *   (`skipped`), a failed verification — a retry would fail the same way.
  *
  * @example
  * ```ts
@@ -61,15 +96,12 @@ const TEMPORARY = new Set(["ERR_JOB_S3", "ERR_JOB_ABORTED", "ERR_JOB_CONFLICT"])
  */
 export function resultCodeOf(r: ObjectResult): BatchResultCode {
   if (r.outcome === "rewrapped" || r.outcome === "reencrypted" || r.outcome === "current") return "Succeeded";
-  if (r.outcome === "conflict") return "TemporaryFailure";
-  if (
-    r.outcome === "failed" &&
-    (TEMPORARY.has(r.code ?? "") || /Throttling|Unavailable|Internal/.test(r.reason))
-  )
+  const gone = r.errorName !== undefined && PERMANENT_NAMES.has(r.errorName);
+  if (r.outcome === "conflict") return gone ? "PermanentFailure" : "TemporaryFailure";
+  if (r.outcome === "failed" && !gone && (r.transient === true || TEMPORARY_CODES.has(r.code ?? "")))
     return "TemporaryFailure";
   return "PermanentFailure";
 }
-
 /**
  * The object a task names (keys arrive URL-encoded, `+` for spaces).
  *
@@ -80,13 +112,22 @@ export function resultCodeOf(r: ObjectResult): BatchResultCode {
  */
 export function refOfTask(task: BatchOperationsTask): S3ObjectRef {
   const bucket = task.s3Bucket ?? task.s3BucketArn?.replace(/^arn:[^:]+:s3:::/, "") ?? "";
-  const key = decodeURIComponent(task.s3Key.replace(/\+/g, " "));
+  if (bucket === "") throw new JobError("ERR_JOB_INVALID_OPTION", "the task names no bucket");
+  let key: string;
+  try {
+    key = decodeURIComponent(task.s3Key.replace(/\+/g, " "));
+  } catch (e) {
+    throw new JobError("ERR_JOB_INVALID_OPTION", `task key "${task.s3Key}" is not valid URL encoding`, {
+      cause: e,
+    });
+  }
   return { kind: "s3", bucket, key, ...(task.s3VersionId ? { versionId: task.s3VersionId } : {}) };
 }
 
 /**
  * Creates the handler. The context (clients, target, rate limiter) is built on the first
- * invocation and reused by the container's later invocations.
+ * invocation and reused by the container's later invocations. A task whose key is not valid URL
+ * encoding is a `PermanentFailure`; a target that cannot be resolved fails the invocation.
  *
  * @example
  * ```ts
@@ -99,32 +140,36 @@ export function refOfTask(task: BatchOperationsTask): S3ObjectRef {
  * ```
  */
 export function batchOperationsHandler(
-  options: JobContextOptions,
+  options: BatchOperationsHandlerOptions,
 ): (event: BatchOperationsEvent) => Promise<BatchOperationsResponse> {
   let context: Promise<JobContext> | undefined;
   return async (event) => {
     if (!context) {
-      context = createJobContext(options);
+      context = createJobContext({ ...options, retry: options.retry ?? BATCH_OPERATIONS_RETRY });
       // A failed setup (target not found) must not stay cached for the container's life.
       context.catch(() => (context = undefined));
     }
     const ctx = await context;
     const results: BatchOperationsResponse["results"] = [];
     for (const task of event.tasks) {
+      let ref: S3ObjectRef;
       try {
-        const r = await runObject(refOfTask(task), ctx);
-        results.push({
-          taskId: task.taskId,
-          resultCode: resultCodeOf(r),
-          resultString: `${r.outcome}: ${r.reason}${r.code ? ` [${r.code}]` : ""}`.slice(0, 1024),
-        });
+        ref = refOfTask(task);
       } catch (e) {
         results.push({
           taskId: task.taskId,
-          resultCode: "TemporaryFailure",
+          resultCode: "PermanentFailure",
           resultString: describeError(e).reason,
         });
+        continue;
       }
+      // runObject never throws: every failure is an outcome.
+      const r = await runObject(ref, ctx);
+      results.push({
+        taskId: task.taskId,
+        resultCode: resultCodeOf(r),
+        resultString: `${r.outcome}: ${r.reason}${r.code ? ` [${r.code}]` : ""}`.slice(0, 1024),
+      });
     }
     return {
       invocationSchemaVersion: "1.0",

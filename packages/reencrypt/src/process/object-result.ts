@@ -40,6 +40,13 @@ export interface ObjectResult {
   readonly reason: string;
   /** Stable code of a failure (`ERR_KMS`, `ERR_JOB_CONFLICT`, …). */
   readonly code?: string;
+  /** Name of the AWS error behind a failure (`DisabledException`, `SlowDown`, `NoSuchKey`, …). */
+  readonly errorName?: string;
+  /**
+   * A failure a later attempt may get past (throttling, 5xx, network): what the job's own
+   * retries ran out on. Absent for failures that will not pass by themselves.
+   */
+  readonly transient?: boolean;
   /** Object size before. */
   readonly size: number;
   /** ETag (or file fingerprint) of what the job wrote. */

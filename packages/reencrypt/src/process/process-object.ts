@@ -5,7 +5,8 @@
  * whose current version is the job's own rewrite of it: then that rewrite is processed), anything
  * else `failed` with its code and reason. It never throws, so a driver can run millions of them without a crash.
  */
-import { describeError, JobError } from "../errors.js";
+import { awsErrorNameOf, describeError, JobError } from "../errors.js";
+import { isTransientFailure } from "../run/retry.js";
 import type { JobContext } from "../job/job-context.js";
 import type { ObjectPlan } from "../plan/object-plan.js";
 import { rewrapS3Object } from "../s3/rewrap-s3-object.js";
@@ -91,11 +92,17 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     if (code === "ERR_JOB_CONFLICT") {
       const next = ctx.signal?.aborted ? undefined : await currentRewriteOf(plan, ctx);
       if (next) return followRewrite(next);
-      return result("conflict", reason, { code });
+      return result("conflict", reason, { code, ...failureFacts(e) });
     }
     if (ctx.signal?.aborted) return result("failed", "the job was cancelled", { code: "ERR_JOB_ABORTED" });
-    return result("failed", reason, { code });
+    return result("failed", reason, { code, ...failureFacts(e) });
   }
+}
+
+/** What a driver needs to know of a failure beyond its code: the AWS error, and if it may pass. */
+function failureFacts(e: unknown): Pick<ObjectResult, "errorName" | "transient"> {
+  const name = awsErrorNameOf(e);
+  return { ...(name ? { errorName: name } : {}), ...(isTransientFailure(e) ? { transient: true } : {}) };
 }
 
 /**
@@ -116,6 +123,7 @@ export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobCont
     planClass: "unreadable",
     reason: aborted ? "the job was cancelled" : reason,
     code: aborted ? "ERR_JOB_ABORTED" : code,
+    ...(aborted ? {} : failureFacts(error)),
     size: 0,
     sourceKeyArns: [],
     sourceMaterialIds: [],

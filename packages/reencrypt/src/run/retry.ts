@@ -103,6 +103,25 @@ export function isRetryableError(e: unknown): boolean {
   return status === undefined && name === "Error" && /socket hang up|ECONNRESET|aborted/i.test(String(e));
 }
 
+/**
+ * True when a failure, or any error along its `cause` chain, is one a later attempt may get
+ * past (see {@link isRetryableError}): what a job's own error wraps decides, e.g. an
+ * `ERR_JOB_S3` whose cause is a 503 is transient, one whose cause is access denied is not.
+ *
+ * @example
+ * ```ts
+ * isTransientFailure(new JobError("ERR_JOB_S3", "write", { cause: slowDown })); // true
+ * ```
+ */
+export function isTransientFailure(e: unknown): boolean {
+  let at: unknown = e;
+  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
+    if (isRetryableError(at)) return true;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Options of one {@link retry} call. */
 export interface RetryCallOptions extends RetryOptions {
   /** Stops the retries (and the backoff sleep) at once. */
