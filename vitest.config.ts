@@ -10,6 +10,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Every test file runs in a fresh process here, so the backend choice (and a LocalStack
+    // container, where Docker answers) is made once per run by this setup and shared with all.
+    globalSetup: ["./packages/localstack/src/vitest-global-setup.ts"],
     // The AWS SDK prints a notice about future Node versions on every client; it buries test output.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },

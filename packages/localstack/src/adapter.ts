@@ -1,30 +1,47 @@
 /**
  * One KMS and one S3 endpoint for tests, whatever the machine offers.
  *
- * Backend selection, in order (the choice is logged once per process, one line on stderr):
+ * Backend selection, in order (the choice is logged once, one line on stderr):
  * 1. `env`: an endpoint from `REKEY_TEST_ENDPOINT` or `AWS_ENDPOINT_URL`;
  * 2. `localstack`: LocalStack (`localstack/localstack:4.14.0`) through `@testcontainers/localstack`,
  *    when a container runtime answers a short probe;
  * 3. `builtin`: the built-in emulator on 127.0.0.1 with a free port.
  * `REKEY_TEST_BACKEND=env|localstack|builtin` forces one; a forced backend that is not available
- * is an error, never a silent fallback (a CI job that asked for LocalStack must not pass on the
- * emulator).
+ * is a {@link LocalAwsError}, never a silent fallback (a CI job that asked for LocalStack must not
+ * pass on the emulator).
+ *
+ * Under the vitest global setup (`REKEY_TEST_BROKER` set), steps 2 and 3 are decided once for the
+ * whole run by its broker: one probe, at most one LocalStack container, shared by every test file
+ * (see `shared-backend.ts`). Without it, each process decides for itself.
  *
  * Backends differ; `capabilities` says what this one supports, so a test skips on that backend
  * only, with the reason, instead of failing or being skipped everywhere.
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { ManualClock } from "./emulator/clock.js";
 import type { FaultInjector } from "./emulator/faults.js";
 import type { KmsInspector } from "./emulator/kms/inspector.js";
 import { startEmulator } from "./emulator/server.js";
+import { LocalAwsError, messageOf } from "./errors.js";
+import { acquireLocalstack, LOCALSTACK_IMAGE, probeContainerRuntime } from "./localstack.js";
+import { askBroker, BROKER_VARIABLE } from "./shared-backend.js";
 
 /** Where the endpoint comes from. */
 export type LocalAwsBackend = "env" | "localstack" | "builtin";
 
 /** A feature some backends lack. */
-export type LocalAwsCapability = "listKeyRotations" | "keyMaterialIdInResponses" | "faults" | "clock";
+export type LocalAwsCapability =
+  | "listKeyRotations"
+  | "keyMaterialIdInResponses"
+  | "faults"
+  | "clock"
+  | "kmsDryRun"
+  | "reEncryptIncorrectKey"
+  | "s3ConcurrentConditionalWrites"
+  | "s3CompleteMultipartIfMatch";
 
 /** What the chosen backend supports. */
 export interface LocalAwsCapabilities {
@@ -39,6 +56,17 @@ export interface LocalAwsCapabilities {
   readonly faults: boolean;
   /** `clock` is present: emulated time can be advanced to fire automatic rotation. */
   readonly clock: boolean;
+  /**
+   * `DryRun: true` is honoured (checks run, nothing happens, `DryRunOperationException`) on
+   * Encrypt, Decrypt, ReEncrypt, GenerateDataKey* and CreateGrant.
+   */
+  readonly kmsDryRun: boolean;
+  /** ReEncrypt with a `SourceKeyId` other than the blob's key is `IncorrectKeyException`. */
+  readonly reEncryptIncorrectKey: boolean;
+  /** Conditional writes racing on one key are decided atomically: exactly one wins. */
+  readonly s3ConcurrentConditionalWrites: boolean;
+  /** CompleteMultipartUpload honours `If-Match` (`If-None-Match` is available everywhere). */
+  readonly s3CompleteMultipartIfMatch: boolean;
   /** On-demand rotations allowed per key (AWS 25, LocalStack 10). */
   readonly onDemandRotationLimit: number;
 }
@@ -113,7 +141,8 @@ export interface StartLocalAwsOptions {
    */
   onDemandRotationDelayMs?: number;
   /**
-   * How long to wait for a container runtime to answer before falling through to the emulator.
+   * How long to wait for a container runtime to answer before falling through to the emulator
+   * (under the vitest global setup, the first test file's value is used for the whole run).
    * @default 1500
    */
   runtimeProbeTimeoutMs?: number;
@@ -124,25 +153,17 @@ export interface StartLocalAwsOptions {
   localstackImage?: string;
   /**
    * Where the backend choice is reported, or `false` for silence.
-   * @default one line to stderr, once per process and backend
+   * @default one line to stderr: once per run when the vitest global setup decided it, else
+   * once per process and backend
    */
   log?: ((line: string) => void) | false;
 }
 
-/** Why {@link startLocalAws} could not provide the backend that was asked for. */
-export class LocalAwsError extends Error {
-  /** Stable reason code. */
-  readonly code: "BAD_BACKEND" | "BAD_VARIABLE" | "NO_ENDPOINT" | "NO_CONTAINER_RUNTIME";
-
-  constructor(code: LocalAwsError["code"], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "LocalAwsError";
-    this.code = code;
-  }
-}
-
-/** The LocalStack image the project pins (later images need an auth token). */
-export const LOCALSTACK_IMAGE = "localstack/localstack:4.14.0";
+/**
+ * How long a forced env endpoint has to answer (any HTTP answer will do) before
+ * {@link startLocalAws} gives up with `ENDPOINT_UNREACHABLE`.
+ */
+export const ENDPOINT_PROBE_TIMEOUT_MS = 5000;
 
 const CREDENTIALS: LocalAwsCredentials = { accessKeyId: "test", secretAccessKey: "test" };
 const BACKENDS: readonly LocalAwsBackend[] = ["env", "localstack", "builtin"];
@@ -152,6 +173,10 @@ const FULL: LocalAwsCapabilities = {
   keyMaterialIdInResponses: true,
   faults: true,
   clock: true,
+  kmsDryRun: true,
+  reEncryptIncorrectKey: true,
+  s3ConcurrentConditionalWrites: true,
+  s3CompleteMultipartIfMatch: true,
   onDemandRotationLimit: 25,
 };
 
@@ -160,6 +185,10 @@ const LOCALSTACK_LIKE: LocalAwsCapabilities = {
   keyMaterialIdInResponses: false,
   faults: false,
   clock: false,
+  kmsDryRun: false,
+  reEncryptIncorrectKey: false,
+  s3ConcurrentConditionalWrites: false,
+  s3CompleteMultipartIfMatch: false,
   onDemandRotationLimit: 10,
 };
 
@@ -189,19 +218,38 @@ function describeBackend(
       ...emulatorOnly,
       listKeyRotations: `${who} does not implement ListKeyRotations (501)`,
       keyMaterialIdInResponses: `${who} sends no KeyMaterialId in GenerateDataKey/Decrypt/ReEncrypt answers`,
+      // Known gaps of LocalStack's KMS provider: DryRun was left as a to-do on Encrypt,
+      // Decrypt and GenerateDataKey* and added piecemeal (GenerateDataKeyPair only in 2025).
+      kmsDryRun: `${who} does not honour DryRun on every KMS operation that has it (a dry run may perform the call)`,
+      // Its ReEncrypt is recent (2025) and not known to check SourceKeyId against the blob.
+      reEncryptIncorrectKey: `${who} is not known to refuse a ReEncrypt SourceKeyId other than the blob's key with IncorrectKeyException`,
+      // Its S3 checks a precondition before storing the body, not atomically with the write.
+      s3ConcurrentConditionalWrites: `${who} does not decide racing conditional writes atomically (more than one may win)`,
+      // Its S3 added If-None-Match on CompleteMultipartUpload with S3's 2024 launch; If-Match
+      // there is not known to be honoured.
+      s3CompleteMultipartIfMatch: `${who} is not known to honour If-Match on CompleteMultipartUpload`,
     },
   };
 }
 
 const logged = new Set<string>();
 
-function report(options: StartLocalAwsOptions, backend: LocalAwsBackend, line: string): void {
+/**
+ * Reports the backend choice. `shared` choices were already reported once for the whole run by
+ * the broker, so only an explicit `log` function hears of them again.
+ */
+function report(
+  options: StartLocalAwsOptions,
+  backend: LocalAwsBackend,
+  line: string,
+  shared: boolean,
+): void {
   if (options.log === false) return;
   if (options.log !== undefined) {
     options.log(line);
     return;
   }
-  if (logged.has(backend)) return;
+  if (shared || logged.has(backend)) return;
   logged.add(backend);
   process.stderr.write(`${line}\n`);
 }
@@ -210,10 +258,15 @@ interface Started {
   endpoint: string;
   why: string;
   stop: () => Promise<void>;
+  /** Decided (and reported) by the run's broker. */
+  shared?: boolean;
   faults?: FaultInjector;
   clock?: ManualClock;
   emulator?: KmsInspector;
 }
+
+/** LocalStack, or why there is none (the caller falls through to the emulator, or fails). */
+type LocalstackLookup = { found: Started } | { missing: string; shared: boolean };
 
 /**
  * Starts (or finds) a KMS + S3 endpoint for tests and returns clients pointed at it.
@@ -238,6 +291,8 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
     if (envEndpoint === undefined) {
       throw new LocalAwsError("NO_ENDPOINT", "backend env needs REKEY_TEST_ENDPOINT or AWS_ENDPOINT_URL");
     }
+    // Forced, the endpoint must be there: a CI job that asked for it must not run against nothing.
+    if (forced === "env") await requireAnswer(envEndpoint);
     backend = "env";
     started = { endpoint: envEndpoint, why: "endpoint from the environment", stop: async () => {} };
   } else if (forced === "builtin") {
@@ -245,27 +300,32 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
     started = await startBuiltin(region, options, env, "forced by REKEY_TEST_BACKEND");
   } else {
     const timeoutMs = options.runtimeProbeTimeoutMs ?? 1500;
-    const runtime = await containerRuntimeAnswers(timeoutMs);
-    if (runtime) {
+    const image = options.localstackImage ?? LOCALSTACK_IMAGE;
+    const broker = env[BROKER_VARIABLE] || undefined;
+    const lookup =
+      broker === undefined
+        ? await ownLocalstack(image, timeoutMs)
+        : await sharedLocalstack(broker, image, timeoutMs);
+    if ("found" in lookup) {
       backend = "localstack";
-      started = await startLocalstack(options.localstackImage ?? LOCALSTACK_IMAGE);
+      started = lookup.found;
     } else if (forced === "localstack") {
-      throw new LocalAwsError(
-        "NO_CONTAINER_RUNTIME",
-        `backend localstack was forced but no container runtime answered within ${timeoutMs} ms`,
-      );
+      throw new LocalAwsError("NO_CONTAINER_RUNTIME", `backend localstack was forced but ${lookup.missing}`);
     } else {
       backend = "builtin";
-      started = await startBuiltin(
-        region,
-        options,
-        env,
-        "no endpoint in the environment, no container runtime",
-      );
+      started = {
+        ...(await startBuiltin(region, options, env, lookup.missing)),
+        shared: lookup.shared,
+      };
     }
   }
 
-  report(options, backend, `[@rekey/localstack] backend ${backend} at ${started.endpoint} (${started.why})`);
+  report(
+    options,
+    backend,
+    `[@rekey/localstack] backend ${backend} at ${started.endpoint} (${started.why})`,
+    started.shared === true,
+  );
   const { capabilities, reasons } = describeBackend(backend, env);
   const createKmsClient = (config: KMSClientConfig = {}): KMSClient =>
     new KMSClient({ endpoint: started.endpoint, region, credentials: CREDENTIALS, ...config });
@@ -354,76 +414,58 @@ async function startBuiltin(
 let runtimeProbe: Promise<boolean> | undefined;
 
 /**
- * Asks testcontainers whether a container runtime (Docker, Podman...) answers. The answer is
- * cached for the process: every test file would otherwise pay the probe again.
+ * LocalStack started (or joined) by this process. The runtime probe is cached for the process:
+ * another file of the same process would only pay the same wait again.
  */
-function containerRuntimeAnswers(timeoutMs: number): Promise<boolean> {
-  runtimeProbe ??= (async () => {
-    try {
-      const { getContainerRuntimeClient } = await import("testcontainers");
-      const probe = getContainerRuntimeClient().then(
-        () => true,
-        () => false,
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-        timer.unref();
-      });
-      const answer = await Promise.race([probe, timeout]);
-      clearTimeout(timer);
-      return answer;
-    } catch {
-      return false;
-    }
-  })();
-  return runtimeProbe;
-}
-
-interface SharedContainer {
-  started: Promise<{ endpoint: string; stop: () => Promise<unknown> }>;
-  users: number;
-}
-
-const containers = new Map<string, SharedContainer>();
-
-/**
- * Starts LocalStack, or joins the container this process already started: a container takes
- * seconds to boot, so test files in one worker share it, and the last user stops it.
- */
-async function startLocalstack(image: string): Promise<Started> {
-  let shared = containers.get(image);
-  if (shared === undefined) {
-    const started = (async () => {
-      const { LocalstackContainer } = await import("@testcontainers/localstack");
-      const container = await new LocalstackContainer(image).withEnvironment({ SERVICES: "kms,s3" }).start();
-      return { endpoint: container.getConnectionUri(), stop: () => container.stop() };
-    })();
-    shared = { started, users: 0 };
-    containers.set(image, shared);
-    started.catch(() => containers.delete(image));
+async function ownLocalstack(image: string, timeoutMs: number): Promise<LocalstackLookup> {
+  runtimeProbe ??= probeContainerRuntime(timeoutMs);
+  if (!(await runtimeProbe)) {
+    return { missing: `no container runtime answered within ${timeoutMs} ms`, shared: false };
   }
-  shared.users += 1;
-  const entry = shared;
-  let container: Awaited<SharedContainer["started"]>;
-  try {
-    container = await entry.started;
-  } catch (error) {
-    entry.users -= 1;
-    throw error;
-  }
-  let released = false;
+  const lease = await acquireLocalstack(image);
   return {
-    endpoint: container.endpoint,
-    why: `container runtime answered; ${image}`,
-    stop: async () => {
-      if (released) return;
-      released = true;
-      entry.users -= 1;
-      if (entry.users === 0) {
-        containers.delete(image);
-        await container.stop();
-      }
+    found: {
+      endpoint: lease.endpoint,
+      why: `container runtime answered; ${image}`,
+      stop: () => lease.release(),
     },
   };
+}
+
+/** The run's LocalStack, as the broker of the vitest global setup decided it. */
+async function sharedLocalstack(broker: string, image: string, timeoutMs: number): Promise<LocalstackLookup> {
+  const choice = await askBroker(broker, { image, runtimeProbeTimeoutMs: timeoutMs });
+  if (choice.backend === "builtin") return { missing: choice.why, shared: true };
+  // The container belongs to the run; the global setup's teardown stops it.
+  return { found: { endpoint: choice.endpoint, why: choice.why, stop: async () => {}, shared: true } };
+}
+
+/**
+ * Resolves once `endpoint` gives any HTTP answer.
+ *
+ * @throws LocalAwsError `ENDPOINT_UNREACHABLE` when it does not within {@link ENDPOINT_PROBE_TIMEOUT_MS}.
+ */
+async function requireAnswer(endpoint: string): Promise<void> {
+  const unreachable = (why: string, cause?: unknown): LocalAwsError =>
+    new LocalAwsError(
+      "ENDPOINT_UNREACHABLE",
+      `backend env was forced but ${endpoint} does not answer: ${why}`,
+      cause === undefined ? undefined : { cause },
+    );
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (error) {
+    throw unreachable("not a URL", error);
+  }
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  await new Promise<void>((resolve, reject) => {
+    const req = request(url, { method: "GET", timeout: ENDPOINT_PROBE_TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve();
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${ENDPOINT_PROBE_TIMEOUT_MS} ms`)));
+    req.on("error", (error: Error) => reject(unreachable(messageOf(error), error)));
+    req.end();
+  });
 }

@@ -1,5 +1,10 @@
 /** @rekey/localstack: one KMS and S3 endpoint for tests. */
-export { LOCALSTACK_IMAGE, LocalAwsError, startLocalAws } from "./adapter.js";
+export { ENDPOINT_PROBE_TIMEOUT_MS, startLocalAws } from "./adapter.js";
+export { LOCAL_AWS_ERROR_CODES, LocalAwsError } from "./errors.js";
+export type { LocalAwsErrorCode } from "./errors.js";
+export { LOCALSTACK_IMAGE } from "./localstack.js";
+export { BROKER_VARIABLE, startBackendBroker } from "./shared-backend.js";
+export type { BackendBroker, BackendBrokerOptions, SharedChoice } from "./shared-backend.js";
 export type {
   LocalAws,
   LocalAwsBackend,

@@ -9,9 +9,24 @@ import {
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { describe, expect, it, vi } from "vitest";
-import { LocalAwsError, startLocalAws, type LocalAws } from "../src/index.js";
+import { askBroker, BROKER_VARIABLE, type SharedChoice } from "../src/shared-backend.js";
+import {
+  LOCALSTACK_IMAGE,
+  LocalAwsError,
+  startEmulator,
+  startLocalAws,
+  type LocalAws,
+} from "../src/index.js";
 
 const silent = { log: false } as const;
+
+/** What the run's broker (the vitest global setup of this repository) decided for this machine. */
+async function runChoice(): Promise<SharedChoice> {
+  const url = process.env[BROKER_VARIABLE];
+  if (url === undefined)
+    throw new Error(`${BROKER_VARIABLE} is not set: the vitest global setup did not run`);
+  return askBroker(url, { image: LOCALSTACK_IMAGE, runtimeProbeTimeoutMs: 1500 });
+}
 
 async function using<T>(aws: LocalAws, body: (aws: LocalAws) => Promise<T>): Promise<T> {
   try {
@@ -46,9 +61,22 @@ describe("startLocalAws backend selection", () => {
         keyMaterialIdInResponses: false,
         faults: false,
         clock: false,
+        kmsDryRun: false,
+        reEncryptIncorrectKey: false,
+        s3ConcurrentConditionalWrites: false,
+        s3CompleteMultipartIfMatch: false,
         onDemandRotationLimit: 10,
       });
       expect(aws.missing("listKeyRotations")).toMatch(/501/);
+      // Every gap says why.
+      for (const capability of [
+        "kmsDryRun",
+        "reEncryptIncorrectKey",
+        "s3ConcurrentConditionalWrites",
+        "s3CompleteMultipartIfMatch",
+      ] as const) {
+        expect(aws.missing(capability)).toMatch(/LocalStack 4\.14 /);
+      }
       expect(aws.missing("clock")).toMatch(/built-in emulator/);
     });
     await using(
@@ -58,6 +86,8 @@ describe("startLocalAws backend selection", () => {
           listKeyRotations: true,
           keyMaterialIdInResponses: true,
           faults: false,
+          kmsDryRun: true,
+          s3ConcurrentConditionalWrites: true,
         });
         expect(aws.capabilities.onDemandRotationLimit).toBe(25);
         expect(aws.missing("listKeyRotations")).toBeUndefined();
@@ -105,26 +135,65 @@ describe("startLocalAws backend selection", () => {
     expect(error).toMatchObject({ code: "BAD_BACKEND" });
   });
 
-  it("fails fast when LocalStack is forced and no container runtime answers", async () => {
+  it("the vitest global setup hands every test file the run's backend broker", async () => {
+    expect(process.env[BROKER_VARIABLE]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
+    const choice = await runChoice();
+    expect(["builtin", "localstack"]).toContain(choice.backend);
+    // Asked again (as every test file does), the same decision: it was made once for the run.
+    expect(await runChoice()).toEqual(choice);
+  });
+
+  it("forced LocalStack: NO_CONTAINER_RUNTIME, fast, without a runtime; LocalStack with one", async () => {
+    // This machine's answer, as the run's broker probed it (the mocked cases of both branches
+    // are in shared-backend.test.ts).
+    const choice = await runChoice();
     const started = Date.now();
     const result = await startLocalAws({ env: { REKEY_TEST_BACKEND: "localstack" }, ...silent }).catch(
       (e: unknown) => e,
     );
-    if (result instanceof LocalAwsError) {
-      expect(result.code).toBe("NO_CONTAINER_RUNTIME");
+    if (choice.backend === "builtin") {
+      expect(result).toBeInstanceOf(LocalAwsError);
+      expect(result).toMatchObject({ code: "NO_CONTAINER_RUNTIME" });
       expect(Date.now() - started).toBeLessThan(5000);
     } else {
-      // A machine with a container runtime: LocalStack started as asked.
+      expect(result).not.toBeInstanceOf(Error);
       await using(result as LocalAws, async (aws) => expect(aws.backend).toBe("localstack"));
     }
   });
 
-  it("falls through to the built-in emulator within seconds when nothing else is there", async () => {
-    const started = Date.now();
-    await using(await startLocalAws({ env: {}, ...silent }), async (aws) => {
-      expect(["builtin", "localstack"]).toContain(aws.backend);
-      if (aws.backend === "builtin") expect(Date.now() - started).toBeLessThan(5000);
-    });
+  it("nothing in the environment: the run's backend (the built-in emulator where no runtime answers)", async () => {
+    const choice = await runChoice();
+    await using(
+      await startLocalAws({ env: { [BROKER_VARIABLE]: process.env[BROKER_VARIABLE] }, ...silent }),
+      async (aws) => {
+        expect(aws.backend).toBe(choice.backend);
+        if (choice.backend === "localstack") expect(aws.endpoint).toBe(choice.endpoint);
+      },
+    );
+  });
+
+  it("forced env: an endpoint that does not answer is ENDPOINT_UNREACHABLE; one that answers is used", async () => {
+    const error = await startLocalAws({
+      env: { REKEY_TEST_BACKEND: "env", REKEY_TEST_ENDPOINT: "http://127.0.0.1:1" },
+      ...silent,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LocalAwsError);
+    expect(error).toMatchObject({ code: "ENDPOINT_UNREACHABLE" });
+    const emulator = await startEmulator();
+    try {
+      await using(
+        await startLocalAws({
+          env: { REKEY_TEST_BACKEND: "env", AWS_ENDPOINT_URL: emulator.endpoint },
+          ...silent,
+        }),
+        async (aws) => {
+          expect(aws.backend).toBe("env");
+          await expect(aws.kms.send(new ListKeysCommand({}))).resolves.toMatchObject({ Keys: [] });
+        },
+      );
+    } finally {
+      await emulator.stop();
+    }
   });
 
   it("reports the choice in one stderr line, once per process and backend", async () => {

@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 /**
- * `pnpm emulator`: the built-in KMS + S3 emulator as a standalone process, for running the
- * examples, the CLI or another test runner against it. Prints the endpoint and the `export`
- * lines to paste into a shell, then serves until SIGINT or SIGTERM.
+ * `rekey-emulator` (`pnpm emulator` in this repository): the built-in KMS + S3 emulator as a
+ * standalone process, for running the examples, the CLI or another test runner against it.
+ * Prints the endpoint and the `export` lines to paste into a shell, then serves until SIGINT or
+ * SIGTERM.
  *
  * Options: --host (default 127.0.0.1), --port (default 4566, LocalStack's; 0 picks a free
  * one), --region (default us-east-1), --account-id (default 000000000000), --seed (fault
@@ -26,7 +28,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    "usage: pnpm emulator [--host 127.0.0.1] [--port 4566] [--region us-east-1] [--account-id 000000000000] [--seed 1] [--data-dir DIR] [--on-demand-rotation-delay-ms 0]\n",
+    "usage: rekey-emulator [--host 127.0.0.1] [--port 4566] [--region us-east-1] [--account-id 000000000000] [--seed 1] [--data-dir DIR] [--on-demand-rotation-delay-ms 0]\n",
   );
   process.exit(0);
 }

@@ -1,0 +1,38 @@
+/** The package as published: files it lists exist, its executable and exports map onto sources. */
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const manifest = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
+  files: string[];
+  bin: Record<string, string>;
+  exports: Record<string, { "rekey-source": string; types: string; default: string }>;
+};
+
+/** The source a `./dist/….js` file is compiled from (tsconfig.build: rootDir src, outDir dist). */
+const sourceOf = (built: string): string => built.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts");
+
+describe("package.json", () => {
+  it("lists only files that exist (dist is the build's output)", () => {
+    for (const file of manifest.files.filter((name) => name !== "dist")) {
+      expect(existsSync(`${root}/${file}`), file).toBe(true);
+    }
+  });
+
+  it("has a rekey-emulator executable built from the emulator's source, which starts with a shebang", () => {
+    const built = manifest.bin["rekey-emulator"];
+    expect(built).toBe("./dist/bin/emulator.js");
+    const source = readFileSync(`${root}/${sourceOf(built!)}`, "utf8");
+    expect(source.startsWith("#!/usr/bin/env node\n")).toBe(true);
+  });
+
+  it("maps every export onto a source file, and its built files onto that source", () => {
+    for (const [name, target] of Object.entries(manifest.exports)) {
+      expect(existsSync(`${root}/${target["rekey-source"]}`), name).toBe(true);
+      expect(sourceOf(target.default), name).toBe(target["rekey-source"]);
+      expect(target.types.replace(/\.d\.ts$/, ".js"), name).toBe(target.default);
+    }
+    expect(Object.keys(manifest.exports)).toContain("./vitest-global-setup");
+  });
+});
