@@ -39,7 +39,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { randomUUID } from "node:crypto";
 import { describe as group, expect, it } from "vitest";
-import { useLocalAws } from "../src/vitest.js";
+import { itWith, useLocalAws } from "../src/vitest.js";
 import { createKey, DAY, describe, uniqueAlias } from "./kms-helpers.js";
 
 const aws = useLocalAws();
@@ -237,7 +237,7 @@ group("data keys and ciphertext", () => {
     );
   });
 
-  it("answers IncorrectKeyException when the request names another key than the blob", async () => {
+  it("answers IncorrectKeyException when Decrypt names another key than the blob", async () => {
     const key = await createKey(aws);
     const other = await createKey(aws);
     const { CiphertextBlob } = await aws.kms.send(
@@ -246,12 +246,23 @@ group("data keys and ciphertext", () => {
     await expect(
       aws.kms.send(new DecryptCommand({ CiphertextBlob, KeyId: other.KeyId! })),
     ).rejects.toBeInstanceOf(IncorrectKeyException);
-    await expect(
-      aws.kms.send(
-        new ReEncryptCommand({ CiphertextBlob, SourceKeyId: other.KeyId!, DestinationKeyId: other.KeyId! }),
-      ),
-    ).rejects.toBeInstanceOf(IncorrectKeyException);
   });
+
+  itWith(aws, "reEncryptIncorrectKey")(
+    "answers IncorrectKeyException when ReEncrypt names another source key than the blob",
+    async () => {
+      const key = await createKey(aws);
+      const other = await createKey(aws);
+      const { CiphertextBlob } = await aws.kms.send(
+        new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from("secret") }),
+      );
+      await expect(
+        aws.kms.send(
+          new ReEncryptCommand({ CiphertextBlob, SourceKeyId: other.KeyId!, DestinationKeyId: other.KeyId! }),
+        ),
+      ).rejects.toBeInstanceOf(IncorrectKeyException);
+    },
+  );
 
   it("re-encrypts under another key (alias cutover) and changes the encryption context", async () => {
     const oldKey = await createKey(aws);
@@ -340,45 +351,50 @@ group("key states", () => {
 });
 
 group("DryRun", () => {
-  it("answers DryRunOperationException when the call would succeed, the real error otherwise", async () => {
-    const key = await createKey(aws);
-    const dataKey = await aws.kms.send(
-      new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", EncryptionContext: context }),
-    );
-    const calls = [
-      new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from("x"), DryRun: true }),
-      new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", DryRun: true }),
-      new GenerateDataKeyWithoutPlaintextCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", DryRun: true }),
-      new DecryptCommand({
-        CiphertextBlob: dataKey.CiphertextBlob,
-        EncryptionContext: context,
-        DryRun: true,
-      }),
-      new ReEncryptCommand({
-        CiphertextBlob: dataKey.CiphertextBlob,
-        SourceKeyId: key.KeyId!,
-        SourceEncryptionContext: context,
-        DestinationKeyId: key.KeyId!,
-        DryRun: true,
-      }),
-    ] as const;
-    for (const command of calls) {
-      // Each command type has its own output type; DryRun makes all of them fail the same way.
-      await expect(aws.kms.send(command as EncryptCommand)).rejects.toBeInstanceOf(DryRunOperationException);
-    }
-    // A dry run checks everything a real call checks.
-    await expect(
-      aws.kms.send(
-        new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, EncryptionContext: {}, DryRun: true }),
-      ),
-    ).rejects.toBeInstanceOf(InvalidCiphertextException);
-    await aws.kms.send(new DisableKeyCommand({ KeyId: key.KeyId! }));
-    await expect(
-      aws.kms.send(new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from("x"), DryRun: true })),
-    ).rejects.toBeInstanceOf(DisabledException);
-  });
+  itWith(aws, "kmsDryRun")(
+    "answers DryRunOperationException when the call would succeed, the real error otherwise",
+    async () => {
+      const key = await createKey(aws);
+      const dataKey = await aws.kms.send(
+        new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", EncryptionContext: context }),
+      );
+      const calls = [
+        new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from("x"), DryRun: true }),
+        new GenerateDataKeyCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", DryRun: true }),
+        new GenerateDataKeyWithoutPlaintextCommand({ KeyId: key.KeyId!, KeySpec: "AES_256", DryRun: true }),
+        new DecryptCommand({
+          CiphertextBlob: dataKey.CiphertextBlob,
+          EncryptionContext: context,
+          DryRun: true,
+        }),
+        new ReEncryptCommand({
+          CiphertextBlob: dataKey.CiphertextBlob,
+          SourceKeyId: key.KeyId!,
+          SourceEncryptionContext: context,
+          DestinationKeyId: key.KeyId!,
+          DryRun: true,
+        }),
+      ] as const;
+      for (const command of calls) {
+        // Each command type has its own output type; DryRun makes all of them fail the same way.
+        await expect(aws.kms.send(command as EncryptCommand)).rejects.toBeInstanceOf(
+          DryRunOperationException,
+        );
+      }
+      // A dry run checks everything a real call checks.
+      await expect(
+        aws.kms.send(
+          new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, EncryptionContext: {}, DryRun: true }),
+        ),
+      ).rejects.toBeInstanceOf(InvalidCiphertextException);
+      await aws.kms.send(new DisableKeyCommand({ KeyId: key.KeyId! }));
+      await expect(
+        aws.kms.send(new EncryptCommand({ KeyId: key.KeyId!, Plaintext: Buffer.from("x"), DryRun: true })),
+      ).rejects.toBeInstanceOf(DisabledException);
+    },
+  );
 
-  it("creates no grant on a DryRun CreateGrant", async () => {
+  itWith(aws, "kmsDryRun")("creates no grant on a DryRun CreateGrant", async () => {
     const key = await createKey(aws);
     await expect(
       aws.kms.send(

@@ -343,54 +343,65 @@ describe("conditional writes", () => {
     ).rejects.toMatchObject({ name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
   });
 
-  test("racing writers with the same If-Match: exactly one wins, the others get 412", async () => {
-    const base = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "race", Body: "base" }));
-    const writers = Array.from({ length: 8 }, (_, i) => `writer-${i}-${"x".repeat(64 * 1024)}`);
-    const results = await Promise.allSettled(
-      writers.map((body) =>
-        s3.send(new PutObjectCommand({ Bucket: bucket, Key: "race", Body: body, IfMatch: base.ETag })),
-      ),
+  itWith(aws, "s3ConcurrentConditionalWrites")(
+    "racing writers with the same If-Match: exactly one wins, the others get 412",
+    async () => {
+      const base = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "race", Body: "base" }));
+      const writers = Array.from({ length: 8 }, (_, i) => `writer-${i}-${"x".repeat(64 * 1024)}`);
+      const results = await Promise.allSettled(
+        writers.map((body) =>
+          s3.send(new PutObjectCommand({ Bucket: bucket, Key: "race", Body: body, IfMatch: base.ETag })),
+        ),
+      );
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(writers.length - 1);
+      for (const loss of lost) expect(loss.reason).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+      const winner = writers[results.findIndex((r) => r.status === "fulfilled")]!;
+      expect((await bodyOf(bucket, "race")).toString()).toBe(winner);
+    },
+  );
+
+  /** Uploads a one-part "new" body to `key` and completes it with `conditions`. */
+  async function completeWith(key: string, conditions: { IfMatch?: string; IfNoneMatch?: string }) {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: "new" }),
     );
-    const won = results.filter((r) => r.status === "fulfilled");
-    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    expect(won).toHaveLength(1);
-    expect(lost).toHaveLength(writers.length - 1);
-    for (const loss of lost) expect(loss.reason).toMatchObject({ $metadata: { httpStatusCode: 412 } });
-    const winner = writers[results.findIndex((r) => r.status === "fulfilled")]!;
-    expect((await bodyOf(bucket, "race")).toString()).toBe(winner);
+    try {
+      return await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          ...conditions,
+        }),
+      );
+    } catch (error) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
+      throw error;
+    }
+  }
+
+  test("CompleteMultipartUpload honours If-None-Match: *", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "mpu-none-match", Body: "old" }));
+    await expect(completeWith("mpu-none-match", { IfNoneMatch: "*" })).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 412 },
+    });
+    expect((await bodyOf(bucket, "mpu-none-match")).toString()).toBe("old");
+    const created = await completeWith("mpu-none-match-absent", { IfNoneMatch: "*" });
+    expect(created.ETag).toMatch(/^"[0-9a-f]{32}-1"$/);
   });
 
-  test("CompleteMultipartUpload honours If-Match and If-None-Match", async () => {
+  itWith(aws, "s3CompleteMultipartIfMatch")("CompleteMultipartUpload honours If-Match", async () => {
     const existing = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "mpu-cond", Body: "old" }));
-    const complete = async (conditions: { IfMatch?: string; IfNoneMatch?: string }) => {
-      const { UploadId } = await s3.send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: "mpu-cond" }),
-      );
-      const part = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: "mpu-cond", UploadId, PartNumber: 1, Body: "new" }),
-      );
-      try {
-        return await s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: "mpu-cond",
-            UploadId,
-            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
-            ...conditions,
-          }),
-        );
-      } catch (error) {
-        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "mpu-cond", UploadId }));
-        throw error;
-      }
-    };
-    await expect(complete({ IfNoneMatch: "*" })).rejects.toMatchObject({
-      $metadata: { httpStatusCode: 412 },
-    });
-    await expect(complete({ IfMatch: '"0123456789abcdef0123456789abcdef"' })).rejects.toMatchObject({
-      $metadata: { httpStatusCode: 412 },
-    });
-    const done = await complete({ IfMatch: existing.ETag! });
+    await expect(
+      completeWith("mpu-cond", { IfMatch: '"0123456789abcdef0123456789abcdef"' }),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    expect((await bodyOf(bucket, "mpu-cond")).toString()).toBe("old");
+    const done = await completeWith("mpu-cond", { IfMatch: existing.ETag! });
     expect(done.ETag).toMatch(/^"[0-9a-f]{32}-1"$/);
     expect((await bodyOf(bucket, "mpu-cond")).toString()).toBe("new");
   });
