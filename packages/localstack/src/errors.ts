@@ -8,6 +8,11 @@
  * - `ENDPOINT_UNREACHABLE`: the env backend was forced and its endpoint does not answer;
  * - `NO_CONTAINER_RUNTIME`: LocalStack was forced and no container runtime answered;
  * - `LOCALSTACK_FAILED`: a container runtime answered but the LocalStack container did not start.
+ *
+ * @example
+ * ```ts
+ * if ((LOCAL_AWS_ERROR_CODES as readonly string[]).includes(code)) throw new LocalAwsError(code as LocalAwsErrorCode, message);
+ * ```
  */
 export const LOCAL_AWS_ERROR_CODES = [
   "BAD_BACKEND",
@@ -45,7 +50,15 @@ export class LocalAwsError extends Error {
   }
 }
 
-/** The message of any thrown value, for error messages that wrap it. */
+/**
+ * The message of any thrown value, for error messages that wrap it.
+ *
+ * @example
+ * ```ts
+ * messageOf(new Error("boom")); // "boom"
+ * messageOf("plain"); // "plain"
+ * ```
+ */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

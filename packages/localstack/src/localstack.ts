@@ -61,6 +61,14 @@ const containers = new Map<string, SharedContainer>();
  *
  * @throws LocalAwsError `LOCALSTACK_FAILED` when the container does not start (the
  * testcontainers error is its `cause`).
+ *
+ * @example
+ * ```ts
+ * const lease = await acquireLocalstack(LOCALSTACK_IMAGE);
+ * const kms = new KMSClient({ endpoint: lease.endpoint, region: "us-east-1", credentials });
+ * // ...
+ * await lease.release();
+ * ```
  */
 export async function acquireLocalstack(image: string): Promise<LocalstackLease> {
   let shared = containers.get(image);

@@ -166,6 +166,15 @@ export async function startBackendBroker(options: BackendBrokerOptions = {}): Pr
 /**
  * Asks the broker at `url` for the run's backend.
  *
+ * @example
+ * ```ts
+ * const choice = await askBroker(process.env[BROKER_VARIABLE]!, {
+ *   image: LOCALSTACK_IMAGE,
+ *   runtimeProbeTimeoutMs: 1500,
+ * });
+ * if (choice.backend === "localstack") console.log(choice.endpoint);
+ * ```
+ *
  * @throws LocalAwsError with the broker's code when it could not provide one (e.g.
  * `LOCALSTACK_FAILED`), or `LOCALSTACK_FAILED` when the broker itself cannot be reached.
  */

@@ -29,6 +29,12 @@ export type EmulatedService = "kms" | "s3";
  * Named groups of operations a rule can target. `kms:cryptographic` is the set of operations
  * that share KMS's "Cryptographic operations (symmetric) request rate" quota of an account
  * and Region.
+ *
+ * @example
+ * ```ts
+ * FAULT_GROUPS["kms:cryptographic"]?.has("ReEncrypt"); // true
+ * aws.faults.inject("kms:cryptographic", { maxRequestsPerSecond: 100 });
+ * ```
  */
 export const FAULT_GROUPS: Readonly<Record<string, ReadonlySet<string>>> = {
   "kms:cryptographic": new Set([
