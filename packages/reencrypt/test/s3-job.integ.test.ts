@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
-import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
+import { JobError, planJob, runJob, type JobOptions, type ObjectResult } from "../src/index.js";
 import {
   bytesDigestFrom,
   headerOf,
@@ -261,6 +261,26 @@ describe("rewrap through S3", () => {
     );
   });
 
+  it("an object listed as empty is read, not assumed foreign: the listing may be older than the object", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    const o = await putEncrypted(aws.s3, aws.kms, bucket, "late.rkey", {
+      keyId: key,
+      seed: 31,
+      plaintextSize: 700,
+    });
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "empty", Body: "" }));
+    await rotate(key);
+    const refs = [
+      { kind: "s3" as const, bucket, key: "late.rkey", size: 0 },
+      { kind: "s3" as const, bucket, key: "empty", size: 0 },
+    ];
+    const report = await runJob(job(bucket, { source: { kind: "refs", refs } }));
+    expect(report.outcomes).toMatchObject({ rewrapped: 1, foreign: 1 });
+    expect(report.s3.byOperation.GetObject).toBeGreaterThanOrEqual(2);
+    expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, o.key, [key])).toBe(o.plaintextDigest);
+  });
+
   it("a dry run writes nothing; a re-run over a finished set writes nothing", async () => {
     const key = await newKey();
     const bucket = await newBucket(aws.s3);
@@ -315,8 +335,18 @@ describe("rewrap through S3", () => {
         `${bucket},m/missing.rkey`,
       ].join("\n"),
     );
-    const report = await runJob(job(bucket, { source: { kind: "manifest", path } }));
+    const results: ObjectResult[] = [];
+    const report = await runJob(
+      job(bucket, { source: { kind: "manifest", path }, hooks: { onResult: (r) => void results.push(r) } }),
+    );
     expect(report.outcomes.rewrapped).toBe(2);
+    // An object whose header could not be read is not called unreadable (a header that does not parse).
+    expect(results.find((r) => r.ref.kind === "s3" && r.ref.key === "m/missing.rkey")).toMatchObject({
+      outcome: "conflict",
+      planClass: "unplanned",
+      reason: expect.stringMatching(/^header read failed: the object does not exist/),
+      errorName: "NoSuchKey",
+    });
     expect(report.invalidSourceEntries).toBe(2);
     expect(report.outcomes.conflict).toBe(1);
     expect(report.failures.map((f) => f.object)).toEqual(

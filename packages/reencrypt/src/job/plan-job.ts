@@ -45,6 +45,8 @@ export async function planJob(
     kmsRps: options.kmsRps ?? JOB_DEFAULTS.kmsRps,
     concurrency,
     multipartThreshold: ctx.settings.multipartThreshold,
+    copyPartBytes: ctx.settings.copyPartBytes,
+    uploadPartBytes: ctx.settings.uploadPartBytes,
     target,
     counters: ctx.counters,
   });

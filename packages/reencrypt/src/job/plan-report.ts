@@ -6,6 +6,7 @@
 import { describeRef, type InvalidSourceEntry } from "../model/object-ref.js";
 import type { ObjectPlan, PlanClass } from "../plan/object-plan.js";
 import type { JobCounters } from "../run/job-counters.js";
+import { multipartLayout } from "../s3/multipart-layout.js";
 import { keptNote, MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
 import type { TargetSummary } from "./target-summary.js";
 import type { VerifyLevel } from "./job-context.js";
@@ -63,6 +64,11 @@ export interface PlanReport {
   readonly multipartObjects: number;
   /** Bytes the run would move through the job (estimate) and copy server-side. */
   readonly bytesEstimate: { readonly throughJob: number; readonly copiedServerSide: number };
+  /**
+   * S3 requests the run would make (estimate, without retries), from the job's part sizes
+   * (`copyPartBytes` for a large rewrap, `uploadPartBytes` for a re-encrypt).
+   */
+  readonly s3Requests: number;
   readonly estimate: {
     /** The larger of the two bounds. */
     readonly seconds: number;
@@ -85,6 +91,10 @@ export interface PlanEstimateSettings {
   readonly kmsRps: number;
   readonly concurrency: number;
   readonly multipartThreshold: number;
+  /** Part size of the server-side copies of a large rewrap. */
+  readonly copyPartBytes: number;
+  /** Part size of a re-encrypt's streaming upload. */
+  readonly uploadPartBytes: number;
   readonly target: TargetSummary;
   readonly counters: JobCounters;
 }
@@ -220,6 +230,7 @@ export class PlanReportBuilder {
       kmsCallsWhilePlanning: this.s.counters.total("kms"),
       multipartObjects: this.multipart,
       bytesEstimate: { throughJob: this.throughJob, copiedServerSide: this.copied },
+      s3Requests: this.requests,
       estimate: {
         seconds: round(Math.max(kmsBound, concurrencyBound)),
         kmsBoundSeconds: round(kmsBound),
@@ -245,10 +256,20 @@ export class PlanReportBuilder {
       if (full) bump("Decrypt", 2);
       if (plan.size > this.s.multipartThreshold) {
         this.multipart++;
-        const first = 5 * 1024 * 1024;
-        this.throughJob += 2 * first + 2 * header;
-        this.copied += Math.max(0, plan.size - first);
-        this.requests += 5 + Math.ceil(plan.size / (256 * 1024 * 1024));
+        // The new prefix is about as long as the old one (same header, as many entries or fewer).
+        const parts = multipartLayout({
+          prefixLength: Math.max(1, header),
+          bodyOffset: header,
+          size: plan.size,
+          copyPartBytes: this.s.copyPartBytes,
+        });
+        const first = parts[0];
+        const firstBody = first ? first.end - first.start : 0;
+        // Part 1's body bytes down and up with the new prefix, and the prefix read back.
+        this.throughJob += 2 * firstBody + 2 * header;
+        this.copied += Math.max(0, plan.size - (first?.end ?? 0));
+        // ListMultipartUploads, Create, GET of part 1, UploadPart, the copies, Complete, verify.
+        this.requests += 6 + (parts.length - 1);
       } else {
         this.throughJob += (plan.whole ? 0 : plan.size) + plan.size + header;
         this.requests += (plan.whole ? 0 : 1) + 2;
@@ -260,7 +281,9 @@ export class PlanReportBuilder {
       bump("GenerateDataKey", 1);
       bump("Encrypt", wraps - 1);
       this.throughJob += 2 * plan.size + header + (full ? plan.size : 0);
-      this.requests += 3 + Math.ceil(plan.size / (8 * 1024 * 1024));
+      // GET, the upload (one PUT, or List + Create + parts + Complete), verify.
+      const parts = Math.ceil(plan.size / this.s.uploadPartBytes);
+      this.requests += parts <= 1 ? 3 : 5 + parts;
     }
   }
 

@@ -10,7 +10,7 @@ export interface S3ObjectRef {
   readonly key: string;
   /** A specific version; absent means the current one. */
   readonly versionId?: string;
-  /** Size from the listing, when the source knows it (saves a request for empty objects). */
+  /** Size from the listing, when the source knows it (informational: the header read decides). */
   readonly size?: number;
 }
 

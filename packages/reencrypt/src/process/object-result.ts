@@ -34,8 +34,8 @@ export const SUCCESS_OUTCOMES: ReadonlySet<ObjectOutcome> = new Set(["rewrapped"
 export interface ObjectResult {
   readonly ref: ObjectRef;
   readonly outcome: ObjectOutcome;
-  /** The plan's class (what the object was before). */
-  readonly planClass: PlanClass;
+  /** The plan's class (what the object was before); `unplanned` when its header could not be read. */
+  readonly planClass: PlanClass | "unplanned";
   /** One line: why this outcome. */
   readonly reason: string;
   /** Stable code of a failure (`ERR_KMS`, `ERR_JOB_CONFLICT`, …). */

@@ -106,8 +106,10 @@ function failureFacts(e: unknown): Pick<ObjectResult, "errorName" | "transient">
 }
 
 /**
- * The result of an object that could not even be planned (its header read failed after the
- * retries, or the job was cancelled).
+ * The result of an object that could not even be planned: its header read failed after the
+ * retries (S3 kept failing, access denied, the object is gone — a `conflict`), or the job was
+ * cancelled. Its plan class is `unplanned`, not `unreadable` (which is a header that was read
+ * and does not parse).
  *
  * @example
  * ```ts
@@ -120,8 +122,8 @@ export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobCont
   return {
     ref,
     outcome: code === "ERR_JOB_CONFLICT" ? "conflict" : "failed",
-    planClass: "unreadable",
-    reason: aborted ? "the job was cancelled" : reason,
+    planClass: "unplanned",
+    reason: aborted ? "the job was cancelled" : `header read failed: ${reason}`,
     code: aborted ? "ERR_JOB_ABORTED" : code,
     ...(aborted ? {} : failureFacts(error)),
     size: 0,

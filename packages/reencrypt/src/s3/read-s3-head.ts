@@ -48,8 +48,8 @@ export function s3Of(ctx: JobContext): S3Runtime {
  */
 export async function readS3Head(ref: S3ObjectRef, ctx: JobContext): Promise<S3Head> {
   const rt = s3Of(ctx);
-  if (ref.size === 0)
-    return { read: { kind: "foreign", reason: "empty object" }, size: 0, bytes: new Uint8Array() };
+  // The listing's size is not trusted: the object may have been written since it was listed, and
+  // a class decided without a read would be checkpointed as done.
   const base = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
   let first;
   try {
