@@ -68,6 +68,8 @@ export interface WrittenObject {
 /** Options of {@link putEncrypted}. */
 export interface PutEncryptedOptions {
   readonly keyId: string;
+  /** More keys wrapping the same data key. */
+  readonly additionalKeyIds?: readonly string[];
   readonly seed: number;
   readonly plaintextSize: number;
   readonly context?: Record<string, string>;
@@ -84,7 +86,7 @@ export async function putEncrypted(
   key: string,
   o: PutEncryptedOptions,
 ): Promise<WrittenObject> {
-  const keyring = new KmsKeyring({ client: kms, keyId: o.keyId });
+  const keyring = new KmsKeyring({ client: kms, keyId: o.keyId, additionalKeyIds: o.additionalKeyIds ?? [] });
   const context = o.context ?? { bucket, key };
   const plaintextDigest = await digestOf(plaintextStream(o.seed, o.plaintextSize));
   if (o.plaintextSize <= 8 * MiB) {
