@@ -259,6 +259,44 @@ describe("rekey plan / rewrap in-process", () => {
     expect(run.stdout).toContain(`${manifest}:4: unbalanced quotes`);
   }, 60_000);
 
+  it("a checkpoint of another job is refused; --fresh-checkpoint starts it over", async () => {
+    const { key, bucket } = await keyAndObjects(3);
+    const checkpoint = join(dir, "leak.jsonl");
+    const args = [
+      "reencrypt",
+      "--source",
+      `s3://${bucket}/`,
+      "--target",
+      `key:${key}`,
+      "--checkpoint",
+      checkpoint,
+    ];
+    const first = await runCliInProcess(aws, [...args, "--report", join(dir, "leak-1.json")]);
+    expect(first.exitCode).toBe(0);
+    // Objects found on the key are done for `reencrypt`, not for `reencrypt --include-current`.
+    const refused = await runCliInProcess(aws, [
+      ...args,
+      "--include-current",
+      "--report",
+      join(dir, "leak-2.json"),
+    ]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(
+      /belongs to another job \(includeCurrent false there, true here\).*--fresh-checkpoint/,
+    );
+    const fresh = await runCliInProcess(aws, [
+      ...args,
+      "--include-current",
+      "--fresh-checkpoint",
+      "--report",
+      join(dir, "leak-3.json"),
+    ]);
+    expect(fresh.exitCode).toBe(0);
+    expect(
+      (JSON.parse(await readFile(join(dir, "leak-3.json"), "utf8")) as JobReport).outcomes.reencrypted,
+    ).toBe(3);
+  }, 60_000);
+
   it("bad arguments are one clear line, exit 1", async () => {
     for (const [args, message] of [
       [["rewrap"], "name exactly one source"],
