@@ -56,7 +56,9 @@ describe("runJob over a directory", () => {
     const oldMaterial = f.kms.current(f.key);
     const newMaterial = f.kms.rotate(f.key);
 
-    const plan = await planJob(options(f));
+    let planned = 0;
+    const plan = await planJob(options(f), { onPlan: (p) => (planned += p ? 1 : 0) });
+    expect(planned).toBe(f.files.size);
     expect(plan.classes.rewrap.objects).toBe(f.files.size);
     expect(plan.bySourceMaterial[oldMaterial]?.objects).toBe(f.files.size);
     expect(plan.kmsCalls.byOperation.ReEncrypt).toBe(f.files.size);

@@ -99,6 +99,17 @@ describe("job progress", () => {
     expect(lines).toHaveLength(4);
   });
 
+  it("a dry run: the bar counts planned objects, unreadable headers as errors", () => {
+    const screen = new Screen();
+    const p = startProgress({ mode: "bar", stdout: screen, stderr: screen, counters: () => undefined });
+    for (let i = 0; i < 3; i++) p.discovered();
+    p.planned(false);
+    p.planned(true);
+    p.planned(false);
+    p.stop();
+    expect(screen.lines().at(-1)).toMatch(/^=+ 3\/3 objects \| .* \| errors 1$/);
+  });
+
   it("a terminal with no object: no bar at all", () => {
     const screen = new Screen();
     const p = startProgress({ mode: "bar", stdout: screen, stderr: screen, counters: () => undefined });

@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { EXIT_CODES, type JobReport } from "../job/job-report.js";
 import type { JobContext } from "../job/job-context.js";
 import type { JobOptions, JobSource } from "../job/job-options.js";
+import type { ObjectPlan } from "../plan/object-plan.js";
 import type { PlanReport } from "../job/plan-report.js";
 import { planJob } from "../job/plan-job.js";
 import { runJob } from "../job/run-job.js";
@@ -296,7 +297,11 @@ async function jobAction(
           (t.kmsScope ? `; entries under keys in ${t.kmsScope} are moved, others kept` : ""),
       );
   };
-  const listeners = { onTarget, onContext: (c: JobContext) => (jobCtx = c) };
+  const listeners = {
+    onTarget,
+    onContext: (c: JobContext) => (jobCtx = c),
+    onPlan: (plan: ObjectPlan | undefined) => progress.planned(plan === undefined),
+  };
   const run: JobOptions = {
     ...options,
     stopSignal: stop.signal,

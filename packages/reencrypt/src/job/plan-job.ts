@@ -29,7 +29,8 @@ export async function planJob(
   options: JobOptions,
   listeners: {
     onTarget?: TargetListener;
-    onPlan?: (plan: ObjectPlan) => void;
+    /** An object was planned: its plan, or `undefined` when its header could not be read. */
+    onPlan?: (plan: ObjectPlan | undefined) => void;
     onContext?: (ctx: JobContext) => void;
   } = {},
 ): Promise<PlanReport> {
@@ -79,6 +80,7 @@ export async function planJob(
         } else {
           const { code, reason } = describeError(r.error);
           report.addFailure(r.ref, code, reason);
+          listeners.onPlan?.(undefined);
         }
       },
     },

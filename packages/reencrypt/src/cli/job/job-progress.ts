@@ -16,6 +16,8 @@ export interface JobProgress {
   discovered(): void;
   /** An object finished. */
   finished(result: ObjectResult): void;
+  /** An object was planned (dry run); `failed` when its header could not be read. */
+  planned(failed: boolean): void;
   /** Prints a message without breaking the bar. */
   message(line: string): void;
   /** Stops the display. */
@@ -49,6 +51,10 @@ export function startProgress(o: ProgressOptions): JobProgress {
     const c = o.counters();
     return c ? c.bytes.read + c.bytes.written : 0;
   };
+  const count = (failed: boolean): void => {
+    done++;
+    if (failed) errors++;
+  };
   const rate = (): number => done / Math.max(0.001, (performance.now() - started) / 1000);
   const snapshot = () => ({
     event: "progress",
@@ -81,8 +87,11 @@ export function startProgress(o: ProgressOptions): JobProgress {
         } else bar.setTotal(seen);
       },
       finished(r) {
-        done++;
-        if (r.outcome === "failed" || r.outcome === "conflict" || r.outcome === "unreadable") errors++;
+        count(isError(r));
+        bar.update(done, payload());
+      },
+      planned(failed) {
+        count(failed);
         bar.update(done, payload());
       },
       message(line) {
@@ -114,9 +123,9 @@ export function startProgress(o: ProgressOptions): JobProgress {
     discovered() {
       seen++;
     },
+    planned: count,
     finished(r) {
-      done++;
-      if (r.outcome === "failed" || r.outcome === "conflict" || r.outcome === "unreadable") errors++;
+      count(isError(r));
       if (o.mode === "json")
         o.stdout.write(
           `${JSON.stringify({
@@ -140,4 +149,9 @@ export function startProgress(o: ProgressOptions): JobProgress {
       if (timer) clearInterval(timer);
     },
   };
+}
+
+/** Outcomes the display counts as errors. */
+function isError(r: ObjectResult): boolean {
+  return r.outcome === "failed" || r.outcome === "conflict" || r.outcome === "unreadable";
 }
