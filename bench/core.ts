@@ -16,12 +16,24 @@ import {
   RawAesWrappingSuiteIdentifier,
 } from "@aws-crypto/client-node";
 import { decrypt, decryptStream, encrypt, encryptStream, RawAesKeyring } from "@rekey/core";
-import { best, bufferSource, fmt, MiB, mbps, seconds, sink, source, table, timePipeline } from "./lib.js";
+import {
+  best,
+  bestOfPair,
+  bufferSource,
+  fmt,
+  MiB,
+  mbps,
+  seconds,
+  sink,
+  source,
+  table,
+  timePipeline,
+} from "./lib.js";
 import { rawDecrypt, rawDecryptStream, rawEncrypt, rawEncryptStream } from "./raw-gcm.js";
 
 const QUICK = process.env.REKEY_BENCH_QUICK === "1";
 const BIG = QUICK ? 32 * MiB : 256 * MiB;
-const REPS = QUICK ? 1 : 3;
+const REPS = QUICK ? 1 : 5;
 
 const key = randomBytes(32);
 const keyring = new RawAesKeyring({ name: "bench", key });
@@ -57,19 +69,17 @@ export async function run(): Promise<CoreResults> {
   ];
   const stream: CoreResults["stream"] = [];
   for (const frame of [4 * 1024, 64 * 1024, 256 * 1024, MiB]) {
-    const rawEnc = await best(REPS, () =>
-      timePipeline(source(data, BIG), [rawEncryptStream(key, frame)], sink()),
-    );
-    const rkEnc = await best(REPS, () =>
-      timePipeline(source(data, BIG), [encryptStream({ keyring, frameLength: frame })], sink()),
+    const [rawEnc, rkEnc] = await bestOfPair(
+      REPS,
+      () => timePipeline(source(data, BIG), [rawEncryptStream(key, frame)], sink()),
+      () => timePipeline(source(data, BIG), [encryptStream({ keyring, frameLength: frame })], sink()),
     );
     const rawCt = await collect([rawEncryptStream(key, frame)], BIG);
     const rkCt = await collect([encryptStream({ keyring, frameLength: frame })], BIG);
-    const rawDec = await best(REPS, () =>
-      timePipeline(bufferSource(rawCt), [rawDecryptStream(key, frame)], sink()),
-    );
-    const rkDec = await best(REPS, () =>
-      timePipeline(bufferSource(rkCt), [decryptStream({ keyring })], sink()),
+    const [rawDec, rkDec] = await bestOfPair(
+      REPS,
+      () => timePipeline(bufferSource(rawCt), [rawDecryptStream(key, frame)], sink()),
+      () => timePipeline(bufferSource(rkCt), [decryptStream({ keyring })], sink()),
     );
     const r = {
       frame,
@@ -101,28 +111,30 @@ export async function run(): Promise<CoreResults> {
       size <= data.length
         ? data.subarray(0, size)
         : Buffer.concat(Array.from({ length: size / data.length }, () => data));
-    const n = size === MiB ? 50 : 1;
-    const rawE = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < n; i++) rawEncrypt(key, pt, MiB);
-      }),
-    );
-    const rkE = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < n; i++) await encrypt(pt, { keyring });
-      }),
+    const n = size === MiB ? 200 : 1;
+    const [rawE, rkE] = await bestOfPair(
+      REPS,
+      () =>
+        seconds(async () => {
+          for (let i = 0; i < n; i++) rawEncrypt(key, pt, MiB);
+        }),
+      () =>
+        seconds(async () => {
+          for (let i = 0; i < n; i++) await encrypt(pt, { keyring });
+        }),
     );
     const rawCt = rawEncrypt(key, pt, MiB);
     const rkCt = (await encrypt(pt, { keyring })).ciphertext;
-    const rawD = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < n; i++) rawDecrypt(key, rawCt, MiB);
-      }),
-    );
-    const rkD = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < n; i++) await decrypt(rkCt, { keyring });
-      }),
+    const [rawD, rkD] = await bestOfPair(
+      REPS,
+      () =>
+        seconds(async () => {
+          for (let i = 0; i < n; i++) rawDecrypt(key, rawCt, MiB);
+        }),
+      () =>
+        seconds(async () => {
+          for (let i = 0; i < n; i++) await decrypt(rkCt, { keyring });
+        }),
     );
     if (size === MiB) rk1MiBBuffer = { enc: mbps(size * n, rkE), dec: mbps(size * n, rkD) };
     bufRows.push([

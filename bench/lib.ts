@@ -63,6 +63,24 @@ export async function best(n: number, f: () => Promise<number>): Promise<number>
   return b;
 }
 
+/**
+ * Best of `n` runs of two measurements taken in turn (a, b, a, b, …), so a drift of the machine's
+ * speed during the run weighs on both sides of a ratio alike.
+ */
+export async function bestOfPair(
+  n: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<[number, number]> {
+  let ba = Infinity;
+  let bb = Infinity;
+  for (let i = 0; i < n; i++) {
+    ba = Math.min(ba, await a());
+    bb = Math.min(bb, await b());
+  }
+  return [ba, bb];
+}
+
 export async function seconds(f: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await f();

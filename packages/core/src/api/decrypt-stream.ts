@@ -173,14 +173,19 @@ class DecryptTransform extends Transform {
         }
         case "ciphertext": {
           const n = Math.min(this.remaining, chunk.length - at);
-          this.staged.add(chunk.subarray(at, at + n));
+          const piece = chunk.subarray(at, at + n);
           this.remaining -= n;
           at += n;
           // Feed the cipher in large pieces: one held output buffer per tiny input chunk would
-          // let a sender of 4-byte chunks inflate a frame's memory many times over.
-          if (this.remaining === 0 || this.staged.length >= STAGE_BYTES) {
-            for (const piece of this.staged.take(this.staged.length))
-              (this.opener as FrameOpener).update(piece);
+          // let a sender of 4-byte chunks inflate a frame's memory many times over. A piece that
+          // is large, or ends the frame with nothing staged, goes to the cipher as it is (no copy).
+          const opener = this.opener as FrameOpener;
+          if (this.staged.length === 0 && (this.remaining === 0 || n >= STAGE_BYTES)) opener.update(piece);
+          else {
+            this.staged.add(piece);
+            if (this.remaining === 0 || this.staged.length >= STAGE_BYTES) {
+              for (const p of this.staged.take(this.staged.length)) opener.update(p);
+            }
           }
           if (this.remaining === 0) this.state = "tag";
           break;
