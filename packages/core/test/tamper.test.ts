@@ -159,25 +159,27 @@ describe("tampering", () => {
     const { ciphertext } = await encrypt(plaintext, { keyring, frameLength: FRAME });
     const p = prefixOf(ciphertext);
     const frame = 4 + FRAME + 16;
-    for (let i = p.bodyOffset; i < ciphertext.length; i++) {
-      const m = Buffer.from(ciphertext);
-      m[i] = (m[i] ?? 0) ^ 0x04;
-      const k = Math.floor((i - p.bodyOffset) / frame); // 0-based index of the tampered frame
-      const released: Buffer[] = [];
-      const s = decryptStream({ keyring });
-      s.on("data", (c: Buffer) => released.push(c));
-      const failed = await new Promise<unknown>((resolve) => {
-        s.on("error", resolve);
-        s.on("end", () => resolve(undefined));
-        // Feed in small chunks so a careless implementation would have a chance to leak.
-        for (let at = 0; at < m.length; at += 7) s.write(m.subarray(at, at + 7));
-        s.end();
-      });
-      expect(failed, `byte ${i}`).toBeInstanceOf(RekeyError);
-      expect(
-        Buffer.concat(released).equals(plaintext.subarray(0, k * FRAME)),
-        `byte ${i} (frame ${k + 1})`,
-      ).toBe(true);
+    // Small chunks (ciphertext staged before the cipher) and one chunk (fed to it directly).
+    for (const size of [7, ciphertext.length]) {
+      for (let i = p.bodyOffset; i < ciphertext.length; i++) {
+        const m = Buffer.from(ciphertext);
+        m[i] = (m[i] ?? 0) ^ 0x04;
+        const k = Math.floor((i - p.bodyOffset) / frame); // 0-based index of the tampered frame
+        const released: Buffer[] = [];
+        const s = decryptStream({ keyring });
+        s.on("data", (c: Buffer) => released.push(c));
+        const failed = await new Promise<unknown>((resolve) => {
+          s.on("error", resolve);
+          s.on("end", () => resolve(undefined));
+          for (let at = 0; at < m.length; at += size) s.write(m.subarray(at, at + size));
+          s.end();
+        });
+        expect(failed, `byte ${i}, chunks of ${size}`).toBeInstanceOf(RekeyError);
+        expect(
+          Buffer.concat(released).equals(plaintext.subarray(0, k * FRAME)),
+          `byte ${i} (frame ${k + 1}), chunks of ${size}`,
+        ).toBe(true);
+      }
     }
   });
 
