@@ -268,8 +268,8 @@ export class PlanReportBuilder {
         // Part 1's body bytes down and up with the new prefix, and the prefix read back.
         this.throughJob += 2 * firstBody + 2 * header;
         this.copied += Math.max(0, plan.size - (first?.end ?? 0));
-        // ListMultipartUploads, Create, GET of part 1, UploadPart, the copies, Complete, verify.
-        this.requests += 6 + (parts.length - 1);
+        // Create, GET of part 1, UploadPart, the copies, Complete, verify.
+        this.requests += 5 + (parts.length - 1);
       } else {
         this.throughJob += (plan.whole ? 0 : plan.size) + plan.size + header;
         this.requests += (plan.whole ? 0 : 1) + 2;
@@ -281,9 +281,9 @@ export class PlanReportBuilder {
       bump("GenerateDataKey", 1);
       bump("Encrypt", wraps - 1);
       this.throughJob += 2 * plan.size + header + (full ? plan.size : 0);
-      // GET, the upload (one PUT, or List + Create + parts + Complete), verify.
+      // GET, the upload (one PUT, or Create + parts + Complete), verify.
       const parts = Math.ceil(plan.size / this.s.uploadPartBytes);
-      this.requests += parts <= 1 ? 3 : 5 + parts;
+      this.requests += parts <= 1 ? 3 : 4 + parts;
     }
   }
 
