@@ -9,38 +9,71 @@ async function* listing(entries: readonly SourceEntry[]): AsyncGenerator<SourceE
   yield* entries;
 }
 
+/** A work function whose calls wait until released, and a log of which started. */
+function gatedWork(): {
+  work: (ref: ObjectRef) => Promise<ObjectRef>;
+  started: string[];
+  startedOnce: Promise<void>;
+  release: () => void;
+} {
+  const started: string[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let first: () => void = () => undefined;
+  const startedOnce = new Promise<void>((r) => (first = r));
+  return {
+    started,
+    startedOnce,
+    release: () => release(),
+    work: async (ref) => {
+      started.push(ref.kind === "s3" ? ref.key : ref.path);
+      first();
+      await gate;
+      return ref;
+    },
+  };
+}
+
 describe("driveSource", () => {
-  for (const when of ["from a result", "from a timer"] as const)
-    it(`a stop (${when}) starts no object: queued objects are dropped, running ones finish`, async () => {
+  for (const objects of [40, 3] as const)
+    it(`a stop starts no object: queued objects are dropped, running ones finish (${objects === 3 ? "the listing already ended" : "mid-listing"})`, async () => {
       const stop = new AbortController();
-      const started: string[] = [];
-      const lateStarts: string[] = [];
+      const g = gatedWork();
       const done: string[] = [];
-      const timer = when === "from a timer" ? setTimeout(() => stop.abort(), 45) : undefined;
-      const { interrupted } = await driveSource<ObjectRef>(listing(refs(40)), {
+      const run = driveSource<ObjectRef>(listing(refs(objects)), {
         concurrency: 2,
         stopSignal: stop.signal,
         onInvalid: () => undefined,
-        work: async (ref) => {
-          const key = ref.kind === "s3" ? ref.key : ref.path;
-          if (stop.signal.aborted) lateStarts.push(key);
-          started.push(key);
-          await sleep(30);
-          return ref;
-        },
-        onDone: (ref) => {
-          done.push(ref.kind === "s3" ? ref.key : ref.path);
-          if (when === "from a result") stop.abort();
-        },
+        work: g.work,
+        onDone: (ref) => void done.push(ref.kind === "s3" ? ref.key : ref.path),
       });
-      clearTimeout(timer);
+      await g.startedOnce;
+      // Let the loop fill the queue (2 running, up to 2 waiting), then stop and release.
+      await sleep(20);
+      stop.abort();
+      g.release();
+      const { interrupted } = await run;
       expect(interrupted).toBe(true);
-      expect(lateStarts).toEqual([]);
-      // Every started object was finished and reported; none beyond those in flight at the stop.
-      expect(done.sort()).toEqual([...started].sort());
-      if (when === "from a result") expect(started).toHaveLength(2);
-      else expect(started.length).toBeLessThanOrEqual(4);
+      expect(g.started).toEqual(["k0", "k1"]);
+      expect(done.sort()).toEqual(["k0", "k1"]);
     });
+
+  it("a stop after the last object started is not an interruption", async () => {
+    const stop = new AbortController();
+    const g = gatedWork();
+    const run = driveSource<ObjectRef>(listing(refs(2)), {
+      concurrency: 2,
+      stopSignal: stop.signal,
+      onInvalid: () => undefined,
+      work: g.work,
+      onDone: () => undefined,
+    });
+    await g.startedOnce;
+    await sleep(20);
+    g.release();
+    expect(await run).toEqual({ interrupted: false });
+    expect(g.started).toEqual(["k0", "k1"]);
+  });
 
   it("onEntry sees the entries the job runs and invalid lines, not those `accept` turns away", async () => {
     const entries: SourceEntry[] = [...refs(10), { kind: "invalid", where: "m.csv:3", reason: "bad" }];
@@ -60,22 +93,20 @@ describe("driveSource", () => {
   });
 
   it("an error of onDone stops the loop, starts nothing more, and is rethrown", async () => {
-    const started: string[] = [];
+    const g = gatedWork();
     const failure = new Error("checkpoint cannot be written");
-    await expect(
-      driveSource<ObjectRef>(listing(refs(30)), {
-        concurrency: 2,
-        onInvalid: () => undefined,
-        work: async (ref) => {
-          started.push(ref.kind === "s3" ? ref.key : ref.path);
-          await sleep(10);
-          return ref;
-        },
-        onDone: () => {
-          throw failure;
-        },
-      }),
-    ).rejects.toBe(failure);
-    expect(started.length).toBeLessThanOrEqual(2);
+    const run = driveSource<ObjectRef>(listing(refs(30)), {
+      concurrency: 2,
+      onInvalid: () => undefined,
+      work: g.work,
+      onDone: () => {
+        throw failure;
+      },
+    });
+    await g.startedOnce;
+    await sleep(20);
+    g.release();
+    await expect(run).rejects.toBe(failure);
+    expect(g.started).toEqual(["k0", "k1"]);
   });
 });

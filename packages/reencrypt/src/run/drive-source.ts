@@ -3,9 +3,10 @@
  * `concurrency` waiting objects on top of the `concurrency` running ones, so the listing is
  * never enqueued whole), runs each object on one bounded `p-queue`, and stops taking new
  * objects when `stopSignal` fires: the objects in flight finish, those queued but not started are
- * dropped (not run, not reported, not checkpointed: a resumed job takes them). Every task promise is
- * tracked and awaited; an error thrown by `onDone` (e.g. the checkpoint cannot be written) stops
- * the loop and is rethrown once the in-flight tasks have settled.
+ * dropped (not run, not reported, not checkpointed: a resumed job takes them), also while the
+ * queue drains after the source has ended. Every task promise is tracked and awaited; an error
+ * thrown by `onDone` (e.g. the checkpoint cannot be written) stops the loop, starts nothing more,
+ * and is rethrown once the in-flight tasks have settled.
  */
 import PQueue from "p-queue";
 import type { InvalidSourceEntry, ObjectRef, SourceEntry } from "../model/object-ref.js";
@@ -46,21 +47,10 @@ export async function driveSource<T>(
 ): Promise<{ interrupted: boolean }> {
   const concurrency = options.concurrency;
   const queue = new PQueue({ concurrency });
-  const inflight = new Set<Promise<void>>();
-  // Tasks queued but not started, by the function that settles their promise: on a stop they
-  // are dropped (never started, never checkpointed, so a resumed job takes them again).
-  const waiting = new Set<() => void>();
+  const tasks = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   let interrupted = false;
   const stopped = (): boolean => options.stopSignal?.aborted === true;
-  const dropWaiting = (): void => {
-    queue.clear();
-    for (const drop of waiting) drop();
-    waiting.clear();
-  };
-  // At the stop itself, not at the next loop turn: p-queue starts a queued task the moment a
-  // running one settles.
-  options.stopSignal?.addEventListener("abort", dropWaiting, { once: true });
   try {
     for await (const entry of source) {
       if (stopped()) {
@@ -82,36 +72,26 @@ export async function driveSource<T>(
         break;
       }
       if (failure) break;
-      const task = new Promise<void>((settle) => {
-        waiting.add(settle);
-        const fail = (error: unknown): void => {
+      const task = queue.add(async () => {
+        // Checked as the task starts, not as it is queued: p-queue starts a queued task the
+        // moment a running one settles, so a stop or a failure in between drops it here.
+        if (stopped()) {
+          interrupted = true;
+          return;
+        }
+        if (failure) return;
+        try {
+          await options.onDone(await options.work(entry));
+        } catch (error) {
           failure ??= { error };
-          // Start nothing more (synchronously, before p-queue starts the next queued task): the
-          // loop ends and rethrows once the running objects settle.
-          dropWaiting();
-        };
-        queue
-          .add(async () => {
-            waiting.delete(settle);
-            try {
-              const result = await options.work(entry);
-              await options.onDone(result);
-            } catch (error) {
-              fail(error);
-            }
-          })
-          .then(settle, (error: unknown) => {
-            fail(error);
-            settle();
-          });
+        }
       });
-      inflight.add(task);
-      void task.finally(() => inflight.delete(task));
+      tasks.add(task);
+      void task.finally(() => tasks.delete(task));
     }
   } finally {
-    options.stopSignal?.removeEventListener("abort", dropWaiting);
-    await queue.onIdle();
-    await Promise.all(inflight);
+    // Every queued task settles (those dropped at once); none rejects, each catches its own.
+    await Promise.all(tasks);
   }
   if (failure) throw failure.error;
   return { interrupted };
