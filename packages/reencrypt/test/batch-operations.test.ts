@@ -69,6 +69,18 @@ describe("resultCodeOf", () => {
       "TemporaryFailure",
     ],
     ["a cancelled invocation", result("failed", undefined, "ERR_JOB_ABORTED"), "TemporaryFailure"],
+    [
+      "a pinned version another writer's version replaced (it never becomes current again)",
+      {
+        ...result(
+          "conflict",
+          new JobError("ERR_JOB_CONFLICT", "412", { cause: awsError("PreconditionFailed", 412) }),
+          "ERR_JOB_CONFLICT",
+        ),
+        ref: { kind: "s3", bucket: "data-bucket", key: "k", versionId: "v1" },
+      },
+      "PermanentFailure",
+    ],
     // Permanent: a retry fails the same way.
     [
       "a deleted key",

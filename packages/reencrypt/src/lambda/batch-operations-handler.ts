@@ -82,7 +82,9 @@ const PERMANENT_NAMES: ReadonlySet<string> = new Set([
  * Maps an object's outcome to a Batch Operations result code:
  * - on the target (`rewrapped`, `reencrypted`, `current`) → `Succeeded`;
  * - `conflict` (another writer got there in between) → `TemporaryFailure`: the retry plans the
- *   object again — unless the object or version no longer exists → `PermanentFailure`;
+ *   object again — unless the object or version no longer exists, or the task names a version
+ *   (another writer's version is current now, and a pinned version never becomes current again)
+ *   → `PermanentFailure`;
  * - `failed` by something a later attempt may pass (throttling, 5xx, network, a cancelled
  *   invocation) → `TemporaryFailure`;
  * - anything else → `PermanentFailure`: a missing, disabled or pending-deletion key, access
@@ -97,7 +99,10 @@ const PERMANENT_NAMES: ReadonlySet<string> = new Set([
 export function resultCodeOf(r: ObjectResult): BatchResultCode {
   if (r.outcome === "rewrapped" || r.outcome === "reencrypted" || r.outcome === "current") return "Succeeded";
   const gone = r.errorName !== undefined && PERMANENT_NAMES.has(r.errorName);
-  if (r.outcome === "conflict") return gone ? "PermanentFailure" : "TemporaryFailure";
+  if (r.outcome === "conflict")
+    return gone || (r.ref.kind === "s3" && r.ref.versionId !== undefined)
+      ? "PermanentFailure"
+      : "TemporaryFailure";
   if (r.outcome === "failed" && !gone && (r.transient === true || TEMPORARY_CODES.has(r.code ?? "")))
     return "TemporaryFailure";
   return "PermanentFailure";
