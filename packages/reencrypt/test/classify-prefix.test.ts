@@ -7,7 +7,7 @@ function materialsOf(kms: FakeKms, ...arns: string[]): Map<string, string | unde
   return new Map(arns.map((a) => [a, kms.current(a)]));
 }
 
-const HOME = { partition: "aws", region: "us-east-1", accountId: "111122223333" };
+const HOME = { partition: "aws", region: "us-east-1" };
 const current: ResolvedTarget = { kind: "current", scope: HOME };
 function keyTarget(kms: FakeKms, arn: string, alias?: string): ResolvedTarget {
   return {
@@ -80,7 +80,7 @@ describe("classifyPrefix", () => {
     expect(c.kmsCalls).toBe(0);
   });
 
-  it("key target with entries under the target and another key of its Region and account: the other is dropped, no KMS call", async () => {
+  it("key target with entries under the target and another key of its Region: the other is dropped, no KMS call", async () => {
     const kms = new FakeKms();
     const a = kms.createKey();
     const t = kms.createKey();
@@ -92,7 +92,7 @@ describe("classifyPrefix", () => {
     expect(c.kmsCalls).toBe(0);
   });
 
-  it("a two-Region message under an alias target: the local entry moves, the other Region's and another account's are kept", async () => {
+  it("a two-Region message under an alias target: the Region's entries (any account) become one under the target, the other Region's is kept", async () => {
     const kms = new FakeKms();
     const a = kms.createKey();
     const dr = kms.createKey(undefined, { region: "eu-west-1" });
@@ -100,17 +100,29 @@ describe("classifyPrefix", () => {
     const t = kms.createKey("alias/app");
     const prefix = prefixOf(await sealWith(kms, [a, dr, other]));
     const target = keyTarget(kms, t, "alias/app");
-    expect(keysToLookUp(prefix, target).sort()).toEqual([a, t].sort());
-    const c = classifyPrefix({ prefix, target, materials: materialsOf(kms, a, t) });
+    expect(keysToLookUp(prefix, target).sort()).toEqual([a, other, t].sort());
+    const c = classifyPrefix({ prefix, target, materials: materialsOf(kms, a, other, t) });
     expect(c.class).toBe("rewrap");
     expect(c.actions).toEqual([
       { kind: "rewrap", destinationKeyId: t, requestedKeyId: "alias/app" },
       { kind: "keep" },
-      { kind: "keep" },
+      { kind: "drop" },
     ]);
-    expect(c.keptEntries).toBe(2);
+    expect(c.keptEntries).toBe(1);
     expect(c.kmsCalls).toBe(1);
     expect(c.sourceKeyArns).toEqual([a, dr, other]);
+  });
+
+  it("a target key in another account of the Region (a central key account) takes the caller's entries", async () => {
+    const kms = new FakeKms();
+    const a = kms.createKey();
+    const central = kms.createKey(undefined, { account: "444455556666" });
+    const prefix = prefixOf(await sealWith(kms, [a]));
+    const target = keyTarget(kms, central, central);
+    const c = classifyPrefix({ prefix, target, materials: materialsOf(kms, a, central) });
+    expect(c.class).toBe("rewrap");
+    expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: central, requestedKeyId: central }]);
+    expect(c.keptEntries).toBe(0);
   });
 
   it("a two-Region message under target current: the local entry is rewrapped, the other is kept and never looked up", async () => {

@@ -104,10 +104,10 @@ export interface JobContextOptions {
   /** `current`, `alias:NAME`, `key:ARN`, or a parsed spec. */
   readonly target: string | TargetSpec;
   /**
-   * The partition, Region and account the KMS client reaches. Only entries under keys there are
+   * The partition and Region the KMS client reaches. Only entries under keys there are
    * moved; entries under keys elsewhere (multi-Region or DR copies) are kept as they are and
    * never sent to KMS. For `alias:`/`key:` targets it must match the target key (which sets it).
-   * @default the target key's; for `current`, the `KMSClient`'s Region and its aliases' account
+   * @default the target key's; for `current`, the `KMSClient`'s Region
    */
   readonly kmsScope?: Partial<KmsScope>;
   /** `rewrap` moves wrapped keys only; `reencrypt` makes a new data key. @default "rewrap" */

@@ -295,6 +295,6 @@ export function keptNote(
   return (
     `${entries} entr${entries === 1 ? "y" : "ies"} under keys outside ${target.kmsScope ?? "the job's KMS scope"} ` +
     `${verb} kept as they are in ${objects} object(s) (multi-Region or DR copies; a job run with a KMS client ` +
-    "in their Region and account moves them)."
+    "in their Region moves them)."
   );
 }

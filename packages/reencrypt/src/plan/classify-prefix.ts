@@ -3,7 +3,7 @@
  * on the target, which to move, and whether the object needs a full re-encrypt.
  *
  * Rules:
- * - only entries under keys in the job's KMS scope (the partition, Region and account its KMS
+ * - only entries under keys in the job's KMS scope (the partition and Region its KMS
  *   client reaches: the target key's, or the client's for `current`) are considered; entries
  *   under keys elsewhere — multi-Region or disaster-recovery copies — are kept byte for byte and
  *   their keys are never looked up or sent to KMS (`keptEntries` counts them);
@@ -149,7 +149,7 @@ export function classifyPrefix(input: ClassifyInput): Classification {
   if (considered.length === 0) return result("skipped", "no entry under the selected keys (--from-key)");
   const pending = considered.filter((k) => !onTarget(k.d));
   // A new data key would leave the kept entries wrapping the old one: the message would lose
-  // its copies in other Regions or accounts.
+  // its copies in other Regions.
   const cannotReencrypt = (): Classification =>
     result(
       "skipped",

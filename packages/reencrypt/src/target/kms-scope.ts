@@ -1,26 +1,24 @@
 /**
- * Where the job's KMS client reaches: one partition, one Region and (when known) one account.
- * KMS is regional and a key belongs to one account, so an entry under a key elsewhere — a
- * multi-Region replica or a disaster-recovery copy in another account — is not this job's to
- * move: it is kept byte for byte, and its key is never named in a request to the job's client
- * (which could only fail, and would fail the whole object). A job in that Region moves it.
+ * Where the job's KMS client reaches: one partition and one Region. KMS is regional, so an entry
+ * under a key in another Region — a multi-Region replica, a disaster-recovery copy — is not this
+ * job's to move: it is kept byte for byte, and its key is never named in a request to the job's
+ * client (which could only fail, and would fail the whole object). A job in that Region moves it.
+ * Accounts do not bound the scope: KMS serves another account's key in the same Region when its
+ * policy allows (a central key account), so such entries are the job's like any other; to keep a
+ * same-Region copy under a backup account's key, name the keys to move with `--from-key`.
  *
- * For `alias:`/`key:` targets the scope is the target key's (the job's client described it, so
- * that is where it reaches). For `current` it is the client's Region, and the account of the
- * client's aliases (`ListAliases` answers alias ARNs of the caller's account); when no alias
- * tells the account, entries are matched on partition and Region only.
+ * For `alias:`/`key:` targets the scope is the target key's Region (the job's client described
+ * it, so that is where it reaches); for `current`, the client's Region.
  */
 import type { KMSClient } from "@aws-sdk/client-kms";
 import { parseKmsArn } from "@rekey/core";
-import type { JobKmsApi, JobKmsClient } from "../run/job-kms.js";
+import type { JobKmsClient } from "../run/job-kms.js";
 
-/** A partition, Region and account of KMS keys. */
+/** A partition and Region of KMS keys. */
 export interface KmsScope {
   /** `aws`, `aws-cn`, `aws-us-gov`, … */
   readonly partition: string;
   readonly region: string;
-  /** Absent when it could not be learned: then partition and Region decide alone. */
-  readonly accountId?: string;
 }
 
 /**
@@ -59,12 +57,12 @@ export function scopedKeyArns(arns: readonly string[], target: Parameters<typeof
  *
  * @example
  * ```ts
- * scopeOfArn("arn:aws:kms:eu-west-1:111122223333:key/k1"); // { partition: "aws", region: "eu-west-1", accountId: "111122223333" }
+ * scopeOfArn("arn:aws:kms:eu-west-1:111122223333:key/k1"); // { partition: "aws", region: "eu-west-1" }
  * ```
  */
 export function scopeOfArn(arn: string): KmsScope | undefined {
   const p = parseKmsArn(arn);
-  return p ? { partition: p.partition, region: p.region, accountId: p.accountId } : undefined;
+  return p ? { partition: p.partition, region: p.region } : undefined;
 }
 
 /**
@@ -73,30 +71,25 @@ export function scopeOfArn(arn: string): KmsScope | undefined {
  *
  * @example
  * ```ts
- * inKmsScope(entry.keyArn, { partition: "aws", region: "us-east-1", accountId: "111122223333" });
+ * inKmsScope(entry.keyArn, { partition: "aws", region: "us-east-1" });
  * ```
  */
 export function inKmsScope(arn: string, scope: KmsScope | undefined): boolean {
   if (!scope) return true;
   const s = scopeOfArn(arn);
-  if (!s) return false;
-  return (
-    s.partition === scope.partition &&
-    s.region === scope.region &&
-    (scope.accountId === undefined || s.accountId === scope.accountId)
-  );
+  return s !== undefined && s.partition === scope.partition && s.region === scope.region;
 }
 
 /**
- * The scope for people: `us-east-1 (aws, account 111122223333)`.
+ * The scope for people: `us-east-1 (aws)`.
  *
  * @example
  * ```ts
- * describeKmsScope({ partition: "aws", region: "eu-west-1" }); // "eu-west-1 (aws, any account)"
+ * describeKmsScope({ partition: "aws", region: "eu-west-1" }); // "eu-west-1 (aws)"
  * ```
  */
 export function describeKmsScope(scope: KmsScope): string {
-  return `${scope.region} (${scope.partition}, ${scope.accountId ? `account ${scope.accountId}` : "any account"})`;
+  return `${scope.region} (${scope.partition})`;
 }
 
 /**
@@ -117,39 +110,22 @@ export function partitionOfRegion(region: string): string {
 }
 
 /**
- * The scope of the job's KMS client for target `current`: `given` fields first, then the
- * Region of a `KMSClient`, then the alias ARNs of one `ListAliases` page (best effort: a refused
- * or failed listing leaves the account open). `undefined` when not even the Region is known (a
- * custom {@link JobKmsApi} without aliases): then every entry is considered.
+ * The scope of the job's KMS client for target `current`: `given` fields first, then the Region
+ * of a `KMSClient`. `undefined` when the Region is not known (a custom KMS client): then
+ * every entry is considered.
  *
  * @example
  * ```ts
- * const scope = await clientKmsScope(new KMSClient({ region: "eu-west-1" }), kms, undefined);
+ * const scope = await clientKmsScope(new KMSClient({ region: "eu-west-1" }), undefined);
  * ```
  */
 export async function clientKmsScope(
   client: JobKmsClient,
-  kms: JobKmsApi,
   given: Partial<KmsScope> | undefined,
-  signal?: AbortSignal,
 ): Promise<KmsScope | undefined> {
-  let region = given?.region ?? (await regionOfClient(client));
-  let accountId = given?.accountId;
-  let partition = given?.partition;
-  if (region === undefined || accountId === undefined) {
-    const alias = await anyAliasScope(kms, signal);
-    if (alias && (region === undefined || alias.region === region)) {
-      region ??= alias.region;
-      accountId ??= alias.accountId;
-      partition ??= alias.partition;
-    }
-  }
+  const region = given?.region ?? (await regionOfClient(client));
   if (region === undefined) return undefined;
-  return {
-    partition: partition ?? partitionOfRegion(region),
-    region,
-    ...(accountId !== undefined ? { accountId } : {}),
-  };
+  return { partition: given?.partition ?? partitionOfRegion(region), region };
 }
 
 async function regionOfClient(client: JobKmsClient): Promise<string | undefined> {
@@ -162,17 +138,4 @@ async function regionOfClient(client: JobKmsClient): Promise<string | undefined>
     // No Region configured: the SDK would fail every call anyway; the scope stays unknown.
     return undefined;
   }
-}
-
-async function anyAliasScope(kms: JobKmsApi, signal?: AbortSignal): Promise<KmsScope | undefined> {
-  try {
-    const page = await kms.listAliases({ Limit: 100 }, signal ? { abortSignal: signal } : {});
-    for (const a of page.Aliases ?? []) {
-      const p = a.AliasArn ? parseKmsArn(a.AliasArn) : undefined;
-      if (p) return { partition: p.partition, region: p.region, accountId: p.accountId };
-    }
-  } catch {
-    // Not allowed to list aliases, or KMS failed: the account stays open (partition + Region).
-  }
-  return undefined;
 }

@@ -20,7 +20,7 @@ export type ResolvedTarget =
     }
   | {
       readonly kind: "alias" | "key";
-      /** The target key's partition, Region and account. @default from `keyArn` */
+      /** The target key's partition and Region. @default from `keyArn` */
       readonly scope?: KmsScope;
       /** The key every selected entry is moved onto. */
       readonly keyArn: string;
@@ -61,7 +61,7 @@ export async function resolveTarget(
   options: ResolveTargetOptions = {},
 ): Promise<ResolvedTarget> {
   if (spec.kind === "current") {
-    const scope = await clientKmsScope(options.client ?? kms, kms, options.scope, signal);
+    const scope = await clientKmsScope(options.client ?? kms, options.scope);
     return { kind: "current", ...(scope ? { scope } : {}) };
   }
   const o = signal ? { abortSignal: signal } : {};
@@ -91,7 +91,6 @@ export async function resolveTarget(
   const given = options.scope;
   if (
     (given?.region !== undefined && given.region !== scope.region) ||
-    (given?.accountId !== undefined && given.accountId !== scope.accountId) ||
     (given?.partition !== undefined && given.partition !== scope.partition)
   )
     throw new JobError(
