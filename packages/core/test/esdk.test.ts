@@ -161,11 +161,13 @@ describe("AWS Encryption SDK messages", () => {
     expect(ok.plaintext.toString()).toBe("x");
   });
 
-  it("refuses bad options before loading or calling anything", () => {
+  it("refuses bad options synchronously, before any KMS call", () => {
+    kms.calls.length = 0;
     expect(() => decryptEsdkStream({ client: kms })).toThrow(InvalidArgumentError);
     expect(() => decryptEsdkStream({ client: kms, allowedKeyArns: ["alias/x"] })).toThrow(
       InvalidArgumentError,
     );
+    expect(kms.calls).toEqual([]);
   });
 
   it("rejects a tampered ESDK message with a typed error", async () => {

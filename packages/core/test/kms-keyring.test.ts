@@ -229,6 +229,26 @@ describe("KMS keyring: decrypt", () => {
     expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
   });
 
+  it("an alias keyring spends at most one refused call per key ARN the message names", async () => {
+    const other = kms.createKey();
+    const { ciphertext } = await encrypt(Buffer.from("x"), {
+      keyring: new KmsKeyring({ client: kms, keyId: other }),
+    });
+    const p = prefixOf(ciphertext);
+    const entry = p.entries[0] as (typeof p.entries)[0];
+    const many = Buffer.concat([
+      serializePrefixWithEntries(
+        p.header,
+        Array.from({ length: 16 }, () => entry),
+      ),
+      ciphertext.subarray(p.bodyOffset),
+    ]);
+    kms.calls.length = 0;
+    const byAlias = new KmsKeyring({ client: kms, keyId: "alias/app" });
+    await expect(decrypt(many, { keyring: byAlias })).rejects.toBeInstanceOf(NoMatchingKeyError);
+    expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
+  });
+
   it("an alias ARN is not tried for an entry in another Region or account", async () => {
     const { ciphertext } = await encrypt(Buffer.from("x"), {
       keyring: new KmsKeyring({ client: kms, keyId: keyArn }),

@@ -250,24 +250,26 @@ class MappedDuplex extends Duplex {
     this.ready.catch(() => undefined);
   }
 
+  // A failure to load the ESDK (a broken install) is passed on as it is, as the buffer API does:
+  // it is not a decryption failure.
   override _read(): void {
     this.ready.then(
       (d) => d.resume(),
-      (e: unknown) => this.destroy(mapError(e, {})),
+      (e: unknown) => this.destroy(asError(e)),
     );
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.ready.then(
       (d) => d.write(chunk, encoding, () => callback()),
-      (e: unknown) => callback(mapError(e, {})),
+      (e: unknown) => callback(asError(e)),
     );
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.ready.then(
       (d) => d.end(() => callback()),
-      (e: unknown) => callback(mapError(e, {})),
+      (e: unknown) => callback(asError(e)),
     );
   }
 
@@ -275,4 +277,8 @@ class MappedDuplex extends Duplex {
     this.inner?.destroy();
     callback(error);
   }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -13,8 +13,10 @@
  *   points now, and it refuses a blob under any other key. Entries written through that alias
  *   (the unauthenticated `requestedKeyId` says so) are tried first, so the usual message costs one
  *   call; the others (written with the key's ARN, or rewrapped onto `key:<arn>`) after.
- * An entry outside all of these is never sent to KMS. Whatever an entry's advisory fields say, the
- * `KeyId` sent is always one the caller configured, so trust never comes from the message.
+ * So an alias keyring, like a discovery one, may spend a refused call on an entry it cannot open
+ * (at most one per key ARN the message names); a keyring of key ARNs, ids or an allow-list never
+ * sends an entry outside them to KMS. Whatever an entry's advisory fields say, the `KeyId` sent
+ * is always one the caller configured, so trust never comes from the message.
  */
 import { InvalidArgumentError, KmsError } from "../errors.js";
 import { DATA_KEY_LENGTH, DEFAULT_LIMITS } from "../format/constants.js";
@@ -142,7 +144,11 @@ export class KmsKeyring implements Keyring {
 
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
     let failure: unknown;
+    // A key that KMS said a blob is not under, per KeyId: other entries under it are not tried.
+    const refused = new Set<string>();
     for (const { entry, keyId } of this.attempts(entries)) {
+      const attempt = `${keyId}\n${entry.keyArn}`;
+      if (refused.has(attempt)) continue;
       try {
         const r = await this.call("Decrypt", keyId, request.signal, (o) =>
           this.kms.decrypt(
@@ -162,6 +168,7 @@ export class KmsKeyring implements Keyring {
         // "Not my key" moves on to the next entry; anything else (throttling, a disabled key,
         // access denied) is remembered so the caller learns the real reason if nothing works.
         if (!isNotThisKey(e)) failure ??= e;
+        else if (isAlias(keyId)) refused.add(attempt);
       }
     }
     if (failure) throw new KmsError("Decrypt", failure);
