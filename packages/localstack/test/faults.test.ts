@@ -201,6 +201,8 @@ describe("FaultInjector", () => {
     expect(() => faults.inject("dynamodb:*", { error: "throttle" })).toThrow(RangeError);
     expect(() => faults.inject("kms:symmetric", { error: "throttle" })).toThrow(RangeError);
     expect(() => faults.inject("s3:cryptographic", { error: "throttle" })).toThrow(RangeError);
+    for (const name of ["toString", "constructor", "__proto__"])
+      expect(() => faults.inject(name, { error: "throttle" })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { errorRate: 1.5 })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { latencyMs: -1 })).toThrow(RangeError);
     expect(() => faults.inject("kms:*", { maxRequestsPerSecond: 1.5 })).toThrow(RangeError);

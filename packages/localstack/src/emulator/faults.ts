@@ -337,7 +337,7 @@ export function faultFor(service: EmulatedService, kind: FaultErrorKind): Inject
 }
 
 function parseTarget(target: string): void {
-  if (target === "*" || target in FAULT_GROUPS) return;
+  if (target === "*" || Object.hasOwn(FAULT_GROUPS, target)) return;
   const match = /^(kms|s3):([A-Z][A-Za-z]*|\*)$/.exec(target);
   if (match === null) {
     throw new RangeError(
@@ -358,7 +358,7 @@ function groupsOf(service: EmulatedService, operation: string): string[] {
 function matches(key: string, pattern: string): boolean {
   if (pattern === "*" || key === pattern) return true;
   if (pattern.endsWith(":*")) return key.startsWith(pattern.slice(0, -1));
-  const group = FAULT_GROUPS[pattern];
+  const group = Object.hasOwn(FAULT_GROUPS, pattern) ? FAULT_GROUPS[pattern] : undefined;
   const service = pattern.slice(0, pattern.indexOf(":") + 1);
   return group !== undefined && key.startsWith(service) && group.has(key.slice(service.length));
 }
