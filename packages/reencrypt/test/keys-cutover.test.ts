@@ -409,6 +409,24 @@ describe("cutoverAlias: a re-run resumes", () => {
     expect(r.resumed?.state).toBe("moved");
   });
 
+  it("--to new with a record whose key cannot be looked up: fails, and creates no second key", async () => {
+    const { kms } = setup();
+    let record: CutoverRecord | undefined;
+    await cutoverAlias(kms, { alias: "app-data", to: "new", onRecord: (r) => void (record = r) });
+    const keys = kms.keys.size;
+    const describe = kms.describeKey.bind(kms);
+    kms.describeKey = async (input) => {
+      if (input.KeyId === record!.newKeyArn) throw new FakeAwsError("KMSInternalException", "try later");
+      return describe(input);
+    };
+    const e = await cutoverAlias(kms, { alias: "app-data", to: "new", record: record! }).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(KeyToolError);
+    expect((e as KeyToolError).code).toBe("ERR_KMS");
+    expect(kms.keys.size).toBe(keys);
+  });
+
   it("--to new whose key was created but whose alias did not move: that key is checked and used", async () => {
     const { kms, old } = setup();
     let record: CutoverRecord | undefined;

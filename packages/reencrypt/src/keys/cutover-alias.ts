@@ -145,8 +145,31 @@ async function findResume(
     throw new KeyToolError("ERR_INVALID_ARGUMENT", `the cutover record is of ${record.alias}, not ${alias}`);
   const wanted = to === "new" ? record?.newKeyArn : to;
   if (wanted === undefined) return undefined;
+  if (record) {
+    // With a record, a lookup that fails must stop the run: treating it as "nothing to resume"
+    // would create a second key for `--to new`, the one thing the record is there to prevent.
+    const [now, want] = await Promise.all([describedArn(kms, alias), describedArn(kms, wanted)]);
+    return resumeOf(alias, to, record, now, want);
+  }
   const [now, want] = await Promise.all([arnOf(kms, alias), arnOf(kms, wanted)]);
   if (want === undefined || now === undefined) return undefined;
+  return resumeOf(alias, to, record, now, want);
+}
+
+/** The ARN a key reference resolves to; a failure is the caller's. */
+async function describedArn(kms: KmsAdminApi, ref: string): Promise<string> {
+  const arn = (await kmsCall("DescribeKey", ref, () => kms.describeKey({ KeyId: ref }))).KeyMetadata?.Arn;
+  if (arn === undefined) throw new KeyToolError("ERR_KMS", `DescribeKey answered no ARN for ${ref}`);
+  return arn;
+}
+
+function resumeOf(
+  alias: string,
+  to: string,
+  record: CutoverRecord | undefined,
+  now: string,
+  want: string,
+): CutoverResume | undefined {
   if (record && want !== record.newKeyArn)
     throw new KeyToolError(
       "ERR_INVALID_ARGUMENT",

@@ -186,7 +186,8 @@ export async function runCutoverRewrap(
     throw new KeyToolError(
       "ERR_ALIAS_MISMATCH",
       `the re-encrypt job resolved ${request.alias} to ${t.keyArn ?? "no key"}, not to ${request.newKeyArn}; ` +
-        "no object was touched (KMS aliases are eventually consistent, or the alias was moved again): run the same command again to resume",
+        "no object was touched (KMS aliases are eventually consistent, or the alias was moved again): " +
+        `run again with --to ${request.newKeyArn} to resume`,
     );
   };
   const stop = new AbortController();
