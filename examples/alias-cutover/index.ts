@@ -101,7 +101,7 @@ export async function main(options: ExampleOptions = {}): Promise<CutoverOutcome
       alias,
       bucket,
       keyArn: oldKeyArn,
-    } = await provision(aws.kms, aws.s3, `rekey-cutover-${suffix()}`);
+    } = await provision(aws.kms, aws.s3, `rekey-cutover-${suffix()}`, aws.created);
     const account = oldKeyArn.split(":")[4] as string;
     const appRole = roleFromEnv ?? `arn:aws:iam::${account}:role/rekey-example-app`;
     await aws.kms.send(
@@ -144,7 +144,10 @@ export async function main(options: ExampleOptions = {}): Promise<CutoverOutcome
       onPreflight: (p, phase) => {
         if (phase === "final") checklist(p, log);
       },
-      onKeyCreated: (k) => log(`  created ${k.arn} (rotation enabled)`),
+      onKeyCreated: (k) => {
+        aws.created.keys.push(k.arn);
+        log(`  created ${k.arn} (rotation enabled)`);
+      },
       onAliasUpdated: (a, arn) => log(`  ${a} -> ${arn}`),
       rewrap: ({ alias: moved }) =>
         runJob({ kms: aws.kms, s3: aws.s3, source, target: `alias:${moved.slice("alias/".length)}` }),
@@ -170,12 +173,6 @@ export async function main(options: ExampleOptions = {}): Promise<CutoverOutcome
     log(
       `All ${readBack} records are under the new key and read back; ${underOldKey} left under the old key, which stays ${oldKeyState}`,
     );
-    for (const line of cleanupCommands(aws.target, {
-      keys: [oldKeyArn, result.newKeyArn as string],
-      aliases: [alias],
-      buckets: [bucket],
-    }))
-      log(line);
     return {
       oldKeyArn,
       refused: { error, aliasStayedOn },
@@ -186,6 +183,7 @@ export async function main(options: ExampleOptions = {}): Promise<CutoverOutcome
       readBack,
     };
   } finally {
+    for (const line of cleanupCommands(aws.target, aws.created)) log(line);
     await aws.close();
   }
 }

@@ -17,7 +17,14 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { decrypt, encrypt, inspect, KmsKeyring, type Keyring } from "@rekey/core";
-import { cleanupCommands, connect, isMain, suffix, type ExampleOptions } from "../shared/aws.js";
+import {
+  cleanupCommands,
+  connect,
+  isMain,
+  suffix,
+  type ExampleAws,
+  type ExampleOptions,
+} from "../shared/aws.js";
 
 /** A small "repository" as an application would write it. */
 export class RecordStore {
@@ -99,18 +106,25 @@ export function createBucketInput(bucket: string, region: string): CreateBucketC
       };
 }
 
-/** Creates a key with an alias and a bucket (what Terraform would do in a real deployment). */
+/**
+ * Creates a key with an alias and a bucket (what Terraform would do in a real deployment),
+ * noting each in `created` as soon as it exists.
+ */
 export async function provision(
   kms: KMSClient,
   s3: S3Client,
   name: string,
+  created?: ExampleAws["created"],
 ): Promise<{ keyArn: string; alias: string; bucket: string }> {
   const key = await kms.send(new CreateKeyCommand({ Description: `rekey example ${name}` }));
   const keyArn = key.KeyMetadata?.Arn as string;
+  created?.keys.push(keyArn);
   const alias = `alias/${name}`;
   await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn }));
+  created?.aliases.push(alias);
   const bucket = name;
   await s3.send(new CreateBucketCommand(createBucketInput(bucket, await s3.config.region())));
+  created?.buckets.push(bucket);
   return { keyArn, alias, bucket };
 }
 
@@ -120,7 +134,7 @@ export async function main(options: ExampleOptions = {}): Promise<unknown[]> {
   const aws = await connect(options.env);
   try {
     log(`Using ${aws.where}`);
-    const { alias, bucket, keyArn } = await provision(aws.kms, aws.s3, `rekey-app-${suffix()}`);
+    const { alias, bucket, keyArn } = await provision(aws.kms, aws.s3, `rekey-app-${suffix()}`, aws.created);
     log(`Key ${keyArn} as ${alias}, bucket ${bucket}`);
     const store = new RecordStore(aws.s3, bucket, new KmsKeyring({ client: aws.kms, keyId: alias }));
     const records = [
@@ -138,10 +152,9 @@ export async function main(options: ExampleOptions = {}): Promise<unknown[]> {
       `Header of acme/c-1.rkey: key ${entry?.keyArn}, named as ${entry?.requestedKeyId}, material ${entry?.keyMaterialId ?? "(not reported)"}`,
     );
     log(`Encryption context: ${JSON.stringify(header.encryptionContext)}`);
-    for (const line of cleanupCommands(aws.target, { keys: [keyArn], aliases: [alias], buckets: [bucket] }))
-      log(line);
     return read;
   } finally {
+    for (const line of cleanupCommands(aws.target, aws.created)) log(line);
     await aws.close();
   }
 }

@@ -33,7 +33,11 @@ export async function main(options: ExampleOptions = {}): Promise<ManualRotation
   const aws = await connect(options.env);
   try {
     log(`Using ${aws.where}`);
-    const { alias, bucket, keyArn: oldKeyArn } = await provision(aws.kms, aws.s3, `rekey-manual-${suffix()}`);
+    const {
+      alias,
+      bucket,
+      keyArn: oldKeyArn,
+    } = await provision(aws.kms, aws.s3, `rekey-manual-${suffix()}`, aws.created);
     const store = new RecordStore(aws.s3, bucket, new KmsKeyring({ client: aws.kms, keyId: alias }));
     for (let i = 0; i < count; i++)
       await store.put("acme", `r-${i}`, { n: i, note: "written before the rotation" });
@@ -42,6 +46,7 @@ export async function main(options: ExampleOptions = {}): Promise<ManualRotation
     // The manual rotation: a new key, and the alias moved to it.
     const created = await aws.kms.send(new CreateKeyCommand({ Description: "successor of the example key" }));
     const newKeyArn = created.KeyMetadata?.Arn as string;
+    aws.created.keys.push(newKeyArn);
     await aws.kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: newKeyArn }));
     log(`Moved ${alias} to ${newKeyArn}; the old key stays enabled`);
 
@@ -61,14 +66,9 @@ export async function main(options: ExampleOptions = {}): Promise<ManualRotation
     log(
       `All ${readBack} records read back through ${alias}; objects under the old key: ${keysAfter.filter((k) => k === oldKeyArn).length}`,
     );
-    for (const line of cleanupCommands(aws.target, {
-      keys: [oldKeyArn, newKeyArn],
-      aliases: [alias],
-      buckets: [bucket],
-    }))
-      log(line);
     return { oldKeyArn, newKeyArn, plan, run, keysAfter, readBack };
   } finally {
+    for (const line of cleanupCommands(aws.target, aws.created)) log(line);
     await aws.close();
   }
 }

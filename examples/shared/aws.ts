@@ -52,6 +52,8 @@ export interface ExampleAws {
   readonly target: ExampleTarget;
   /** One line: where, and why. */
   readonly where: string;
+  /** What the example created so far: printed as cleanup commands on real AWS, also after a failure. */
+  readonly created: { keys: string[]; aliases: string[]; buckets: string[] };
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function connect(env: ExampleEnv = process.env): Promise<ExampleAws
       s3,
       target,
       where: `AWS, Region ${region} (${target.why}; default credential chain)`,
+      created: { keys: [], aliases: [], buckets: [] },
       close: async () => undefined,
     };
   }
@@ -103,6 +106,7 @@ export async function connect(env: ExampleEnv = process.env): Promise<ExampleAws
       target.kind === "emulator"
         ? `the built-in emulator at ${aws.endpoint} (${target.why})`
         : `${aws.endpoint} (${target.why})`,
+    created: { keys: [], aliases: [], buckets: [] },
     close: () => aws.stop(),
   };
 }
