@@ -23,28 +23,7 @@ import { commitmentMatches, deriveKeys } from "../src/crypto/derive.js";
 import { verifyHeaderTag } from "../src/crypto/header-tag.js";
 import { FakeKmsError } from "./helpers/fake-kms.js";
 import { through } from "./helpers/streams.js";
-
-interface KmsRecord {
-  keyArn: string;
-  keyMaterialId?: string;
-  encryptionContext: Record<string, string>;
-  ciphertextBlobBase64: string;
-  plaintextHex: string;
-}
-
-interface Vector {
-  description: string;
-  outcome: string;
-  keyring:
-    | { type: "raw-aes"; name: string; keyHex: string }
-    | { type: "aws-kms"; keyId?: string; allowedKeyArns?: string[] };
-  kms?: { aliases: Record<string, string>; records: KmsRecord[] };
-  entries?: { keyArn: string; requestedKeyId: string; keyMaterialId?: string }[];
-  rewrapOf?: string;
-  requiredEncryptionContext?: Record<string, string>;
-  ciphertextBase64: string;
-  plaintextHex?: string;
-}
+import type { Vector } from "./vectors/vector.js";
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "vectors");
 const vectors = readdirSync(dir)

@@ -17,6 +17,7 @@ import {
   type KmsApi,
   type MessagePrefix,
 } from "@rekey/core";
+import type { KmsRecord, Vector } from "./vector.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const key = Buffer.alloc(32, 0x42);
@@ -36,32 +37,6 @@ function flip(b: Buffer, at: number): Buffer {
   const m = Buffer.from(b);
   m[at] = (m[at] ?? 0) ^ 0x01;
   return m;
-}
-
-/** One data key as the vector's KMS knows it: Decrypt of this blob, under this context, gives it. */
-interface KmsRecord {
-  keyArn: string;
-  keyMaterialId?: string;
-  encryptionContext: Record<string, string>;
-  ciphertextBlobBase64: string;
-  plaintextHex: string;
-}
-
-interface Vector {
-  description: string;
-  outcome: string;
-  keyring:
-    | { type: "raw-aes"; name: string; keyHex: string }
-    | { type: "aws-kms"; keyId?: string; allowedKeyArns?: string[] };
-  /** aws-kms vectors: what KMS answers (a table, so the vector needs no real KMS) and its aliases. */
-  kms?: { aliases: Record<string, string>; records: KmsRecord[] };
-  /** aws-kms vectors: the entries `inspect` must report. */
-  entries?: { keyArn: string; requestedKeyId: string; keyMaterialId?: string }[];
-  /** A rewrapped message: its header and body bytes are exactly those of this vector's. */
-  rewrapOf?: string;
-  requiredEncryptionContext?: Record<string, string>;
-  ciphertextBase64: string;
-  plaintextHex?: string;
 }
 
 const base = (await encrypt(plaintext, { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
