@@ -354,7 +354,7 @@ export async function preflightCutover(
         add(
           "principals",
           status,
-          `the target lets in every principal the current key's policy and grants let in (${comparison.principals.length} principals)`,
+          `the target lets in every principal the current key's policy and grants let in (${comparison.principals.length} principal${comparison.principals.length === 1 ? "" : "s"})`,
           [
             ...comparison.gaps.map(
               (g) =>
