@@ -109,12 +109,27 @@ export function errorNameOf(e: unknown): string | undefined {
  * ```
  */
 export function awsErrorNameOf(e: unknown): string | undefined {
-  let at: unknown = e;
-  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
+  for (const at of causeChain(e)) {
     const kmsName = (at as { kmsErrorName?: unknown }).kmsErrorName;
     if (typeof kmsName === "string") return kmsName;
     if (typeof (at as { $metadata?: unknown }).$metadata === "object") return errorNameOf(at);
-    at = (at as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * An error and its `cause`s, outermost first, at most six deep (a cycle or a deep chain ends
+ * there).
+ *
+ * @example
+ * ```ts
+ * for (const at of causeChain(e)) if (isRetryableError(at)) return true;
+ * ```
+ */
+export function* causeChain(e: unknown): Generator<object> {
+  let at: unknown = e;
+  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
+    yield at;
+    at = (at as { cause?: unknown }).cause;
+  }
 }

@@ -4,7 +4,7 @@
  * throttling, 5xx and network errors. Full jitter spreads the retries of many concurrent tasks
  * that were throttled together, so they do not come back as one burst.
  */
-import { errorNameOf, httpStatusOf } from "../errors.js";
+import { causeChain, errorNameOf, httpStatusOf } from "../errors.js";
 import { sleep } from "./sleep.js";
 
 /** How a step is retried. */
@@ -114,11 +114,7 @@ export function isRetryableError(e: unknown): boolean {
  * ```
  */
 export function isTransientFailure(e: unknown): boolean {
-  let at: unknown = e;
-  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
-    if (isRetryableError(at)) return true;
-    at = (at as { cause?: unknown }).cause;
-  }
+  for (const at of causeChain(e)) if (isRetryableError(at)) return true;
   return false;
 }
 
