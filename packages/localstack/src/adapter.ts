@@ -24,6 +24,7 @@ import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { ManualClock } from "./emulator/clock.js";
 import type { FaultInjector } from "./emulator/faults.js";
 import type { KmsInspector } from "./emulator/kms/inspector.js";
+import type { S3EmulatorControl } from "./emulator/s3/index.js";
 import { startEmulator } from "./emulator/server.js";
 import { LocalAwsError, messageOf } from "./errors.js";
 import { acquireLocalstack, LOCALSTACK_IMAGE, probeContainerRuntime } from "./localstack.js";
@@ -41,7 +42,8 @@ export type LocalAwsCapability =
   | "kmsDryRun"
   | "reEncryptIncorrectKey"
   | "s3ConcurrentConditionalWrites"
-  | "s3CompleteMultipartIfMatch";
+  | "s3CompleteMultipartIfMatch"
+  | "s3BucketBehavior";
 
 /** What the chosen backend supports. */
 export interface LocalAwsCapabilities {
@@ -67,6 +69,11 @@ export interface LocalAwsCapabilities {
   readonly s3ConcurrentConditionalWrites: boolean;
   /** CompleteMultipartUpload honours `If-Match` (`If-None-Match` is available everywhere). */
   readonly s3CompleteMultipartIfMatch: boolean;
+  /**
+   * `s3Control` is present: a bucket can be made to ignore conditional headers or lack
+   * UploadPartCopy, and listeners can run before each S3 operation.
+   */
+  readonly s3BucketBehavior: boolean;
   /** On-demand rotations allowed per key (AWS 25, LocalStack 10). */
   readonly onDemandRotationLimit: number;
 }
@@ -97,6 +104,11 @@ export interface LocalAws {
   readonly clock?: ManualClock;
   /** A read-only view of the emulated KMS state; built-in emulator only. */
   readonly emulator?: KmsInspector;
+  /**
+   * Per-bucket S3 behaviour modes and listeners before each S3 operation; built-in emulator
+   * only (capability `s3BucketBehavior`).
+   */
+  readonly s3Control?: S3EmulatorControl;
   /** What this backend supports. */
   readonly capabilities: LocalAwsCapabilities;
   /** Why this backend lacks a capability, or `undefined` when it has it. */
@@ -177,6 +189,7 @@ const FULL: LocalAwsCapabilities = {
   reEncryptIncorrectKey: true,
   s3ConcurrentConditionalWrites: true,
   s3CompleteMultipartIfMatch: true,
+  s3BucketBehavior: true,
   onDemandRotationLimit: 25,
 };
 
@@ -189,6 +202,7 @@ const LOCALSTACK_LIKE: LocalAwsCapabilities = {
   reEncryptIncorrectKey: false,
   s3ConcurrentConditionalWrites: false,
   s3CompleteMultipartIfMatch: false,
+  s3BucketBehavior: false,
   onDemandRotationLimit: 10,
 };
 
@@ -200,11 +214,12 @@ function describeBackend(
   const emulatorOnly = {
     faults: `fault injection needs the built-in emulator (backend is ${backend})`,
     clock: `an advanceable clock needs the built-in emulator (backend is ${backend})`,
+    s3BucketBehavior: `per-bucket S3 behaviour modes and request listeners need the built-in emulator (backend is ${backend})`,
   };
   if (backend === "builtin") return { capabilities: FULL, reasons: {} };
   if (backend === "env" && env["REKEY_TEST_CAPABILITIES"] === "full") {
     return {
-      capabilities: { ...FULL, faults: false, clock: false },
+      capabilities: { ...FULL, faults: false, clock: false, s3BucketBehavior: false },
       reasons: emulatorOnly,
     };
   }
@@ -263,6 +278,7 @@ interface Started {
   faults?: FaultInjector;
   clock?: ManualClock;
   emulator?: KmsInspector;
+  s3Control?: S3EmulatorControl;
 }
 
 /** LocalStack, or why there is none (the caller falls through to the emulator, or fails). */
@@ -351,6 +367,7 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
     ...(started.faults === undefined ? {} : { faults: started.faults }),
     ...(started.clock === undefined ? {} : { clock: started.clock }),
     ...(started.emulator === undefined ? {} : { emulator: started.emulator }),
+    ...(started.s3Control === undefined ? {} : { s3Control: started.s3Control }),
     capabilities,
     missing: (capability) => (capabilities[capability] ? undefined : reasons[capability]),
     createKmsClient,
@@ -408,6 +425,7 @@ async function startBuiltin(
     faults: emulator.faults,
     clock: emulator.clock,
     emulator: emulator.kms,
+    s3Control: emulator.s3Control,
   };
 }
 

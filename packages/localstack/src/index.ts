@@ -20,5 +20,6 @@ export { FAULT_GROUPS, FaultInjector } from "./emulator/faults.js";
 export type { EmulatedService, FaultErrorKind, FaultInjectorOptions, FaultRule } from "./emulator/faults.js";
 export type { CiphertextHeader } from "./emulator/kms/ciphertext.js";
 export type { KmsInspector } from "./emulator/kms/inspector.js";
+export type { S3BucketBehavior, S3EmulatorControl, S3RequestInfo } from "./emulator/s3/index.js";
 export { startEmulator } from "./emulator/server.js";
 export type { EmulatorOptions, RunningEmulator } from "./emulator/server.js";

@@ -44,6 +44,7 @@ describe("startLocalAws backend selection", () => {
       expect(aws.endpoint).toBe("http://127.0.0.1:1");
       expect(aws.faults).toBeUndefined();
       expect(aws.clock).toBeUndefined();
+      expect(aws.s3Control).toBeUndefined();
     });
     await using(
       await startLocalAws({ env: { AWS_ENDPOINT_URL: "http://127.0.0.1:2" }, ...silent }),
@@ -65,6 +66,7 @@ describe("startLocalAws backend selection", () => {
         reEncryptIncorrectKey: false,
         s3ConcurrentConditionalWrites: false,
         s3CompleteMultipartIfMatch: false,
+        s3BucketBehavior: false,
         onDemandRotationLimit: 10,
       });
       expect(aws.missing("listKeyRotations")).toMatch(/501/);
@@ -78,6 +80,7 @@ describe("startLocalAws backend selection", () => {
         expect(aws.missing(capability)).toMatch(/LocalStack 4\.14 /);
       }
       expect(aws.missing("clock")).toMatch(/built-in emulator/);
+      expect(aws.missing("s3BucketBehavior")).toMatch(/built-in emulator/);
     });
     await using(
       await startLocalAws({ env: { ...env, REKEY_TEST_CAPABILITIES: "full" }, ...silent }),
@@ -92,6 +95,9 @@ describe("startLocalAws backend selection", () => {
         expect(aws.capabilities.onDemandRotationLimit).toBe(25);
         expect(aws.missing("listKeyRotations")).toBeUndefined();
         expect(aws.missing("faults")).toMatch(/built-in emulator/);
+        // "full" describes the store, not the test control only the emulator has.
+        expect(aws.capabilities.s3BucketBehavior).toBe(false);
+        expect(aws.s3Control).toBeUndefined();
       },
     );
   });
@@ -101,8 +107,15 @@ describe("startLocalAws backend selection", () => {
     await using(await startLocalAws({ env, ...silent }), async (aws) => {
       expect(aws.backend).toBe("builtin");
       expect(aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(aws.capabilities).toMatchObject({ listKeyRotations: true, faults: true, clock: true });
+      expect(aws.capabilities).toMatchObject({
+        listKeyRotations: true,
+        faults: true,
+        clock: true,
+        s3BucketBehavior: true,
+      });
       expect(aws.missing("faults")).toBeUndefined();
+      expect(aws.missing("s3BucketBehavior")).toBeUndefined();
+      expect(aws.s3Control).toBeDefined();
       expect(await aws.s3.config.forcePathStyle).toBe(true);
       expect(aws.credentials).toEqual({ accessKeyId: "test", secretAccessKey: "test" });
       const { Keys } = await aws.kms.send(new ListKeysCommand({}));

@@ -15,7 +15,8 @@ import type { ServiceHandler } from "./contracts.js";
 import { FaultInjector } from "./faults.js";
 import { createKmsService } from "./kms/index.js";
 import { inspectKms, type KmsInspector } from "./kms/inspector.js";
-import { createS3Service } from "./s3/index.js";
+import { createS3Service, S3Control } from "./s3/index.js";
+import type { S3EmulatorControl } from "./s3/index.js";
 
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
@@ -75,6 +76,11 @@ export interface RunningEmulator {
   readonly clock: ManualClock;
   /** A read-only view of the KMS state for tests. */
   readonly kms: KmsInspector;
+  /**
+   * Per-bucket S3 behaviour modes (a bucket that ignores conditional headers or lacks
+   * UploadPartCopy) and listeners awaited before each S3 operation.
+   */
+  readonly s3Control: S3EmulatorControl;
   /** Closes every connection, stops listening and deletes the temporary data directory. */
   stop(): Promise<void>;
 }
@@ -108,7 +114,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       ? {}
       : { onDemandRotationDelayMs: options.onDemandRotationDelayMs }),
   });
-  const s3 = createS3Service({ dataDir, faults, clock });
+  const s3Control = new S3Control();
+  const s3 = createS3Service({ dataDir, faults, clock, control: s3Control });
   const services: ServiceHandler[] = [kms, s3];
   const unsubscribe = clock.onAdvance((now) => kms.state.processDue(now));
 
@@ -166,5 +173,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return stopping;
   };
 
-  return { endpoint, region, accountId, dataDir, faults, clock, kms: inspectKms(kms.state), stop };
+  return {
+    endpoint,
+    region,
+    accountId,
+    dataDir,
+    faults,
+    clock,
+    kms: inspectKms(kms.state),
+    s3Control,
+    stop,
+  };
 }

@@ -4,8 +4,12 @@
  * Evaluation order follows RFC 9110 §13.2.2, which is what S3 documents: a passing `If-Match`
  * makes `If-Unmodified-Since` irrelevant, a failing `If-None-Match` makes `If-Modified-Since`
  * irrelevant.
+ *
+ * A bucket whose {@link S3BucketBehavior} ignores conditional reads or writes gets every
+ * condition of that kind treated as absent, as a store without the feature would.
  */
 import type { IncomingMessage } from "node:http";
+import type { S3BucketBehavior } from "./control.js";
 import { S3Error } from "./errors.js";
 import { headerOf } from "./headers.js";
 import type { ObjectVersion } from "./model.js";
@@ -41,7 +45,12 @@ export type ReadCondition = "proceed" | "not-modified";
  * Evaluates `If-Match`, `If-Unmodified-Since` (412 when false) and `If-None-Match`,
  * `If-Modified-Since` (304 when false) of a GET or HEAD.
  */
-export function evaluateReadConditions(req: IncomingMessage, version: ObjectVersion): ReadCondition {
+export function evaluateReadConditions(
+  req: IncomingMessage,
+  version: ObjectVersion,
+  behavior: S3BucketBehavior,
+): ReadCondition {
+  if (behavior.conditionalReads === "ignore") return "proceed";
   const ifMatch = headerOf(req, "if-match");
   const ifUnmodifiedSince = parseDate(headerOf(req, "if-unmodified-since"));
   const ifNoneMatch = headerOf(req, "if-none-match");
@@ -60,7 +69,12 @@ export function evaluateReadConditions(req: IncomingMessage, version: ObjectVers
 }
 
 /** Evaluates `x-amz-copy-source-if-*` on the copy source; every failure is 412. */
-export function checkCopySourceConditions(req: IncomingMessage, source: ObjectVersion): void {
+export function checkCopySourceConditions(
+  req: IncomingMessage,
+  source: ObjectVersion,
+  behavior: S3BucketBehavior,
+): void {
+  if (behavior.conditionalReads === "ignore") return;
   const ifMatch = headerOf(req, "x-amz-copy-source-if-match");
   const ifUnmodifiedSince = parseDate(headerOf(req, "x-amz-copy-source-if-unmodified-since"));
   const ifNoneMatch = headerOf(req, "x-amz-copy-source-if-none-match");
@@ -85,9 +99,10 @@ export interface WriteConditions {
 
 /**
  * Reads `If-Match` / `If-None-Match` of a write. S3 accepts only `If-None-Match: *` on writes;
- * anything else there is `NotImplemented`.
+ * anything else there is `NotImplemented`. A bucket that ignores conditional writes has none.
  */
-export function writeConditionsOf(req: IncomingMessage): WriteConditions {
+export function writeConditionsOf(req: IncomingMessage, behavior: S3BucketBehavior): WriteConditions {
+  if (behavior.conditionalWrites === "ignore") return {};
   const ifMatch = headerOf(req, "if-match");
   const ifNoneMatch = headerOf(req, "if-none-match");
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") {

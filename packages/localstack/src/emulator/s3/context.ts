@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { EmulatorClock } from "../contracts.js";
 import type { BlobStore } from "./blobs.js";
+import type { S3BucketBehavior } from "./control.js";
 import { S3Error } from "./errors.js";
 import type { Bucket } from "./model.js";
 import type { ResponseContext } from "./response.js";
@@ -18,6 +19,8 @@ export interface S3Context extends ResponseContext {
   readonly store: S3Store;
   readonly blobs: BlobStore;
   readonly clock: EmulatorClock;
+  /** How the bucket the request addresses behaves (S3's behaviour unless a test changed it). */
+  readonly behavior: S3BucketBehavior;
 }
 
 /** Answers one operation completely, or throws an {@link S3Error}. */

@@ -64,7 +64,7 @@ export function resolveCopySource(ctx: S3Context): CopySource {
         "The source object of the COPY action is not in the active tier and is only stored in Amazon S3 Glacier.",
     });
   }
-  checkCopySourceConditions(ctx.req, version);
+  checkCopySourceConditions(ctx.req, version, ctx.behavior);
   return { bucket, key, version, ...(requestedVersionId === undefined ? {} : { requestedVersionId }) };
 }
 

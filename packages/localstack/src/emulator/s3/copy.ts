@@ -44,7 +44,7 @@ function redirectOf(ctx: S3Context): { websiteRedirectLocation?: string } {
 export async function copyObject(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
-  const conditions = writeConditionsOf(ctx.req);
+  const conditions = writeConditionsOf(ctx.req, ctx.behavior);
   const metadataDirective = directive(ctx, "x-amz-metadata-directive");
   const taggingDirective = directive(ctx, "x-amz-tagging-directive");
   const storageClass = storageClassOf(ctx.req);

@@ -174,7 +174,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const key = keyOf(ctx);
   const uploadId = uploadIdOf(ctx);
   ctx.store.upload(bucket, key, uploadId);
-  const conditions = writeConditionsOf(ctx.req);
+  const conditions = writeConditionsOf(ctx.req, ctx.behavior);
   checkWriteConditions(conditions, ctx.store.current(bucket, key), key);
 
   const root = parseXmlBody(await receiveSmall(ctx.req, MAX_COMPLETE_BYTES), "CompleteMultipartUpload");

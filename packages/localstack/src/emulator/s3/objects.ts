@@ -32,7 +32,7 @@ import { parseTaggingHeader } from "./tags.js";
 export async function putObject(ctx: S3Context): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
-  const conditions = writeConditionsOf(ctx.req);
+  const conditions = writeConditionsOf(ctx.req, ctx.behavior);
   const props = objectPropsOf(ctx.req);
   const tags = parseTaggingHeader(headerOf(ctx.req, "x-amz-tagging"));
   checkWriteConditions(conditions, ctx.store.current(bucket, key), key);
@@ -116,7 +116,7 @@ function planRead(ctx: S3Context, forBody: boolean): ReadPlan {
       details: { StorageClass: version.props.storageClass },
     });
   }
-  const condition = evaluateReadConditions(ctx.req, version);
+  const condition = evaluateReadConditions(ctx.req, version, ctx.behavior);
   const checksumMode = headerOf(ctx.req, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED";
   const partNumber = ctx.route.query.has("partNumber") ? integerParam(ctx, "partNumber", 0) : undefined;
   const rangeHeader = headerOf(ctx.req, "range");

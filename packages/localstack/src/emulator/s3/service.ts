@@ -17,6 +17,7 @@ import {
   putBucketVersioning,
 } from "./buckets.js";
 import type { S3Handler } from "./context.js";
+import { S3Control } from "./control.js";
 import { copyObject } from "./copy.js";
 import { deleteObjects } from "./delete-objects.js";
 import { S3Error } from "./errors.js";
@@ -82,6 +83,11 @@ export interface S3ServiceOptions {
   readonly faults: FaultGate;
   /** Source of `Last-Modified`, upload initiation times and the `Date` header. */
   readonly clock: EmulatorClock;
+  /**
+   * Per-bucket behaviour modes and listeners awaited before each operation.
+   * @default a fresh {@link S3Control}: every bucket behaves as S3, no listeners
+   */
+  readonly control?: S3Control;
 }
 
 /**
@@ -91,13 +97,14 @@ export interface S3ServiceOptions {
  *
  * @example
  * ```ts
- * const s3 = createS3Service({ dataDir, faults, clock });
+ * const s3 = createS3Service({ dataDir, faults, clock, control: new S3Control() });
  * http.createServer((req, res) => void s3.handle(req, res)).listen(0);
  * ```
  */
 export function createS3Service(options: S3ServiceOptions): ServiceHandler {
   const blobs = new BlobStore(options.dataDir);
   const store = new S3Store(blobs);
+  const control = options.control ?? new S3Control();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const response: ResponseContext = {
@@ -129,7 +136,24 @@ export function createS3Service(options: S3ServiceOptions): ServiceHandler {
       if (fault.kind === "error") {
         throw new S3Error({ code: fault.code, status: fault.status, message: fault.message });
       }
-      await HANDLERS[route.operation]({ ...response, req, route, store, blobs, clock: options.clock });
+      // Awaited before the handler reads or changes any state, so what a listener writes is
+      // what the operation sees.
+      await control.notify(req, route);
+      const behavior = control.behaviorOf(route.bucket);
+      if (route.operation === "UploadPartCopy" && behavior.uploadPartCopy === "missing") {
+        throw new S3Error("NotImplemented", {
+          message: "UploadPartCopy is not implemented by this store.",
+        });
+      }
+      await HANDLERS[route.operation]({
+        ...response,
+        req,
+        route,
+        store,
+        blobs,
+        clock: options.clock,
+        behavior,
+      });
     } catch (error) {
       // Whatever is left of the body is read and dropped before answering, so the client can
       // finish sending and the connection stays usable.
