@@ -28,7 +28,15 @@ export type JobErrorCode =
   /** A file system operation failed. */
   | "ERR_JOB_IO"
   /** The job was cancelled. */
-  | "ERR_JOB_ABORTED";
+  | "ERR_JOB_ABORTED"
+  /** The store's capability probe could not run (no write permission under its prefix, …). */
+  | "ERR_JOB_STORE_PROBE"
+  /** The store ignores conditional writes, and not every writer was said to be stopped. */
+  | "ERR_JOB_STORE_UNSAFE"
+  /** The same permanent KMS error on the same key hit many objects in a row: the job stopped. */
+  | "ERR_JOB_KEY_UNUSABLE"
+  /** The object does not decrypt: it was damaged before the job, which left it alone. */
+  | "ERR_JOB_UNREADABLE";
 
 /**
  * An error of the re-encrypt job. The `code` is the contract; the message is one line for people.

@@ -20,8 +20,10 @@ export {
 export {
   RunReportBuilder,
   EXIT_CODES,
+  exitCodeOfStop,
   MAX_LISTED_FAILURES,
   type JobReport,
+  type JobStop,
   type KeyStats,
   type ReportedFailure,
   type ServiceRequests,
@@ -52,6 +54,15 @@ export {
 export { rewrapEntries, type RewrappedPrefix } from "./process/rewrap-entries.js";
 export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./process/verify-prefix.js";
 
+export {
+  DEFAULT_PROBE_PREFIX,
+  describeCapabilities,
+  honoursConditionalWrites,
+  probeS3Store,
+  type StoreCapabilities,
+} from "./s3/probe-store.js";
+export { StoreGuard, type StoreSafetyOptions, type StoreWriteMode } from "./s3/store-guard.js";
+export { DEFAULT_MAX_KEY_FAILURES, KEY_WIDE_ERRORS } from "./run/key-failures.js";
 export { rewrapS3Object } from "./s3/rewrap-s3-object.js";
 export { reencryptS3Object } from "./s3/reencrypt-s3-object.js";
 export { uploadStream, type UploadStreamOptions, type UploadedObject } from "./s3/stream-upload.js";

@@ -27,7 +27,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
-import { JobError, planJob, runJob, sleep, type JobOptions, type ObjectResult } from "../src/index.js";
+import {
+  DEFAULT_PROBE_PREFIX,
+  JobError,
+  planJob,
+  runJob,
+  sleep,
+  type JobOptions,
+  type ObjectResult,
+} from "../src/index.js";
 import {
   bytesDigestFrom,
   headerOf,
@@ -614,9 +622,11 @@ describe("failures", () => {
       lying.middlewareStack.add(
         (next, context) => async (args) => {
           const out = await next(args);
+          const key = (args.input as { Key?: string }).Key ?? "";
           if (
-            context.commandName === "PutObjectCommand" ||
-            context.commandName === "CompleteMultipartUploadCommand"
+            (context.commandName === "PutObjectCommand" ||
+              context.commandName === "CompleteMultipartUploadCommand") &&
+            !key.startsWith(DEFAULT_PROBE_PREFIX)
           )
             written = true;
           else if (context.commandName === "GetObjectCommand" && written) {

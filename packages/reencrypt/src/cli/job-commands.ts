@@ -16,10 +16,16 @@ import { planJob } from "../job/plan-job.js";
 import { runJob } from "../job/run-job.js";
 import type { TargetSummary } from "../job/target-summary.js";
 import { parseShard } from "../run/shard.js";
+import { describeCapabilities } from "../s3/probe-store.js";
 import { parseS3Url } from "../sources/source-spec.js";
 import { parseTargetSpec } from "../target/target-spec.js";
 import { JobError } from "../errors.js";
-import { parseSize } from "./job/parse-size.js";
+import {
+  withMultipartFlags,
+  withWriteFlags,
+  writeOptionsOf,
+  type WriteSafetyFlags,
+} from "./job/write-flags.js";
 import { planSummary, runSummary } from "./job/job-summary.js";
 import { startProgress, type JobProgress } from "./job/job-progress.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
@@ -28,7 +34,7 @@ import { writeLines } from "./util/output.js";
 import { UsageError, parseWholeNumber } from "./util/usage-error.js";
 
 /** The flags of the job commands, as commander parses them. */
-export interface JobFlags extends AwsFlags {
+export interface JobFlags extends AwsFlags, WriteSafetyFlags {
   readonly source?: string;
   readonly manifest?: string;
   readonly dir?: string;
@@ -49,8 +55,6 @@ export interface JobFlags extends AwsFlags {
   readonly verify: string;
   readonly json?: boolean;
   readonly progress?: boolean;
-  readonly multipartThreshold: string;
-  readonly copyPartSize: string;
   readonly shard?: string;
 }
 
@@ -71,7 +75,16 @@ Exit codes:
        use another file or --fresh-checkpoint)
   2    some objects are not on the target: conflict, foreign, unreadable, skipped, bad manifest lines
   3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
+  4    the store does not honour conditional writes (If-Match ignored), or its probe could not
+       run: nothing was written there (see --writers-stopped, --probe-prefix)
+  5    stopped early: the same permanent KMS error on the same key hit --max-key-failures
+       objects in a row; the objects not tried are left for a re-run
   130  interrupted (SIGINT); with --checkpoint, the same command resumes
+
+Stores: before its first write to a bucket the job probes, under --probe-prefix, whether the
+store honours If-Match / If-None-Match (PutObject, CompleteMultipartUpload, GetObject) and has
+UploadPartCopy; it never writes to a store that ignores conditional writes unless
+--writers-stopped says every other writer is stopped.
 
 Endpoint and Region come from the usual AWS variables (AWS_REGION, AWS_ENDPOINT_URL,
 AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3) or --region / --endpoint-url.`;
@@ -97,12 +110,6 @@ function commonOptions(command: Command): Command {
       "etag: S3's MD5 of a single PUT proves the write, else read the header back; header: always read it back; full: also decrypt and compare SHA-256",
       "etag",
     )
-    .option(
-      "--multipart-threshold <size>",
-      "objects above this are rewrapped with multipart server-side copy (> 5MiB)",
-      "16MiB",
-    )
-    .option("--copy-part-size <size>", "size of each server-side copied part (5MiB–5GiB)", "256MiB")
     .option("--shard <i/n>", "only the i-th of n shares of the objects (split a job across workers)")
     .option("--report <file>", "where to write the JSON report (default: rekey-<plan|run>-<time>.json)")
     .option("--json", "JSON lines on stdout (events, then the report) instead of a bar and a summary")
@@ -119,21 +126,25 @@ function commonOptions(command: Command): Command {
  * ```
  */
 export function registerJobCommands(program: Command, ctx: CliContext = processContext()): void {
-  commonOptions(
-    program
-      .command("plan")
-      .description(
-        "Read every object's header and report what a run would do (no writes): classes, keys, material, KMS calls, time",
-      ),
+  withMultipartFlags(
+    commonOptions(
+      program
+        .command("plan")
+        .description(
+          "Read every object's header and report what a run would do (no writes): classes, keys, material, KMS calls, time",
+        ),
+    ),
   )
     .option("--mode <mode>", "rewrap or reencrypt", "rewrap")
     .action((flags: JobFlags) => jobAction(ctx, "plan", flags));
-  commonOptions(
-    program
-      .command("rewrap")
-      .description(
-        "Move every object's wrapped data key onto the target with one KMS ReEncrypt; the payload stays byte for byte",
-      ),
+  withWriteFlags(
+    commonOptions(
+      program
+        .command("rewrap")
+        .description(
+          "Move every object's wrapped data key onto the target with one KMS ReEncrypt; the payload stays byte for byte",
+        ),
+    ),
   )
     .option("--dry-run", "plan only: read headers and report, write nothing")
     .option(
@@ -145,12 +156,14 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
       "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
     )
     .action((flags: JobFlags) => jobAction(ctx, "rewrap", flags));
-  commonOptions(
-    program
-      .command("reencrypt")
-      .description(
-        "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory)",
-      ),
+  withWriteFlags(
+    commonOptions(
+      program
+        .command("reencrypt")
+        .description(
+          "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory)",
+        ),
+    ),
   )
     .option("--include-current", "also re-encrypt objects already on the target (a leaked data key)")
     .option("--dry-run", "plan only: read headers and report, write nothing")
@@ -241,8 +254,7 @@ export function jobOptionsOf(
     concurrency,
     kmsRps: rps === 0 ? Infinity : rps,
     verify: flags.verify,
-    multipartThreshold: parseSize(flags.multipartThreshold, "--multipart-threshold"),
-    copyPartBytes: parseSize(flags.copyPartSize, "--copy-part-size"),
+    ...writeOptionsOf(flags),
     ...(flags.fromKey?.length ? { fromKeys: flags.fromKey } : {}),
     ...(flags.olderThanMaterial ? { olderThanMaterial: true } : {}),
     ...(flags.includeCurrent ? { includeCurrent: true } : {}),
@@ -309,7 +321,13 @@ async function jobAction(
     onSourceEntry: (entry) => {
       if (entry.kind !== "invalid") progress.discovered();
     },
-    hooks: { onResult: (r) => progress.finished(r) },
+    hooks: {
+      onResult: (r) => progress.finished(r),
+      onStoreProbed: (caps) => {
+        if (json) ctx.stdout.write(`${JSON.stringify({ event: "store", ...caps })}\n`);
+        else progress.message(`Store ${describeCapabilities(caps)}`);
+      },
+    },
   };
   process.on("SIGINT", onSigint);
   let report: JobReport | PlanReport;

@@ -18,6 +18,8 @@ import { limitedKms } from "../run/limited-kms.js";
 import { createRateLimiter } from "../run/rate-limiter.js";
 import type { RetryOptions } from "../run/retry.js";
 import type { S3Runtime } from "../s3/s3-runtime.js";
+import { StoreGuard, type StoreSafetyOptions } from "../s3/store-guard.js";
+import type { StoreCapabilities } from "../s3/probe-store.js";
 import { MaterialCache } from "../target/material-cache.js";
 import { describeKmsScope, inKmsScope, targetScope, type KmsScope } from "../target/kms-scope.js";
 import { resolveTarget, type ResolvedTarget } from "../target/resolve-target.js";
@@ -63,6 +65,8 @@ export interface JobHooks {
   readonly afterPlan?: (plan: ObjectPlan) => void | Promise<void>;
   /** After an object is finished. */
   readonly onResult?: (result: ObjectResult) => void;
+  /** A store was probed before the job's first write there (what it honours). */
+  readonly onStoreProbed?: (capabilities: StoreCapabilities) => void;
 }
 
 /** Per-object settings. */
@@ -84,6 +88,8 @@ export interface JobContext {
   readonly kms: JobKmsApi;
   /** S3, when the source is S3. */
   readonly s3?: S3Runtime;
+  /** Probes each bucket once and decides how the job writes there (with `s3`). */
+  readonly stores?: StoreGuard;
   readonly target: ResolvedTarget;
   readonly materials: MaterialCache;
   readonly counters: JobCounters;
@@ -96,7 +102,7 @@ export interface JobContext {
 }
 
 /** Options of {@link createJobContext}. */
-export interface JobContextOptions {
+export interface JobContextOptions extends StoreSafetyOptions {
   /** A `KMSClient` or a {@link JobKmsApi}. The job retries itself: give SDK clients `maxAttempts: 1`. */
   readonly kms: JobKmsClient;
   /** An `S3Client` (with `forcePathStyle` when it talks to an emulator). Required for S3 objects. */
@@ -215,9 +221,16 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
         ...(options.signal ? { signal: options.signal } : {}),
       }
     : undefined;
+  const stores = s3
+    ? new StoreGuard(s3, {
+        ...(options.writersStopped !== undefined ? { writersStopped: options.writersStopped } : {}),
+        ...(options.probePrefix !== undefined ? { probePrefix: options.probePrefix } : {}),
+        ...(options.hooks?.onStoreProbed ? { onProbed: options.hooks.onStoreProbed } : {}),
+      })
+    : undefined;
   return {
     kms,
-    ...(s3 ? { s3 } : {}),
+    ...(s3 && stores ? { s3, stores } : {}),
     target,
     materials,
     counters,

@@ -31,6 +31,12 @@ export interface JobOptions extends JobContextOptions {
    * @default false
    */
   readonly freshCheckpoint?: boolean;
+  /**
+   * Stop the job when this many objects in a row under the same keys fail with the same
+   * permanent KMS error (disabled, pending deletion, not found, access denied); 0 never stops.
+   * @default 20
+   */
+  readonly maxKeyFailures?: number;
   /** Graceful stop: take no new objects, finish those in flight. (`signal` aborts them too.) */
   readonly stopSignal?: AbortSignal;
   /** Only this share of the objects. @default all */

@@ -14,6 +14,7 @@ import {
 import type { JobCounters } from "../run/job-counters.js";
 import type { TargetSummary } from "./target-summary.js";
 import type { VerifyLevel } from "./job-context.js";
+import type { StoreCapabilities } from "../s3/probe-store.js";
 
 /** Most failures and invalid entries listed one by one (the checkpoint keeps every line). */
 export const MAX_LISTED_FAILURES = 10_000;
@@ -27,9 +28,43 @@ export const MAX_LISTED_FAILURES = 10_000;
  * - `2`: finished, but some objects are not on the target and need a person: `conflict`,
  *   `foreign`, `unreadable`, `skipped`, or invalid manifest lines;
  * - `3`: finished, and some objects `failed` (KMS refused, S3 kept failing): a re-run retries them;
+ * - `4`: the store does not honour conditional writes (or could not be probed): nothing was
+ *   written there; stop every writer and use `writersStopped`, or fix the store;
+ * - `5`: stopped early: the same permanent KMS error on the same key hit many objects in a row
+ *   (`maxKeyFailures`); untried objects are left for a re-run;
  * - `130`: interrupted (SIGINT); the checkpoint is written and a re-run resumes.
  */
-export const EXIT_CODES = { ok: 0, fatal: 1, incomplete: 2, failed: 3, interrupted: 130 } as const;
+export const EXIT_CODES = {
+  ok: 0,
+  fatal: 1,
+  incomplete: 2,
+  failed: 3,
+  unsafeStore: 4,
+  keyUnusable: 5,
+  interrupted: 130,
+} as const;
+
+/**
+ * The exit code of a job error that stopped a job (or kept it from starting), `fatal` for others.
+ *
+ * @example
+ * ```ts
+ * exitCodeOfStop("ERR_JOB_STORE_UNSAFE"); // 4
+ * ```
+ */
+export function exitCodeOfStop(code: string | undefined): number {
+  if (code === "ERR_JOB_STORE_UNSAFE" || code === "ERR_JOB_STORE_PROBE") return EXIT_CODES.unsafeStore;
+  if (code === "ERR_JOB_KEY_UNUSABLE") return EXIT_CODES.keyUnusable;
+  return EXIT_CODES.fatal;
+}
+
+/** Why the job stopped itself before the source was exhausted. */
+export interface JobStop {
+  /** `ERR_JOB_STORE_UNSAFE`, `ERR_JOB_STORE_PROBE` or `ERR_JOB_KEY_UNUSABLE`. */
+  readonly code: string;
+  /** One line. */
+  readonly reason: string;
+}
 
 /** Counts for one source key or material. */
 export interface KeyStats {
@@ -66,6 +101,15 @@ export interface JobReport {
   readonly durationMs: number;
   /** Stopped by a signal before the source was exhausted. */
   readonly interrupted: boolean;
+  /** Stopped by the job itself (a store it may not write, a key that fails every object). */
+  readonly stopped?: JobStop;
+  /** What each store written to honours, as probed before the first write. */
+  readonly stores: readonly StoreCapabilities[];
+  /**
+   * Objects written to a store that ignores conditional writes (every writer was said to be
+   * stopped): re-read before and read back after the write, not protected by the store.
+   */
+  readonly unconditionalWrites: number;
   /** Every object seen (this run and the checkpoint's) is on the target. */
   readonly complete: boolean;
   /** See {@link EXIT_CODES}. */
@@ -133,6 +177,7 @@ export class RunReportBuilder {
   private unproven = 0;
   private keptObjects = 0;
   private keptEntries = 0;
+  private unconditional = 0;
 
   constructor(
     private readonly base: {
@@ -148,6 +193,7 @@ export class RunReportBuilder {
     this.objects++;
     this.objectBytes += r.size;
     this.outcomes[r.outcome]++;
+    if (r.unconditional) this.unconditional++;
     if (r.materialUnproven && SUCCESS_OUTCOMES.has(r.outcome)) this.unproven++;
     if (r.keptEntries) {
       this.keptObjects++;
@@ -196,6 +242,8 @@ export class RunReportBuilder {
     interrupted: boolean;
     fromCheckpoint: Partial<Record<ObjectOutcome, number>>;
     notes?: string[];
+    stores?: readonly StoreCapabilities[];
+    stopped?: JobStop;
   }): JobReport {
     const c = this.base.counters;
     const service = (name: "kms" | "s3"): ServiceRequests => {
@@ -227,16 +275,27 @@ export class RunReportBuilder {
         (n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)),
         0,
       );
+    if (this.unconditional > 0)
+      notes.push(
+        `${this.unconditional} object(s) were written to a store that ignores conditional writes ` +
+          "(--writers-stopped): each was read again right before its write and read back after it.",
+      );
     const complete =
-      !end.interrupted && bad(this.outcomes) === 0 && bad(end.fromCheckpoint) === 0 && this.invalid === 0;
+      !end.interrupted &&
+      end.stopped === undefined &&
+      bad(this.outcomes) === 0 &&
+      bad(end.fromCheckpoint) === 0 &&
+      this.invalid === 0;
     const failed = this.outcomes.failed + (end.fromCheckpoint.failed ?? 0);
-    const exitCode = end.interrupted
-      ? EXIT_CODES.interrupted
-      : complete
-        ? EXIT_CODES.ok
-        : failed > 0
-          ? EXIT_CODES.failed
-          : EXIT_CODES.incomplete;
+    const exitCode = end.stopped
+      ? exitCodeOfStop(end.stopped.code)
+      : end.interrupted
+        ? EXIT_CODES.interrupted
+        : complete
+          ? EXIT_CODES.ok
+          : failed > 0
+            ? EXIT_CODES.failed
+            : EXIT_CODES.incomplete;
     const finished = new Date();
     return {
       reportVersion: 1,
@@ -248,6 +307,9 @@ export class RunReportBuilder {
       finishedAt: finished.toISOString(),
       durationMs: Math.round(performance.now() - this.t0),
       interrupted: end.interrupted,
+      ...(end.stopped ? { stopped: end.stopped } : {}),
+      stores: end.stores ?? [],
+      unconditionalWrites: this.unconditional,
       complete,
       exitCode,
       objects: this.objects,

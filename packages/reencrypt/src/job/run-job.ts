@@ -10,11 +10,12 @@ import { runObject } from "../process/run-object.js";
 import type { ObjectResult } from "../process/object-result.js";
 import { openCheckpoint, type Checkpoint, type CheckpointHeader } from "../run/checkpoint.js";
 import { driveSource } from "../run/drive-source.js";
+import { DEFAULT_MAX_KEY_FAILURES, KeyFailureTracker } from "../run/key-failures.js";
 import { inShard } from "../run/shard.js";
 import { JobError } from "../errors.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions } from "./job-options.js";
-import { RunReportBuilder, type JobReport } from "./job-report.js";
+import { RunReportBuilder, type JobReport, type JobStop } from "./job-report.js";
 import { openSource } from "./open-source.js";
 import { summarizeTarget, type TargetSummary } from "./target-summary.js";
 
@@ -59,26 +60,44 @@ export async function runJob(
       })
     : undefined;
   const fromCheckpoint: Partial<Record<string, number>> = {};
+  const maxKeyFailures = checkMaxKeyFailures(options.maxKeyFailures);
+  const keyFailures = new KeyFailureTracker(maxKeyFailures);
+  // A job-wide stop decided by the job itself: a store that may not be written, a key that fails
+  // every object. Objects in flight finish; the rest are left for a re-run.
+  const halt = new AbortController();
+  let stopped: JobStop | undefined;
+  const stopWith = (stop: JobStop): void => {
+    stopped ??= stop;
+    halt.abort();
+  };
   let interrupted = false;
   try {
     const source = openSource(options.source, ctx);
+    const stopSignal = AbortSignal.any(
+      [options.stopSignal, options.signal, halt.signal].filter((s): s is AbortSignal => s !== undefined),
+    );
     ({ interrupted } = await driveSource<ObjectResult>(source, {
       concurrency,
-      ...(options.stopSignal
-        ? { stopSignal: anySignal(options.stopSignal, options.signal) }
-        : options.signal
-          ? { stopSignal: options.signal }
-          : {}),
+      stopSignal,
       ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
       onInvalid: (e) => report.addInvalid(e),
       accept: (ref) => {
+        if (ref.kind === "s3" && ctx.stores?.isProbeKey(ref.key)) return false;
         if (options.shard && !inShard(ref, options.shard)) return false;
         return !checkpoint?.isDone(ref);
       },
       work: (ref) => runObject(ref, ctx),
       onDone: async (result) => {
+        // The store refused (or could not be probed): the object was not tried, so it is
+        // neither reported nor checkpointed, and the job stops.
+        if (result.code !== undefined && STORE_STOPS.has(result.code)) {
+          stopWith({ code: result.code, reason: result.reason });
+          return;
+        }
         report.add(result);
         await checkpoint?.record(result);
+        const why = keyFailures.add(result);
+        if (why) stopWith({ code: "ERR_JOB_KEY_UNUSABLE", reason: why });
       },
     }));
   } finally {
@@ -88,7 +107,23 @@ export async function runJob(
   const notes: string[] = [];
   if (checkpoint && checkpoint.ignoredLines > 0)
     notes.push(`${checkpoint.ignoredLines} unreadable checkpoint line(s) ignored (a torn write at a crash)`);
-  return report.finish({ interrupted, fromCheckpoint, notes });
+  return report.finish({
+    interrupted: interrupted && stopped === undefined,
+    fromCheckpoint,
+    notes,
+    stores: ctx.stores?.probed ?? [],
+    ...(stopped ? { stopped } : {}),
+  });
+}
+
+/** Codes of a store the job may not write to: the job stops at the first. */
+const STORE_STOPS: ReadonlySet<string> = new Set(["ERR_JOB_STORE_UNSAFE", "ERR_JOB_STORE_PROBE"]);
+
+function checkMaxKeyFailures(value: number | undefined): number {
+  const n = value ?? DEFAULT_MAX_KEY_FAILURES;
+  if (!(Number.isInteger(n) && n >= 0))
+    throw new JobError("ERR_JOB_INVALID_OPTION", `maxKeyFailures must be a whole number ≥ 0, got ${value}`);
+  return n;
 }
 
 /**
@@ -123,8 +158,4 @@ function checkpointHeaderOf(ctx: JobContext, target: TargetSummary): CheckpointH
     includeCurrent: s.includeCurrent,
     ...(s.limits && Object.keys(s.limits).length > 0 ? { limits: s.limits } : {}),
   };
-}
-
-function anySignal(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
-  return b ? AbortSignal.any([a, b]) : a;
 }

@@ -51,6 +51,11 @@ export interface ObjectPlan {
   readonly versionId?: string;
   /** Header and wrapped keys (rekey objects only). */
   readonly prefix?: MessagePrefix;
+  /**
+   * The bytes `prefix` was parsed from (`[0, prefix.bodyOffset)`): every later read of the object
+   * is compared with them before it is used.
+   */
+  readonly headBytes?: Uint8Array;
   /** Per entry of `prefix.entries`, in order (class `rewrap`). */
   readonly actions: readonly EntryAction[];
   /** Who the new data key is wrapped for, primary first (class `reencrypt`). */

@@ -89,7 +89,7 @@ async function classify(
       mode: ctx.settings.mode,
       includeCurrent: ctx.settings.includeCurrent,
     });
-    return { ...empty, ...c, prefix: read.prefix };
+    return { ...empty, ...c, prefix: read.prefix, headBytes: read.bytes.subarray(0, read.prefix.bodyOffset) };
   } catch (e) {
     if (e instanceof JobError) throw e;
     const { code, reason } = describeError(e);

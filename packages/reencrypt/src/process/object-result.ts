@@ -57,6 +57,12 @@ export interface ObjectResult {
   readonly sourceMaterialIds: readonly (string | undefined)[];
   /** The plan could not prove the object current (no material ids) and moved it. */
   readonly materialUnproven: boolean;
+  /**
+   * Written to a store that ignores conditional writes (allowed because every writer was said to
+   * be stopped): re-read right before the write and read back after it, but not protected by the
+   * store against a writer that was not stopped.
+   */
+  readonly unconditional?: boolean;
   /** KMS entries under keys outside the job's KMS scope, kept as they were. @default 0 */
   readonly keptEntries?: number;
   readonly durationMs: number;

@@ -7,6 +7,7 @@ import { createHash, type Hash } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { decryptStream, KmsKeyring, MultiKeyring, type Keyring } from "@rekey/core";
+import { JobError, describeError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import { scopedKeyArns } from "../target/kms-scope.js";
 
@@ -83,4 +84,49 @@ export function digestTap(): Transform & { digest(): string } {
     },
   });
   return Object.assign(t, { digest: () => hash.digest("hex") });
+}
+
+/** Core codes that mean the message itself is damaged (a tag, the commitment, the framing). */
+const DAMAGED: ReadonlySet<string> = new Set(["ERR_DECRYPT_FAILED", "ERR_FORMAT"]);
+
+/**
+ * Maps a decrypt failure of an object the job was about to write to `ERR_JOB_UNREADABLE` when
+ * the object is damaged (it was so before the job touched it: the job reports it `unreadable`
+ * and leaves it alone); other failures (KMS refused, S3, a conflict) pass through.
+ *
+ * @example
+ * ```ts
+ * try { await pipeline(source, decryptStream(o), sink); } catch (e) { throw asDamaged(e); }
+ * ```
+ */
+export function asDamaged(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && DAMAGED.has(code))
+    return new JobError(
+      "ERR_JOB_UNREADABLE",
+      `the object does not decrypt (${describeError(e).reason}): it was damaged before this job, which left it untouched`,
+      { cause: e },
+    );
+  return e;
+}
+
+/**
+ * The plaintext digest of an object before the job writes it (full verification): a damaged
+ * object is `ERR_JOB_UNREADABLE`, never written.
+ *
+ * @example
+ * ```ts
+ * const before = await originalDigest(await openPinned(rt, ref, plan), keyring, ctx);
+ * ```
+ */
+export async function originalDigest(
+  ciphertext: Readable,
+  keyring: Keyring,
+  ctx: JobContext,
+): Promise<string> {
+  try {
+    return await plaintextDigest(ciphertext, keyring, ctx);
+  } catch (e) {
+    throw asDamaged(e);
+  }
 }

@@ -75,17 +75,23 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
       const next = await currentRewriteOf(plan, ctx);
       if (next) return await followRewrite(next);
     }
-    const written =
-      ref.kind === "s3"
-        ? plan.class === "rewrap"
-          ? await rewrapS3Object(ref, plan, ctx)
-          : await reencryptS3Object(ref, plan, ctx)
-        : plan.class === "rewrap"
-          ? await rewrapFile(ref, plan, ctx)
-          : await reencryptFile(ref, plan, ctx);
+    let unconditional = false;
+    let written;
+    if (ref.kind === "s3") {
+      if (!ctx.stores) throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client");
+      const mode = await ctx.stores.writeModeFor(ref.bucket);
+      unconditional = mode.unconditional;
+      written =
+        plan.class === "rewrap"
+          ? await rewrapS3Object(ref, plan, ctx, mode)
+          : await reencryptS3Object(ref, plan, ctx, mode);
+    } else
+      written =
+        plan.class === "rewrap" ? await rewrapFile(ref, plan, ctx) : await reencryptFile(ref, plan, ctx);
     return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
       ...(written.etag ? { newEtag: written.etag } : {}),
       ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),
+      ...(unconditional ? { unconditional: true } : {}),
     });
   } catch (e) {
     const { code, reason } = describeError(e);
@@ -94,6 +100,7 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
       if (next) return followRewrite(next);
       return result("conflict", reason, { code, ...failureFacts(e) });
     }
+    if (code === "ERR_JOB_UNREADABLE") return result("unreadable", reason, { code });
     if (ctx.signal?.aborted) return result("failed", "the job was cancelled", { code: "ERR_JOB_ABORTED" });
     return result("failed", reason, { code, ...failureFacts(e) });
   }

@@ -10,7 +10,7 @@ import { JobError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../plan/object-plan.js";
-import { digestTap, verificationKeyring } from "../process/plaintext-digest.js";
+import { asDamaged, digestTap, verificationKeyring } from "../process/plaintext-digest.js";
 import { prefixRewriter } from "../process/prefix-rewriter.js";
 import type { ExpectedPrefix } from "../process/verify-prefix.js";
 import { claimWrite } from "./claim-write.js";
@@ -18,20 +18,23 @@ import { writeParamsFor } from "./object-attributes.js";
 import { s3Of } from "./read-s3-head.js";
 import { asObjectError, isNoSuchUpload, isPreconditionFailed } from "./s3-runtime.js";
 import { uploadStream } from "./stream-upload.js";
-import { openObjectStream, verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
+import { openPinned } from "./pinned-read.js";
+import { recheckBeforeWrite, type StoreWriteMode } from "./store-guard.js";
+import { verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
 
 /**
  * Re-encrypts one S3 object per its plan (class `reencrypt`) and verifies it.
  *
  * @example
  * ```ts
- * const written = await reencryptS3Object(ref, plan, ctx);
+ * const written = await reencryptS3Object(ref, plan, ctx, await ctx.stores.writeModeFor(ref.bucket));
  * ```
  */
 export async function reencryptS3Object(
   ref: S3ObjectRef,
   plan: ObjectPlan,
   ctx: JobContext,
+  mode: StoreWriteMode,
 ): Promise<WrittenVersion> {
   const rt = s3Of(ctx);
   const prefix = plan.prefix;
@@ -54,11 +57,7 @@ export async function reencryptS3Object(
   const params = await writeParamsFor(ref, plan.attributes ?? { metadata: {}, tagCount: 0 }, rt);
   const tap = digestTap();
   const rewriter = prefixRewriter(plan.recipients, ctx.settings.limits);
-  const source = await openObjectStream(
-    ref,
-    { ...(ref.versionId ? { VersionId: ref.versionId } : {}), IfMatch: plan.etag },
-    rt,
-  );
+  const source = await openPinned(rt, ref, plan);
   let uploaded: { size: number } & WrittenVersion = { size: 0 };
   let produced = 0;
   async function* counted(out: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -89,6 +88,7 @@ export async function reencryptS3Object(
           ifMatch: plan.etag as string,
           params,
           partBytes: ctx.settings.uploadPartBytes,
+          beforeCommit: () => recheckBeforeWrite(mode, rt, ref, plan),
         });
       },
       ...(ctx.signal ? [{ signal: ctx.signal }] : []),
@@ -101,7 +101,7 @@ export async function reencryptS3Object(
       const ours = await claimWrite(ref, written, produced, rt);
       if (ours) uploaded = { size: produced, ...ours };
       else throw asObjectError(e, "write");
-    } else throw asObjectError(e, "re-encrypt");
+    } else throw asObjectError(asDamaged(e), "re-encrypt");
   }
   const newPrefix = rewriter.prefix;
   if (!newPrefix) throw new JobError("ERR_JOB_VERIFY", "re-encrypt produced no header");

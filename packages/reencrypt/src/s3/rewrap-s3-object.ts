@@ -6,7 +6,12 @@
  *   and one `PutObject` with `If-Match` writes it back.
  * - Above it: a multipart upload whose first part is the new prefix plus the first body bytes
  *   (read by a ranged GET) and whose other parts are `UploadPartCopy` ranges of the original
- *   (`x-amz-copy-source-if-match`), completed with `If-Match`; aborted on any failure.
+ *   (`x-amz-copy-source-if-match`), completed with `If-Match`; aborted on any failure. On a store
+ *   without `UploadPartCopy`, the original is streamed into a multipart upload instead.
+ *
+ * Every read is pinned and compared with the plan (`pinned-read.ts`); on a store that ignores
+ * conditional writes (allowed only with `writersStopped`) the object is read again right before
+ * the write and read back after it (`store-guard.ts`).
  *
  * Attributes (metadata, content headers, storage class, SSE settings, tags) are carried over.
  * On a versioned bucket the write adds a version; the old one stays.
@@ -20,46 +25,44 @@ import {
 } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { JobError } from "../errors.js";
+import { JobError, httpStatusOf } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../plan/object-plan.js";
-import { plaintextDigest, verificationKeyring } from "../process/plaintext-digest.js";
+import { originalDigest, verificationKeyring } from "../process/plaintext-digest.js";
 import { rewrapEntries } from "../process/rewrap-entries.js";
 import type { ExpectedPrefix } from "../process/verify-prefix.js";
 import { scopedKeyArns } from "../target/kms-scope.js";
 import { claimWrite } from "./claim-write.js";
 import { multipartLayout } from "./multipart-layout.js";
 import { abortUpload, createUpload } from "./multipart-upload.js";
-import { writeParamsFor, type S3ObjectAttributes } from "./object-attributes.js";
+import { writeParamsFor, type PreservedWriteParams, type S3ObjectAttributes } from "./object-attributes.js";
+import { openPinned, readPinned } from "./pinned-read.js";
 import { s3Of } from "./read-s3-head.js";
-import {
-  asObjectError,
-  getObjectBytes,
-  isNoSuchUpload,
-  isPreconditionFailed,
-  s3Send,
-  type S3Runtime,
-} from "./s3-runtime.js";
-import { openObjectStream, verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
+import { asObjectError, isNoSuchUpload, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
+import { recheckBeforeWrite, type StoreWriteMode } from "./store-guard.js";
+import { uploadStream } from "./stream-upload.js";
+import { verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
 
 /**
  * Rewraps one S3 object per its plan (class `rewrap`) and verifies it.
  *
  * @example
  * ```ts
- * const written = await rewrapS3Object(ref, plan, ctx); // { etag, versionId }
+ * const mode = await ctx.stores.writeModeFor(ref.bucket);
+ * const written = await rewrapS3Object(ref, plan, ctx, mode); // { etag, versionId }
  * ```
  */
 export async function rewrapS3Object(
   ref: S3ObjectRef,
   plan: ObjectPlan,
   ctx: JobContext,
+  mode: StoreWriteMode,
 ): Promise<WrittenVersion> {
   const rt = s3Of(ctx);
   const prefix = plan.prefix;
-  if (!prefix || !plan.etag) throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header or ETag");
-  const read = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
+  if (!prefix || !plan.etag || !plan.headBytes)
+    throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header or ETag");
   const destinations = plan.actions.flatMap((a) => (a.kind === "rewrap" ? [a.destinationKeyId] : []));
   const keyArns = destinations.length > 0 ? destinations : scopedKeyArns(plan.sourceKeyArns, ctx.target);
 
@@ -68,32 +71,18 @@ export async function rewrapS3Object(
     const keyring = verificationKeyring(ctx, plan.sourceKeyArns);
     if (!keyring)
       throw new JobError("ERR_JOB_VERIFY", "no keyring can decrypt the original for full verification");
-    const source = plan.whole
-      ? Readable.from([Buffer.from(plan.whole)])
-      : await openObjectStream(
-          ref,
-          { ...(ref.versionId ? { VersionId: ref.versionId } : {}), IfMatch: plan.etag },
-          rt,
-        );
-    before = await plaintextDigest(source, keyring, ctx);
+    const source = plan.whole ? Readable.from([Buffer.from(plan.whole)]) : await openPinned(rt, ref, plan);
+    before = await originalDigest(source, keyring, ctx);
   }
 
   const attributes: S3ObjectAttributes = plan.attributes ?? { metadata: {}, tagCount: 0 };
   if (plan.size <= ctx.settings.multipartThreshold) {
-    let whole = plan.whole;
-    if (!whole) {
-      try {
-        whole = (await getObjectBytes(rt, { ...read, IfMatch: plan.etag })).bytes;
-      } catch (e) {
-        throw asObjectError(e, "read object");
-      }
-    }
-    if (whole.length !== plan.size)
-      throw new JobError("ERR_JOB_CONFLICT", "the object changed size since it was read");
+    const whole = plan.whole ? Buffer.from(plan.whole) : await readPinned(rt, ref, plan);
     const next = await rewrapEntries(plan, ctx);
     const body = Buffer.concat([next.bytes, whole.subarray(prefix.bodyOffset)]);
     const expected: ExpectedPrefix = { bytes: next.bytes, size: body.length, header: prefix.header, keyArns };
     const params = await writeParamsFor(ref, attributes, rt);
+    await recheckBeforeWrite(mode, rt, ref, plan);
     let written: WrittenVersion;
     try {
       const out = await s3Send(rt, "PutObject", (s3, o) =>
@@ -117,8 +106,10 @@ export async function rewrapS3Object(
     } catch (e) {
       written = await claimOrThrow(e, ref, expected, rt, "write");
     }
-    // With `verify: "etag"`, S3's MD5 of the stored bytes proves the write without a read.
-    if (ctx.settings.verify === "etag" && etagIsMd5Of(written.etag, body, attributes)) return written;
+    // With `verify: "etag"`, S3's MD5 of the stored bytes proves the write without a read — but
+    // not on a store that ignores conditions, where only a read-back shows what is there now.
+    if (ctx.settings.verify === "etag" && !mode.unconditional && etagIsMd5Of(written.etag, body, attributes))
+      return written;
     await verifyS3Object(ref, written, expected, before, ctx, rt);
     return written;
   }
@@ -127,14 +118,36 @@ export async function rewrapS3Object(
   const newSize = next.bytes.length + plan.size - prefix.bodyOffset;
   const expected: ExpectedPrefix = { bytes: next.bytes, size: newSize, header: prefix.header, keyArns };
   const params = await writeParamsFor(ref, attributes, rt);
+  const written = mode.capabilities.uploadPartCopy
+    ? await copyRewrite(ref, plan, ctx, mode, next.bytes, expected, params)
+    : await streamRewrite(ref, plan, ctx, mode, next.bytes, expected, params);
+  await verifyS3Object(ref, written, expected, before, ctx, rt);
+  return written;
+}
+
+/**
+ * A large rewrap by multipart upload: part 1 is the new prefix plus the first body bytes (read
+ * pinned, header included, so it is compared with the plan), the rest `UploadPartCopy` ranges of
+ * the original, completed with `If-Match` on the planned ETag.
+ */
+async function copyRewrite(
+  ref: S3ObjectRef,
+  plan: ObjectPlan,
+  ctx: JobContext,
+  mode: StoreWriteMode,
+  newPrefix: Uint8Array,
+  expected: ExpectedPrefix,
+  params: PreservedWriteParams,
+): Promise<WrittenVersion> {
+  const rt = s3Of(ctx);
+  const prefix = plan.prefix as NonNullable<ObjectPlan["prefix"]>;
   const parts = multipartLayout({
-    prefixLength: next.bytes.length,
+    prefixLength: newPrefix.length,
     bodyOffset: prefix.bodyOffset,
     size: plan.size,
     copyPartBytes: ctx.settings.copyPartBytes,
   });
   let uploadId: string | undefined;
-  let written: WrittenVersion;
   try {
     const id = await createUpload(ref, params, rt);
     uploadId = id;
@@ -144,19 +157,8 @@ export async function rewrapS3Object(
     }`;
     for (const part of parts) {
       if (part.kind === "upload") {
-        const head =
-          part.end > part.start
-            ? (
-                await getObjectBytes(rt, {
-                  ...read,
-                  Range: `bytes=${part.start}-${part.end - 1}`,
-                  IfMatch: plan.etag,
-                })
-              ).bytes
-            : Buffer.alloc(0);
-        if (head.length !== part.end - part.start)
-          throw new JobError("ERR_JOB_CONFLICT", "the object changed size since it was read");
-        const body = Buffer.concat([next.bytes, head]);
+        const first = await readPinned(rt, ref, plan, Math.max(part.end, prefix.bodyOffset));
+        const body = Buffer.concat([newPrefix, first.subarray(part.start, part.end)]);
         const out = await s3Send(rt, "UploadPart", (s3, o) =>
           s3.send(
             new UploadPartCommand({
@@ -173,24 +175,37 @@ export async function rewrapS3Object(
         rt.counters.bytes.written += body.length;
         completed.push({ PartNumber: 1, ETag: out.ETag });
       } else {
-        const out = await s3Send(rt, "UploadPartCopy", (s3, o) =>
-          s3.send(
-            new UploadPartCopyCommand({
-              Bucket: ref.bucket,
-              Key: ref.key,
-              UploadId: id,
-              PartNumber: part.partNumber,
-              CopySource: copySource,
-              CopySourceRange: `bytes=${part.start}-${part.end - 1}`,
-              CopySourceIfMatch: plan.etag,
-            }),
-            o,
-          ),
-        );
+        let out;
+        try {
+          out = await s3Send(rt, "UploadPartCopy", (s3, o) =>
+            s3.send(
+              new UploadPartCopyCommand({
+                Bucket: ref.bucket,
+                Key: ref.key,
+                UploadId: id,
+                PartNumber: part.partNumber,
+                CopySource: copySource,
+                CopySourceRange: `bytes=${part.start}-${part.end - 1}`,
+                CopySourceIfMatch: plan.etag,
+              }),
+              o,
+            ),
+          );
+        } catch (e) {
+          if (httpStatusOf(e) === 501)
+            throw new JobError(
+              "ERR_JOB_S3",
+              `the store does not implement UploadPartCopy (HTTP 501), which the rewrap of objects above --multipart-threshold uses: ` +
+                "raise --multipart-threshold above this object's size, or run the job again so the store probe finds it missing and streams instead",
+              { cause: e },
+            );
+          throw e;
+        }
         rt.counters.bytes.copiedServerSide += part.end - part.start;
         completed.push({ PartNumber: part.partNumber, ETag: out.CopyPartResult?.ETag });
       }
     }
+    await recheckBeforeWrite(mode, rt, ref, plan);
     try {
       const out = await s3Send(rt, "CompleteMultipartUpload", (s3, o) =>
         s3.send(
@@ -205,7 +220,7 @@ export async function rewrapS3Object(
         ),
       );
       uploadId = undefined;
-      written = {
+      return {
         ...(out.ETag ? { etag: out.ETag } : {}),
         ...(out.VersionId ? { versionId: out.VersionId } : {}),
       };
@@ -213,15 +228,58 @@ export async function rewrapS3Object(
       // A retried complete whose first attempt succeeded finds no upload (or a new ETag): the
       // upload is gone either way, so there is nothing left to abort.
       if (isNoSuchUpload(e)) uploadId = undefined;
-      written = await claimOrThrow(e, ref, expected, rt, "complete");
+      const claimed = await claimOrThrow(e, ref, expected, rt, "complete");
       uploadId = undefined;
+      return claimed;
     }
   } catch (e) {
     if (uploadId) await abortUpload(ref, uploadId, rt, e);
     throw asObjectError(e, "multipart rewrite");
   }
-  await verifyS3Object(ref, written, expected, before, ctx, rt);
-  return written;
+}
+
+/**
+ * A large rewrap on a store without `UploadPartCopy`: the original is streamed (pinned, header
+ * compared as it passes) behind the new prefix into a streaming upload of `uploadPartBytes`
+ * parts, committed with `If-Match` on the planned ETag. Memory stays at one part.
+ */
+async function streamRewrite(
+  ref: S3ObjectRef,
+  plan: ObjectPlan,
+  ctx: JobContext,
+  mode: StoreWriteMode,
+  newPrefix: Uint8Array,
+  expected: ExpectedPrefix,
+  params: PreservedWriteParams,
+): Promise<WrittenVersion> {
+  const rt = s3Of(ctx);
+  const bodyOffset = (plan.prefix as NonNullable<ObjectPlan["prefix"]>).bodyOffset;
+  const original = await openPinned(rt, ref, plan);
+  async function* rewritten(): AsyncGenerator<Buffer> {
+    yield Buffer.from(newPrefix);
+    let skip = bodyOffset;
+    for await (const chunk of original) {
+      const b = chunk as Buffer;
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      yield skip > 0 ? b.subarray(skip) : b;
+      skip = 0;
+    }
+  }
+  try {
+    return await uploadStream(rewritten(), rt, {
+      ref,
+      ifMatch: plan.etag as string,
+      params,
+      partBytes: ctx.settings.uploadPartBytes,
+      beforeCommit: () => recheckBeforeWrite(mode, rt, ref, plan),
+    });
+  } catch (e) {
+    original.destroy();
+    return claimOrThrow(e, ref, expected, rt, "streamed rewrite");
+  }
 }
 
 /**

@@ -4,15 +4,14 @@
  * prefix written; with `verify: "full"`, a streaming decrypt of the whole new object whose
  * plaintext SHA-256 must equal the one from before.
  */
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
-import { Readable } from "node:stream";
 import { JobError } from "../errors.js";
 import type { JobContext } from "../job/job-context.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import { plaintextDigest, verificationKeyring } from "../process/plaintext-digest.js";
 import { verifyPrefix, type ExpectedPrefix } from "../process/verify-prefix.js";
 import { totalSizeOf } from "./content-range.js";
-import { asObjectError, getObjectBytes, s3Send, type S3Runtime } from "./s3-runtime.js";
+import { openPinned, sameEtag } from "./pinned-read.js";
+import { asObjectError, getObjectBytes, type S3Runtime } from "./s3-runtime.js";
 
 /** The version the job wrote. */
 export interface WrittenVersion {
@@ -53,47 +52,31 @@ export async function verifyS3Object(
   } catch (e) {
     throw asObjectError(e, "verify (another writer replaced the object after the rewrite)");
   }
+  // A store that ignores the read's condition answers with whatever is there now: the answer
+  // must be the version the job wrote.
+  if (written.etag !== undefined && !sameEtag(read.output.ETag, written.etag))
+    throw new JobError(
+      "ERR_JOB_CONFLICT",
+      "verify: another writer replaced the object after the rewrite (its ETag is not the written one)",
+    );
   const size = totalSizeOf(read.output.ContentRange) ?? read.output.ContentLength ?? -1;
   verifyPrefix(read.bytes, size, expected);
   if (ctx.settings.verify !== "full") return;
   const keyring = verificationKeyring(ctx, expected.keyArns);
   if (!keyring || beforeDigest === undefined)
     throw new JobError("ERR_JOB_VERIFY", "full verification needs a digest from before and a keyring");
-  const after = await plaintextDigest(await openObjectStream(ref, sel, rt), keyring, ctx);
+  const mine: S3ObjectRef = {
+    kind: "s3",
+    bucket: ref.bucket,
+    key: ref.key,
+    ...(written.versionId ? { versionId: written.versionId } : {}),
+  };
+  const body = await openPinned(rt, mine, {
+    ...(written.etag ? { etag: written.etag } : {}),
+    size: expected.size,
+    headBytes: expected.bytes,
+  });
+  const after = await plaintextDigest(body, keyring, ctx);
   if (after !== beforeDigest)
     throw new JobError("ERR_JOB_VERIFY", "plaintext of the written object differs from the original");
-}
-
-/**
- * Opens a GET body as a stream (counted as bytes read). The request is retried; the body is not
- * (a failure halfway fails the step).
- *
- * @example
- * ```ts
- * const body = await openObjectStream(ref, { IfMatch: etag }, rt);
- * ```
- */
-export async function openObjectStream(
-  ref: S3ObjectRef,
-  selector: { VersionId?: string; IfMatch?: string },
-  rt: S3Runtime,
-): Promise<Readable> {
-  let out: GetObjectCommandOutput;
-  try {
-    out = await s3Send(rt, "GetObject", (s3, o) =>
-      s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...selector }), o),
-    );
-  } catch (e) {
-    throw asObjectError(e, "read object");
-  }
-  const body = out.Body as Readable | undefined;
-  if (!body) throw new JobError("ERR_JOB_S3", "GET answered no body");
-  return Readable.from(counted(body, rt), { objectMode: false });
-}
-
-async function* counted(body: Readable, rt: S3Runtime): AsyncGenerator<Buffer> {
-  for await (const chunk of body) {
-    rt.counters.bytes.read += (chunk as Buffer).length;
-    yield chunk as Buffer;
-  }
 }

@@ -1,6 +1,7 @@
 /** The printed human summaries of a run and of a plan. */
 import { EXIT_CODES, type JobReport } from "../../job/job-report.js";
 import type { PlanReport } from "../../job/plan-report.js";
+import { describeCapabilities } from "../../s3/probe-store.js";
 import { formatBytes } from "./parse-size.js";
 
 const LISTED = 20;
@@ -21,6 +22,10 @@ export function exitMeaning(code: number): string {
       return "some objects are not on the target (conflict, foreign, unreadable, skipped or bad manifest lines)";
     case EXIT_CODES.failed:
       return "some objects failed; a re-run retries them";
+    case EXIT_CODES.unsafeStore:
+      return "the store does not honour conditional writes, or could not be probed; nothing was written there";
+    case EXIT_CODES.keyUnusable:
+      return "stopped early on a key that fails every object; the objects not tried are left for a re-run";
     case EXIT_CODES.interrupted:
       return "interrupted";
     default:
@@ -44,8 +49,14 @@ export function runSummary(r: JobReport, reportPath: string | undefined): string
       r.interrupted ? ", interrupted" : ""
     }`,
   ];
+  if (r.stopped) lines.push(`Stopped: ${r.stopped.reason} [${r.stopped.code}]`);
   for (const [outcome, n] of Object.entries(r.outcomes))
     if (n > 0) lines.push(`  ${outcome.padEnd(12)} ${n}`);
+  for (const store of r.stores) lines.push(`Store ${describeCapabilities(store)}`);
+  if (r.unconditionalWrites > 0)
+    lines.push(
+      `Written without store-enforced conditions (--writers-stopped): ${r.unconditionalWrites} object(s)`,
+    );
   const previous = Object.entries(r.fromCheckpoint).filter(([, n]) => (n ?? 0) > 0);
   if (previous.length > 0)
     lines.push(`Done by earlier runs (checkpoint): ${previous.map(([o, n]) => `${o} ${n}`).join(", ")}`);

@@ -22,12 +22,14 @@ import type { TargetSummary } from "../../job/target-summary.js";
 import { SUCCESS_OUTCOMES, type ObjectOutcome } from "../../process/object-result.js";
 import { parseS3Url } from "../../sources/source-spec.js";
 import { startProgress } from "../job/job-progress.js";
+import { writeOptionsOf, type WriteSafetyFlags } from "../job/write-flags.js";
+import { describeCapabilities } from "../../s3/probe-store.js";
 import type { AwsClientOptions, CliContext } from "./context.js";
 import { writeLines } from "./output.js";
 import { UsageError, parseWholeNumber } from "./usage-error.js";
 
 /** The job flags of `alias cutover` (source flags as `rekey rewrap` names them, repeatable). */
-export interface CutoverRewrapFlags {
+export interface CutoverRewrapFlags extends WriteSafetyFlags {
   readonly source: string[];
   readonly manifest: string[];
   readonly dir: string[];
@@ -63,6 +65,12 @@ const CUTOVER_JOB_FLAGS = [
   ["concurrency", "--concurrency"],
   ["kmsRps", "--kms-rps"],
   ["report", "--report"],
+  ["multipartThreshold", "--multipart-threshold"],
+  ["copyPartSize", "--copy-part-size"],
+  ["uploadPartSize", "--upload-part-size"],
+  ["writersStopped", "--writers-stopped"],
+  ["probePrefix", "--probe-prefix"],
+  ["maxKeyFailures", "--max-key-failures"],
 ] as const satisfies readonly (readonly [keyof CutoverRewrapFlags, string])[];
 
 /**
@@ -172,6 +180,7 @@ export async function runCutoverRewrap(
       : parseWholeNumber(flags.concurrency, "--concurrency", 1, 1024);
   const kmsRps =
     flags.kmsRps === undefined ? undefined : parseWholeNumber(flags.kmsRps, "--kms-rps", 1, 100_000);
+  const writeOptions = writeOptionsOf(flags);
   const needsS3 = sources.some((s) => s.source.kind !== "dir");
   const s3 = needsS3 ? options.s3() : undefined;
   // A dry run plans against the target key itself (the alias has not moved yet); a key still to
@@ -219,6 +228,7 @@ export async function runCutoverRewrap(
           if (entry.kind !== "invalid") progress.discovered();
         },
         hooks: { onResult: (r) => progress.finished(r) },
+        ...writeOptions,
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(kmsRps === undefined ? {} : { kmsRps }),
         ...(flags.checkpoint && !request.dryRun ? { checkpoint: flags.checkpoint } : {}),
@@ -294,6 +304,8 @@ function summarize(source: string, report: PlanReport | JobReport, request: Cuto
     .join(", ");
   return [
     `Re-encrypt job over ${source} (target ${report.target.description}): ${report.objects} object(s)${moved ? `: ${moved}` : ""}${report.interrupted ? " (interrupted)" : ""}`,
+    ...report.stores.map((store) => `  store ${describeCapabilities(store)}`),
+    ...(report.stopped ? [`  stopped: ${report.stopped.reason} [${report.stopped.code}]`] : []),
     ...report.failures.slice(0, 20).map((f) => `  ${f.outcome}: ${f.object}: ${f.reason}`),
   ];
 }
