@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
-import { batchOperationsHandler, JobError, runJob } from "../src/index.js";
+import { batchOperationsHandler, DEFAULT_PROBE_PREFIX, JobError, runJob } from "../src/index.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
 
 const aws = useLocalAws();
@@ -62,6 +62,47 @@ describe("batchOperationsHandler", () => {
     });
     expect(again.results[0]?.resultCode).toBe("Succeeded");
     if (aws.capabilities.keyMaterialIdInResponses) expect(again.results[0]?.resultString).toMatch(/^current/);
+  });
+
+  it("probes each bucket once per container; a store that ignores conditional writes fails every task permanently, untouched", async (ctx) => {
+    const control = aws.s3Control;
+    if (!control) return ctx.skip(aws.missing("s3BucketBehavior"));
+    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const good = await newBucket(aws.s3);
+    const ignoring = await newBucket(aws.s3);
+    control.setBucketBehavior(ignoring, { conditionalWrites: "ignore" });
+    for (const bucket of [good, ignoring])
+      for (const k of ["a.rkey", "b.rkey"])
+        await putEncrypted(aws.s3, aws.kms, bucket, k, { keyId: key, seed: 7, plaintextSize: 700 });
+    const before = await headerOf(aws.s3, ignoring, "a.rkey");
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    let probes = 0;
+    const unsubscribe = control.beforeRequest((req) => {
+      if (req.operation === "CreateMultipartUpload" && req.key?.startsWith(DEFAULT_PROBE_PREFIX)) probes++;
+    });
+    const handler = batchOperationsHandler({
+      kms: aws.createKmsClient({ maxAttempts: 1 }),
+      s3: aws.createS3Client({ maxAttempts: 1 }),
+      target: "current",
+    });
+    const task = (id: string, bucket: string, k: string) => ({ taskId: id, s3Bucket: bucket, s3Key: k });
+    try {
+      for (const [i, k] of ["a.rkey", "b.rkey"].entries()) {
+        const out = await handler({
+          invocationSchemaVersion: "2.0",
+          invocationId: `inv-${i}`,
+          tasks: [task(`g${i}`, good, k), task(`i${i}`, ignoring, k)],
+        });
+        expect(out.results.map((r) => r.resultCode)).toEqual(["Succeeded", "PermanentFailure"]);
+        expect(out.results[1]?.resultString).toMatch(
+          /does not honour conditional writes.*If-Match on PutObject/,
+        );
+      }
+    } finally {
+      unsubscribe();
+    }
+    expect(probes).toBe(2);
+    expect((await headerOf(aws.s3, ignoring, "a.rkey")).entries).toEqual(before.entries);
   });
 
   it("a retried task of a version-pinned object succeeds: the current version is the job's rewrite of it", async () => {

@@ -210,6 +210,32 @@ describe("rekey rewrap as a child process", () => {
   }, 60_000);
 });
 
+describe("rekey rewrap on a store that ignores conditional writes", () => {
+  it("is refused with one line naming the feature and exit 4; --writers-stopped runs it and says so", async (ctx) => {
+    const control = aws.s3Control;
+    if (!control) return ctx.skip(aws.missing("s3BucketBehavior"));
+    const { bucket } = await keyAndObjects(3);
+    control.setBucketBehavior(bucket, { conditionalWrites: "ignore" });
+    const args = ["rewrap", "--source", `s3://${bucket}/o/`, "--report", join(dir, "unsafe.json")];
+    const refused = await runCliInProcess(aws, args);
+    expect(refused.exitCode).toBe(4);
+    const stopped = refused.stdout.split("\n").filter((l) => l.startsWith("Stopped: "));
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatch(
+      /If-Match on PutObject was accepted.*--writers-stopped \(.*\[ERR_JOB_STORE_UNSAFE\]$/,
+    );
+    expect(refused.stdout).toMatch(/Store s3:\/\/\S+: conditional writes NOT honoured/);
+    expect(refused.stdout).toMatch(/rewrapped +0|Objects: 0/);
+
+    const allowed = await runCliInProcess(aws, [...args, "--writers-stopped"]);
+    expect(allowed.exitCode).toBe(0);
+    expect(allowed.stdout).toMatch(/rewrapped +3/);
+    expect(allowed.stdout).toContain(
+      "Written without store-enforced conditions (--writers-stopped): 3 object(s)",
+    );
+  }, 60_000);
+});
+
 describe("rekey plan / rewrap in-process", () => {
   it("plan prints classes, keys, material, KMS calls and an estimate, writes the report, writes no object", async () => {
     const { key, bucket } = await keyAndObjects(20);

@@ -401,6 +401,7 @@ describe("rewrap through S3", () => {
         "not a line",
         `${bucket}`,
         `${bucket},m/missing.rkey`,
+        `${bucket}-no-such-bucket,m/a.rkey`,
       ].join("\n"),
     );
     const results: ObjectResult[] = [];
@@ -415,11 +416,17 @@ describe("rewrap through S3", () => {
       reason: expect.stringMatching(/^header read failed: the object does not exist/),
       errorName: "NoSuchKey",
     });
-    expect(report.invalidSourceEntries).toBe(2);
+    // A line naming a bucket that does not exist is a bad line: permanent, not a failure to retry.
+    expect(report.invalidSourceEntries).toBe(3);
     expect(report.outcomes.conflict).toBe(1);
+    expect(report.outcomes.failed).toBe(0);
     expect(report.failures.map((f) => f.object)).toEqual(
       expect.arrayContaining([`${path}:3`, `${path}:4`, `s3://${bucket}/m/missing.rkey`]),
     );
+    expect(report.failures.find((f) => f.object === `s3://${bucket}-no-such-bucket/m/a.rkey`)).toMatchObject({
+      code: "ERR_JOB_MANIFEST_LINE",
+      reason: expect.stringMatching(/bucket .* does not exist/),
+    });
     expect(report.failures.find((f) => f.object.endsWith("missing.rkey"))?.reason).toMatch(/does not exist/);
     expect(report.exitCode).toBe(2);
   });

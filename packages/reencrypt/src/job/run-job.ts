@@ -12,6 +12,7 @@ import { openCheckpoint, type Checkpoint, type CheckpointHeader } from "../run/c
 import { driveSource } from "../run/drive-source.js";
 import { DEFAULT_MAX_KEY_FAILURES, KeyFailureTracker } from "../run/key-failures.js";
 import { inShard } from "../run/shard.js";
+import { describeRef } from "../model/object-ref.js";
 import { JobError } from "../errors.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions } from "./job-options.js";
@@ -92,6 +93,12 @@ export async function runJob(
         // neither reported nor checkpointed, and the job stops.
         if (result.code !== undefined && STORE_STOPS.has(result.code)) {
           stopWith({ code: result.code, reason: result.reason });
+          return;
+        }
+        // An object whose bucket does not exist is a bad source line, like a malformed one:
+        // reported every run, never retried.
+        if (result.planClass === "unplanned" && result.code === "ERR_JOB_SOURCE") {
+          report.addInvalid({ kind: "invalid", where: describeRef(result.ref), reason: result.reason });
           return;
         }
         report.add(result);

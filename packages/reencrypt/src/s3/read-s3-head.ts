@@ -10,7 +10,7 @@ import type { JobContext } from "../job/job-context.js";
 import { JobError } from "../errors.js";
 import { attributesOf, type S3ObjectAttributes } from "./object-attributes.js";
 import { totalSizeOf } from "./content-range.js";
-import { asObjectError, getObjectBytes, isNoSuchKey, type S3Runtime } from "./s3-runtime.js";
+import { asObjectError, getObjectBytes, isNoSuchBucket, isNoSuchKey, type S3Runtime } from "./s3-runtime.js";
 import { httpStatusOf, errorNameOf } from "../errors.js";
 
 /** What the header read of an S3 object found. */
@@ -58,6 +58,9 @@ export async function readS3Head(ref: S3ObjectRef, ctx: JobContext): Promise<S3H
     // A range on an empty object is 416: S3 has no bytes to answer with.
     if (httpStatusOf(e) === 416 || errorNameOf(e) === "InvalidRange")
       return { read: { kind: "foreign", reason: "empty object" }, size: 0, bytes: new Uint8Array() };
+    // A manifest line naming a bucket that does not exist: no retry or re-run will find it.
+    if (isNoSuchBucket(e))
+      throw new JobError("ERR_JOB_SOURCE", `bucket ${ref.bucket} does not exist`, { cause: e });
     if (isNoSuchKey(e))
       throw new JobError(
         "ERR_JOB_CONFLICT",
