@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-kms";
 import {
   GetObjectCommand,
+  GetObjectTaggingCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
@@ -88,6 +89,9 @@ describe("the store probe", () => {
         pinnedRead: true,
         conditionalComplete: true,
         uploadPartCopy: true,
+        objectTagging: true,
+        taggingOnWrite: true,
+        taggingCount: true,
         missing: [],
       });
       expect(await probeLeftovers(bucket)).toBe(0);
@@ -416,6 +420,47 @@ describe("a store without UploadPartCopy", () => {
     expect(after.messageId).toEqual(before.messageId);
     expect(after.entries[0]!.keyMaterialId).not.toBe(before.entries[0]!.keyMaterialId);
     expect(await plaintextDigestOf(aws.s3, aws.kms, bucket, "big.rkey", [key])).toBe(big.plaintextDigest);
+  });
+});
+
+describe("a store that neither counts tags in a GET nor keeps tags given with a write", () => {
+  it("every object's tags are read, and written again after the rewrite: none is lost", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    await putEncrypted(aws.s3, aws.kms, bucket, "t.rkey", {
+      keyId: key,
+      seed: 80,
+      plaintextSize: 700,
+      params: { Tagging: "team=blue&tier=gold" },
+    });
+    await putEncrypted(aws.s3, aws.kms, bucket, "u.rkey", { keyId: key, seed: 81, plaintextSize: 700 });
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    // Such a store, as the job sees it: GET answers without x-amz-tagging-count, PUT tags dropped.
+    const forgetful = aws.createS3Client({ maxAttempts: 1 });
+    forgetful.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutObjectCommand") delete (args.input as { Tagging?: string }).Tagging;
+        const out = await next(args);
+        if (context.commandName === "GetObjectCommand") delete (out.output as { TagCount?: number }).TagCount;
+        return out;
+      },
+      { step: "initialize", name: "forgetTags" },
+    );
+    const report = await runJob({ ...job(bucket), s3: forgetful });
+    expect(report.outcomes.rewrapped).toBe(2);
+    expect(report.stores[0]).toMatchObject({
+      objectTagging: true,
+      taggingOnWrite: false,
+      taggingCount: false,
+    });
+    expect(report.s3.byOperation.GetObjectTagging).toBe(2);
+    expect(report.s3.byOperation.PutObjectTagging).toBe(1);
+    const tags = await aws.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: "t.rkey" }));
+    expect(tags.TagSet).toEqual([
+      { Key: "team", Value: "blue" },
+      { Key: "tier", Value: "gold" },
+    ]);
+    expect((await headerOf(aws.s3, bucket, "t.rkey")).entries[0]!.keyArn).toBe(key);
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import {
   GetObjectTaggingCommand,
+  PutObjectTaggingCommand,
   type GetObjectCommandOutput,
   type GetObjectTaggingCommandOutput,
   type PutObjectCommandInput,
@@ -15,6 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import { asObjectError, s3Send, type S3Runtime } from "./s3-runtime.js";
+import type { StoreCapabilities } from "./probe-store.js";
 
 /**
  * User metadata the job adds to an object it writes from a given version (`versionId` in a
@@ -102,9 +104,12 @@ export async function writeParamsFor(
   ref: S3ObjectRef,
   a: S3ObjectAttributes,
   rt: S3Runtime,
+  store?: StoreCapabilities,
 ): Promise<PreservedWriteParams> {
   let tagging: string | undefined;
-  if (a.tagCount > 0) {
+  // A store whose GET does not count tags: every object's tags are read, or they would be lost.
+  const countsTags = store === undefined || store.taggingCount || !store.objectTagging;
+  if (a.tagCount > 0 || !countsTags) {
     let out: GetObjectTaggingCommandOutput;
     try {
       out = await s3Send(rt, "GetObjectTagging", (s3, o) =>
@@ -156,4 +161,42 @@ export function encodeTagging(
     .filter((t) => t.Key !== undefined)
     .map((t) => `${encodeURIComponent(t.Key ?? "")}=${encodeURIComponent(t.Value ?? "")}`)
     .join("&");
+}
+
+/**
+ * On a store that ignores tags given with a write (`x-amz-tagging`), writes the object's tags
+ * again with `PutObjectTagging` on the version the job wrote; a no-op elsewhere.
+ *
+ * @example
+ * ```ts
+ * await restoreTags(ref, written, params, mode.capabilities, rt);
+ * ```
+ */
+export async function restoreTags(
+  ref: S3ObjectRef,
+  written: { readonly versionId?: string },
+  params: PreservedWriteParams,
+  store: StoreCapabilities,
+  rt: S3Runtime,
+): Promise<void> {
+  if (!params.Tagging || store.taggingOnWrite || !store.objectTagging) return;
+  const TagSet = params.Tagging.split("&").map((pair) => {
+    const [k = "", v = ""] = pair.split("=");
+    return { Key: decodeURIComponent(k), Value: decodeURIComponent(v) };
+  });
+  try {
+    await s3Send(rt, "PutObjectTagging", (s3, o) =>
+      s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          ...(written.versionId ? { VersionId: written.versionId } : {}),
+          Tagging: { TagSet },
+        }),
+        o,
+      ),
+    );
+  } catch (e) {
+    throw asObjectError(e, "write tags");
+  }
 }

@@ -14,7 +14,10 @@
  *    what it reads with what it planned either way);
  * 5. a multipart upload onto the scratch object: `UploadPartCopy` of its bytes must work
  *    (`uploadPartCopy`), and `CompleteMultipartUpload` with a non-matching `If-Match` must fail
- *    (`conditionalComplete`).
+ *    (`conditionalComplete`);
+ * 6. tags: the object was created with one tag (`x-amz-tagging`); `GetObjectTagging` must return
+ *    it (`objectTagging`, `taggingOnWrite`) and a GET must count it (`taggingCount`), since the
+ *    job reads an object's tags only when its GET counts any.
  * Every version the probe created is deleted and its upload aborted, also when a step fails.
  */
 import {
@@ -23,6 +26,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -50,6 +54,12 @@ export interface StoreCapabilities {
   readonly conditionalComplete: boolean;
   /** `UploadPartCopy` works (server-side copy of the unchanged payload of large objects). */
   readonly uploadPartCopy: boolean;
+  /** `GetObjectTagging` answers (the store keeps tags at all). */
+  readonly objectTagging: boolean;
+  /** Tags given with `PutObject` (`x-amz-tagging`) are stored. */
+  readonly taggingOnWrite: boolean;
+  /** A GET answer counts the object's tags (`x-amz-tagging-count`). */
+  readonly taggingCount: boolean;
   /** One line per feature that is missing, naming it and what answered. */
   readonly missing: readonly string[];
 }
@@ -78,20 +88,40 @@ export function honoursConditionalWrites(caps: StoreCapabilities): boolean {
 export function describeCapabilities(caps: StoreCapabilities): string {
   const writes = honoursConditionalWrites(caps)
     ? "conditional writes honoured"
-    : `conditional writes NOT honoured (${[
-        caps.conditionalPut ? undefined : "If-Match on PutObject",
-        caps.conditionalCreate ? undefined : "If-None-Match on PutObject",
-        caps.conditionalComplete ? undefined : "If-Match on CompleteMultipartUpload",
-      ]
-        .filter(Boolean)
-        .join(", ")} ignored)`;
+    : `conditional writes NOT honoured (${ignoredConditions(caps).join(", ")} ignored)`;
   return [
     `${caps.store}: ${writes}`,
     caps.pinnedRead ? "pinned reads honoured" : "If-Match on GetObject ignored (reads are compared instead)",
     caps.uploadPartCopy
       ? "UploadPartCopy available"
       : "no UploadPartCopy (large objects are rewritten by streaming)",
+    !caps.objectTagging
+      ? "no object tagging"
+      : caps.taggingOnWrite && caps.taggingCount
+        ? "tags kept"
+        : `tags kept by ${[
+            caps.taggingCount ? undefined : "reading every object's tags",
+            caps.taggingOnWrite ? undefined : "writing them after each write",
+          ]
+            .filter(Boolean)
+            .join(" and ")}`,
   ].join(", ");
+}
+
+/**
+ * The write conditions the store ignores, by name.
+ *
+ * @example
+ * ```ts
+ * ignoredConditions(caps); // ["If-Match on PutObject", "If-Match on CompleteMultipartUpload"]
+ * ```
+ */
+export function ignoredConditions(caps: StoreCapabilities): string[] {
+  return [
+    caps.conditionalPut ? undefined : "If-Match on PutObject",
+    caps.conditionalCreate ? undefined : "If-None-Match on PutObject",
+    caps.conditionalComplete ? undefined : "If-Match on CompleteMultipartUpload",
+  ].filter((c): c is string => c !== undefined);
 }
 
 /** A non-matching entity tag: no object's ETag is 32 zeros followed by `-probe`. */
@@ -139,7 +169,16 @@ export async function probeS3Store(
     let etag: string;
     try {
       const out = await s3Send(rt, "PutObject", (s3, o) =>
-        s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentLength: body.length }), o),
+        s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key,
+            Body: body,
+            ContentLength: body.length,
+            Tagging: PROBE_TAG,
+          }),
+          o,
+        ),
       );
       versions.add(out.VersionId);
       if (!out.ETag) throw new JobError("ERR_JOB_STORE_PROBE", `PutObject under ${where} answered no ETag`);
@@ -147,6 +186,8 @@ export async function probeS3Store(
     } catch (e) {
       throw probeError(where, "PutObject", e);
     }
+    // Tags first: a conditional write the store accepts below replaces the object without them.
+    const tags = await probeTagging(rt, bucket, Key, where, missing);
     const put = (condition: { IfMatch?: string; IfNoneMatch?: string }) => () =>
       s3Send(rt, "PutObject", (s3, o) =>
         s3.send(
@@ -243,11 +284,52 @@ export async function probeS3Store(
       pinnedRead,
       conditionalComplete,
       uploadPartCopy,
+      ...tags,
       missing,
     };
   } finally {
     await cleanUp(rt, bucket, Key, uploadId, versions);
   }
+}
+
+/** The tag the scratch object is created with. */
+const PROBE_TAG = "rekey-probe=1";
+
+/** Does the store keep tags given with a write, and count them in a GET answer? */
+async function probeTagging(
+  rt: S3Runtime,
+  bucket: string,
+  Key: string,
+  where: string,
+  missing: string[],
+): Promise<Pick<StoreCapabilities, "objectTagging" | "taggingOnWrite" | "taggingCount">> {
+  let taggingOnWrite: boolean;
+  try {
+    const out = await s3Send(rt, "GetObjectTagging", (s3, o) =>
+      s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key }), o),
+    );
+    taggingOnWrite = (out.TagSet ?? []).some((t) => `${t.Key}=${t.Value}` === PROBE_TAG);
+  } catch (e) {
+    if (!isNotImplemented(e)) throw probeError(where, "GetObjectTagging", e);
+    missing.push(`GetObjectTagging answered ${describeError(e).reason}`);
+    return { objectTagging: false, taggingOnWrite: false, taggingCount: false };
+  }
+  if (!taggingOnWrite) missing.push("tags given with PutObject (x-amz-tagging) were not stored");
+  let taggingCount = false;
+  try {
+    const out = await s3Send(rt, "GetObject", (s3, o) =>
+      s3.send(new GetObjectCommand({ Bucket: bucket, Key, Range: "bytes=0-0" }), o),
+    );
+    await out.Body?.transformToByteArray();
+    taggingCount = out.TagCount === 1;
+  } catch (e) {
+    throw probeError(where, "GetObject", e);
+  }
+  if (!taggingCount && taggingOnWrite)
+    missing.push("a GET does not count the object's tags (x-amz-tagging-count)");
+  // Without tags stored on write the count cannot be seen; count it as missing: every object's
+  // tags are then read.
+  return { objectTagging: true, taggingOnWrite, taggingCount: taggingOnWrite && taggingCount };
 }
 
 /** Aborts the probe's upload and deletes every version it wrote; failures here are not the job's. */

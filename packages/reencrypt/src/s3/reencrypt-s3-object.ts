@@ -14,7 +14,7 @@ import { asDamaged, digestTap, verificationKeyring } from "../process/plaintext-
 import { prefixRewriter } from "../process/prefix-rewriter.js";
 import type { ExpectedPrefix } from "../process/verify-prefix.js";
 import { claimWrite } from "./claim-write.js";
-import { writeParamsFor } from "./object-attributes.js";
+import { restoreTags, writeParamsFor } from "./object-attributes.js";
 import { s3Of } from "./read-s3-head.js";
 import { asObjectError, isNoSuchUpload, isPreconditionFailed } from "./s3-runtime.js";
 import { uploadStream } from "./stream-upload.js";
@@ -54,7 +54,12 @@ export async function reencryptS3Object(
     ...(ctx.hooks.onKmsCall ? { onKmsCall: ctx.hooks.onKmsCall } : {}),
   });
   const keyArns = plan.recipients.map((r) => r.keyArn);
-  const params = await writeParamsFor(ref, plan.attributes ?? { metadata: {}, tagCount: 0 }, rt);
+  const params = await writeParamsFor(
+    ref,
+    plan.attributes ?? { metadata: {}, tagCount: 0 },
+    rt,
+    mode.capabilities,
+  );
   const tap = digestTap();
   const rewriter = prefixRewriter(plan.recipients, ctx.settings.limits);
   const source = await openPinned(rt, ref, plan);
@@ -114,5 +119,6 @@ export async function reencryptS3Object(
     ctx,
     rt,
   );
+  await restoreTags(ref, uploaded, params, mode.capabilities, rt);
   return uploaded;
 }

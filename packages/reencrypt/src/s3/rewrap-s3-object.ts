@@ -36,7 +36,12 @@ import { scopedKeyArns } from "../target/kms-scope.js";
 import { claimWrite } from "./claim-write.js";
 import { multipartLayout } from "./multipart-layout.js";
 import { abortUpload, createUpload } from "./multipart-upload.js";
-import { writeParamsFor, type PreservedWriteParams, type S3ObjectAttributes } from "./object-attributes.js";
+import {
+  restoreTags,
+  writeParamsFor,
+  type PreservedWriteParams,
+  type S3ObjectAttributes,
+} from "./object-attributes.js";
 import { openPinned, readPinned } from "./pinned-read.js";
 import { s3Of } from "./read-s3-head.js";
 import { asObjectError, isNoSuchUpload, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
@@ -81,7 +86,7 @@ export async function rewrapS3Object(
     const next = await rewrapEntries(plan, ctx);
     const body = Buffer.concat([next.bytes, whole.subarray(prefix.bodyOffset)]);
     const expected: ExpectedPrefix = { bytes: next.bytes, size: body.length, header: prefix.header, keyArns };
-    const params = await writeParamsFor(ref, attributes, rt);
+    const params = await writeParamsFor(ref, attributes, rt, mode.capabilities);
     await recheckBeforeWrite(mode, rt, ref, plan);
     let written: WrittenVersion;
     try {
@@ -108,20 +113,25 @@ export async function rewrapS3Object(
     }
     // With `verify: "etag"`, S3's MD5 of the stored bytes proves the write without a read — but
     // not on a store that ignores conditions, where only a read-back shows what is there now.
-    if (ctx.settings.verify === "etag" && !mode.unconditional && etagIsMd5Of(written.etag, body, attributes))
-      return written;
-    await verifyS3Object(ref, written, expected, before, ctx, rt);
+    if (!(
+      ctx.settings.verify === "etag" &&
+      !mode.unconditional &&
+      etagIsMd5Of(written.etag, body, attributes)
+    ))
+      await verifyS3Object(ref, written, expected, before, ctx, rt);
+    await restoreTags(ref, written, params, mode.capabilities, rt);
     return written;
   }
 
   const next = await rewrapEntries(plan, ctx);
   const newSize = next.bytes.length + plan.size - prefix.bodyOffset;
   const expected: ExpectedPrefix = { bytes: next.bytes, size: newSize, header: prefix.header, keyArns };
-  const params = await writeParamsFor(ref, attributes, rt);
+  const params = await writeParamsFor(ref, attributes, rt, mode.capabilities);
   const written = mode.capabilities.uploadPartCopy
     ? await copyRewrite(ref, plan, ctx, mode, next.bytes, expected, params)
     : await streamRewrite(ref, plan, ctx, mode, next.bytes, expected, params);
   await verifyS3Object(ref, written, expected, before, ctx, rt);
+  await restoreTags(ref, written, params, mode.capabilities, rt);
   return written;
 }
 

@@ -14,6 +14,7 @@ import { readPinned } from "./pinned-read.js";
 import {
   DEFAULT_PROBE_PREFIX,
   honoursConditionalWrites,
+  ignoredConditions,
   probeS3Store,
   type StoreCapabilities,
 } from "./probe-store.js";
@@ -116,7 +117,7 @@ export class StoreGuard {
     if (!this.options.writersStopped)
       throw new JobError(
         "ERR_JOB_STORE_UNSAFE",
-        `${capabilities.store} does not honour conditional writes (${capabilities.missing.join("; ")}): ` +
+        `${capabilities.store} does not honour conditional writes (${ignoredConditions(capabilities).join(", ")} ignored): ` +
           "a write could undo another writer's, so nothing was written. Stop every other writer of " +
           "these objects and run again with --writers-stopped (writersStopped: true)",
       );
