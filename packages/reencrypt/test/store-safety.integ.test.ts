@@ -32,6 +32,7 @@ import {
   probeS3Store,
   runJob,
   JobCounters,
+  StoreGuard,
   type JobOptions,
   type S3Runtime,
 } from "../src/index.js";
@@ -145,6 +146,45 @@ describe("the store probe", () => {
     await expect(probeS3Store(runtime(denying), bucket, "open/")).resolves.toMatchObject({
       conditionalPut: true,
     });
+  });
+});
+
+describe("the store guard", () => {
+  it("probes a bucket once for concurrent callers, and probes again after a failed probe", async () => {
+    const bucket = await newBucket(aws.s3);
+    let fail = true;
+    let probePuts = 0;
+    const flaky = aws.createS3Client({ maxAttempts: 1 });
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key ?? "";
+        if (context.commandName === "PutObjectCommand" && key.startsWith(DEFAULT_PROBE_PREFIX)) {
+          probePuts++;
+          if (fail) {
+            fail = false;
+            throw Object.assign(new Error("Access Denied"), {
+              name: "AccessDenied",
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "flaky" },
+    );
+    const guard = new StoreGuard(runtime(flaky));
+    await expect(guard.writeModeFor(bucket)).rejects.toMatchObject({ code: "ERR_JOB_STORE_PROBE" });
+    const modes = await Promise.all([
+      guard.writeModeFor(bucket),
+      guard.writeModeFor(bucket),
+      guard.writeModeFor(bucket),
+    ]);
+    // One probe shared by the three callers.
+    expect(new Set(modes.map((m) => m.capabilities)).size).toBe(1);
+    expect(modes[0]!.unconditional).toBe(false);
+    // The failed probe's one PUT, then one probe (three PUTs: plain, If-Match, If-None-Match) for three callers.
+    expect(probePuts).toBe(4);
+    expect(guard.probed).toHaveLength(1);
   });
 });
 

@@ -91,11 +91,19 @@ export class StoreGuard {
     if (!probe) {
       // The probe's requests are its own, not the job's: they are counted apart.
       const rt: S3Runtime = { ...this.rt, counters: new JobCounters() };
-      probe = probeS3Store(rt, bucket, this.probePrefix).then((caps) => {
-        this.found.push(caps);
-        this.options.onProbed?.(caps);
-        return caps;
-      });
+      probe = probeS3Store(rt, bucket, this.probePrefix).then(
+        (caps) => {
+          this.found.push(caps);
+          this.options.onProbed?.(caps);
+          return caps;
+        },
+        (e: unknown) => {
+          // A failed probe (throttled, denied) is not remembered: a long-lived container asks
+          // again for its next object instead of failing every one for good.
+          this.probes.delete(bucket);
+          throw e;
+        },
+      );
       this.probes.set(bucket, probe);
     }
     return probe;
