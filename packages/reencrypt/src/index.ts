@@ -4,9 +4,9 @@
  * rewrap (one KMS ReEncrypt per object, payload untouched, large objects copied server-side) or
  * full re-encrypt, with conditional writes, verification, rate limits, checkpoint and resume.
  */
-export { runJob, checkConcurrency, type TargetListener } from "./job/run-job.js";
-export { planJob } from "./job/plan-job.js";
-export type { JobOptions, JobSource } from "./job/job-options.js";
+export { runJob, checkConcurrency, type TargetListener } from "./runner/run-job.js";
+export { planJob } from "./runner/plan-job.js";
+export type { JobOptions, JobSource } from "./runner/job-options.js";
 export {
   createJobContext,
   JOB_DEFAULTS,
@@ -16,7 +16,7 @@ export {
   type JobHooks,
   type ObjectSettings,
   type VerifyLevel,
-} from "./job/job-context.js";
+} from "./runner/job-context.js";
 export {
   RunReportBuilder,
   EXIT_CODES,
@@ -27,32 +27,32 @@ export {
   type KeyStats,
   type ReportedFailure,
   type ServiceRequests,
-} from "./job/job-report.js";
-export { PlanReportBuilder, PLAN_CLASSES, type PlanReport, type ClassStats } from "./job/plan-report.js";
-export { summarizeTarget, type TargetSummary } from "./job/target-summary.js";
-export { openSource } from "./job/open-source.js";
+} from "./runner/job-report.js";
+export { PlanReportBuilder, PLAN_CLASSES, type PlanReport, type ClassStats } from "./runner/plan-report.js";
+export { summarizeTarget, type TargetSummary } from "./runner/target-summary.js";
+export { openSource } from "./runner/open-source.js";
 
-export { planObject } from "./plan/plan-object.js";
+export { planObject } from "./planning/plan-object.js";
 export {
   classifyPrefix,
   keysToLookUp,
   type ClassifyInput,
   type Classification,
   type EntryFilters,
-} from "./plan/classify-prefix.js";
-export type { ObjectPlan, PlanClass, EntryAction, Recipient } from "./plan/object-plan.js";
-export { completePrefix, DEFAULT_HEADER_READ_BYTES, type PrefixRead } from "./plan/read-prefix.js";
+} from "./planning/classify-prefix.js";
+export type { ObjectPlan, PlanClass, EntryAction, Recipient } from "./model/object-plan.js";
+export { completePrefix, DEFAULT_HEADER_READ_BYTES, type PrefixRead } from "./planning/read-prefix.js";
 
-export { processObject, planFailure } from "./process/process-object.js";
-export { runObject } from "./process/run-object.js";
+export { processObject, planFailure } from "./runner/process-object.js";
+export { runObject } from "./runner/run-object.js";
 export {
   OBJECT_OUTCOMES,
   SUCCESS_OUTCOMES,
   type ObjectOutcome,
   type ObjectResult,
-} from "./process/object-result.js";
-export { rewrapEntries, type RewrappedPrefix } from "./process/rewrap-entries.js";
-export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./process/verify-prefix.js";
+} from "./model/object-result.js";
+export { rewrapEntries, type RewrappedPrefix } from "./operations/rewrap-entries.js";
+export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./operations/verify-prefix.js";
 
 export {
   DEFAULT_PROBE_PREFIX,
@@ -60,29 +60,29 @@ export {
   honoursConditionalWrites,
   probeS3Store,
   type StoreCapabilities,
-} from "./s3/probe-store.js";
-export { StoreGuard, type StoreSafetyOptions, type StoreWriteMode } from "./s3/store-guard.js";
-export { DEFAULT_MAX_KEY_FAILURES, KEY_WIDE_ERRORS } from "./run/key-failures.js";
-export { rewrapS3Object } from "./s3/rewrap-s3-object.js";
-export { reencryptS3Object } from "./s3/reencrypt-s3-object.js";
-export { uploadStream, type UploadStreamOptions, type UploadedObject } from "./s3/stream-upload.js";
+} from "./stores/s3/probe-store.js";
+export { StoreGuard, type StoreSafetyOptions, type StoreWriteMode } from "./stores/s3/store-guard.js";
+export { DEFAULT_MAX_KEY_FAILURES, KEY_WIDE_ERRORS } from "./runner/key-failures.js";
+export { rewrapS3Object } from "./stores/s3/rewrap-s3-object.js";
+export { reencryptS3Object } from "./stores/s3/reencrypt-s3-object.js";
+export { uploadStream, type UploadStreamOptions, type UploadedObject } from "./stores/s3/stream-upload.js";
 export {
   multipartLayout,
   S3_MULTIPART,
   type PlannedPart,
   type MultipartLayoutInput,
-} from "./s3/multipart-layout.js";
-export { attributesOf, encodeTagging, type S3ObjectAttributes } from "./s3/object-attributes.js";
+} from "./stores/s3/multipart-layout.js";
+export { attributesOf, encodeTagging, type S3ObjectAttributes } from "./stores/s3/object-attributes.js";
 export {
   s3Send,
   getObjectBytes,
   type S3Runtime,
   type S3SendOptions,
   type ObjectBytes,
-} from "./s3/s3-runtime.js";
-export { createUpload, abortUpload } from "./s3/multipart-upload.js";
-export { SOURCE_VERSION_METADATA } from "./s3/object-attributes.js";
-export { rewrapFile, reencryptFile, TEMP_SUFFIX } from "./fs/rewrite-file.js";
+} from "./stores/s3/s3-runtime.js";
+export { createUpload, abortUpload } from "./stores/s3/multipart-upload.js";
+export { SOURCE_VERSION_METADATA } from "./stores/s3/object-attributes.js";
+export { rewrapFile, reencryptFile, TEMP_SUFFIX } from "./stores/dir/rewrite-file.js";
 
 export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
 export { manifestSource, splitCsvLine, type ManifestSourceOptions } from "./sources/manifest-source.js";
@@ -99,9 +99,9 @@ export {
   type ObjectSource,
 } from "./model/object-ref.js";
 
-export { parseTargetSpec, formatTargetSpec, type TargetSpec } from "./target/target-spec.js";
-export { resolveTarget, type ResolvedTarget } from "./target/resolve-target.js";
-export { MaterialCache, type KeyMaterialInfo } from "./target/material-cache.js";
+export { parseTargetSpec, formatTargetSpec, type TargetSpec } from "./kms/target-spec.js";
+export { resolveTarget, type ResolvedTarget } from "./kms/resolve-target.js";
+export { MaterialCache, type KeyMaterialInfo } from "./kms/material-cache.js";
 export {
   clientKmsScope,
   describeKmsScope,
@@ -111,10 +111,10 @@ export {
   scopeOfArn,
   targetScope,
   type KmsScope,
-} from "./target/kms-scope.js";
-export type { ResolveTargetOptions } from "./target/resolve-target.js";
+} from "./kms/kms-scope.js";
+export type { ResolveTargetOptions } from "./kms/resolve-target.js";
 
-export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./run/rate-limiter.js";
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./support/rate-limiter.js";
 export {
   retry,
   isRetryableError,
@@ -123,20 +123,20 @@ export {
   type RetryOptions,
   type RetryCallOptions,
   type RetryEvent,
-} from "./run/retry.js";
+} from "./support/retry.js";
 export {
   openCheckpoint,
   type Checkpoint,
   type CheckpointHeader,
   type CheckpointLine,
   type CheckpointOptions,
-} from "./run/checkpoint.js";
-export { driveSource, type DriveOptions } from "./run/drive-source.js";
-export { JobCounters, type ByteCounts, type RequestCounts } from "./run/job-counters.js";
-export { jobKmsOf, type JobKmsApi, type JobKmsClient } from "./run/job-kms.js";
-export { limitedKms, type LimitedKmsOptions } from "./run/limited-kms.js";
-export { parseShard, inShard, type Shard } from "./run/shard.js";
-export { sleep, abortedError } from "./run/sleep.js";
+} from "./runner/checkpoint.js";
+export { driveSource, type DriveOptions } from "./runner/drive-source.js";
+export { JobCounters, type ByteCounts, type RequestCounts } from "./support/job-counters.js";
+export { jobKmsOf, type JobKmsApi, type JobKmsClient } from "./kms/job-kms.js";
+export { limitedKms, type LimitedKmsOptions } from "./kms/limited-kms.js";
+export { parseShard, inShard, type Shard } from "./runner/shard.js";
+export { sleep, abortedError } from "./support/sleep.js";
 
 export {
   batchOperationsHandler,

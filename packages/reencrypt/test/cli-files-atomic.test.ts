@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Writable } from "node:stream";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { openAtomicOutput } from "../src/files/atomic-output.js";
-import { FileError } from "../src/files/errors.js";
+import { openAtomicOutput } from "../src/file-tools/atomic-output.js";
+import { FileError } from "../src/file-tools/errors.js";
 
 const fsState = vi.hoisted(() => ({
   events: [] as string[],

@@ -9,11 +9,11 @@ import { Readable, Transform, Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseContextArgs } from "../src/files/parse-context.js";
-import { readRawKeyFile } from "../src/files/read-raw-key.js";
-import { openAtomicOutput } from "../src/files/atomic-output.js";
-import { transformFile } from "../src/files/transform-file.js";
-import type { FileError } from "../src/files/errors.js";
+import { parseContextArgs } from "../src/file-tools/parse-context.js";
+import { readRawKeyFile } from "../src/file-tools/read-raw-key.js";
+import { openAtomicOutput } from "../src/file-tools/atomic-output.js";
+import { transformFile } from "../src/file-tools/transform-file.js";
+import type { FileError } from "../src/file-tools/errors.js";
 import { lines, runCli, spawnCli } from "./cli-keys-harness.js";
 
 let dir: string;

@@ -2,7 +2,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { startProgress } from "../src/cli/job/job-progress.js";
-import type { ObjectResult } from "../src/process/object-result.js";
+import type { ObjectResult } from "../src/model/object-result.js";
 
 /** A terminal of fixed width that interprets what cli-progress and the job write to it. */
 class Screen extends Writable {

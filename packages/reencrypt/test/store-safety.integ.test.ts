@@ -36,7 +36,7 @@ import {
   type JobOptions,
   type S3Runtime,
 } from "../src/index.js";
-import { readPinned } from "../src/s3/pinned-read.js";
+import { readPinned } from "../src/stores/s3/pinned-read.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
 
 const MiB = 1024 * 1024;

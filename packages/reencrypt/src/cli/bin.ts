@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `rekey` executable: runs the program and turns failures into one line and an exit code. */
 import { CommanderError } from "commander";
-import { flushed } from "../files/flushed.js";
+import { flushed } from "../file-tools/flushed.js";
 import { buildProgram } from "./main.js";
 
 /**

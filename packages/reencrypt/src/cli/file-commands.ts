@@ -13,12 +13,12 @@ import {
   inspect,
   type KmsClientLike,
 } from "@rekey/core";
-import { buildKeyring, DEFAULT_RAW_KEY_NAME, type KeyringFlags } from "../files/build-keyring.js";
-import { FileError } from "../files/errors.js";
-import { HeadCapture } from "../files/head-capture.js";
-import { inspectSource } from "../files/inspect-source.js";
-import { parseContextArgs } from "../files/parse-context.js";
-import { transformFile } from "../files/transform-file.js";
+import { buildKeyring, DEFAULT_RAW_KEY_NAME, type KeyringFlags } from "../file-tools/build-keyring.js";
+import { FileError } from "../file-tools/errors.js";
+import { HeadCapture } from "../file-tools/head-capture.js";
+import { inspectSource } from "../file-tools/inspect-source.js";
+import { parseContextArgs } from "../file-tools/parse-context.js";
+import { transformFile } from "../file-tools/transform-file.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { CommandError } from "./util/command-error.js";
 import { processContext, type CliContext } from "./util/context.js";

@@ -7,18 +7,18 @@
  */
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { EXIT_CODES, type JobReport } from "../job/job-report.js";
-import type { JobContext } from "../job/job-context.js";
-import type { JobOptions, JobSource } from "../job/job-options.js";
-import type { ObjectPlan } from "../plan/object-plan.js";
-import type { PlanReport } from "../job/plan-report.js";
-import { planJob } from "../job/plan-job.js";
-import { runJob } from "../job/run-job.js";
-import type { TargetSummary } from "../job/target-summary.js";
-import { parseShard } from "../run/shard.js";
-import { describeCapabilities } from "../s3/probe-store.js";
+import { EXIT_CODES, type JobReport } from "../runner/job-report.js";
+import type { JobContext } from "../runner/job-context.js";
+import type { JobOptions, JobSource } from "../runner/job-options.js";
+import type { ObjectPlan } from "../model/object-plan.js";
+import type { PlanReport } from "../runner/plan-report.js";
+import { planJob } from "../runner/plan-job.js";
+import { runJob } from "../runner/run-job.js";
+import type { TargetSummary } from "../runner/target-summary.js";
+import { parseShard } from "../runner/shard.js";
+import { describeCapabilities } from "../stores/s3/probe-store.js";
 import { parseS3Url } from "../sources/source-spec.js";
-import { parseTargetSpec } from "../target/target-spec.js";
+import { parseTargetSpec } from "../kms/target-spec.js";
 import { JobError } from "../errors.js";
 import {
   withMultipartFlags,

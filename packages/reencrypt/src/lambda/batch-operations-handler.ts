@@ -8,11 +8,11 @@
  * what a later attempt may get past, `PermanentFailure` for what it will not.
  */
 import { JobError, describeError } from "../errors.js";
-import { createJobContext, type JobContext, type JobContextOptions } from "../job/job-context.js";
-import type { RetryOptions } from "../run/retry.js";
+import { createJobContext, type JobContext, type JobContextOptions } from "../runner/job-context.js";
+import type { RetryOptions } from "../support/retry.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
-import type { ObjectResult } from "../process/object-result.js";
-import { runObject } from "../process/run-object.js";
+import type { ObjectResult } from "../model/object-result.js";
+import { runObject } from "../runner/run-object.js";
 
 /** One task of a Batch Operations invocation (schema 1.0 or 2.0). */
 export interface BatchOperationsTask {

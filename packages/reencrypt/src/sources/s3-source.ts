@@ -7,7 +7,7 @@
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { JobError, describeError } from "../errors.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
-import { isNoSuchBucket, s3Send, type S3Runtime } from "../s3/s3-runtime.js";
+import { isNoSuchBucket, s3Send, type S3Runtime } from "../stores/s3/s3-runtime.js";
 
 /** Options of {@link s3Source}. */
 export interface S3SourceOptions {

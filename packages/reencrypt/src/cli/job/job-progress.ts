@@ -5,8 +5,8 @@
  */
 import { SingleBar } from "cli-progress";
 import { describeRef } from "../../model/object-ref.js";
-import type { ObjectResult } from "../../process/object-result.js";
-import type { JobCounters } from "../../run/job-counters.js";
+import type { ObjectResult } from "../../model/object-result.js";
+import type { JobCounters } from "../../support/job-counters.js";
 import type { OutputStream } from "../util/context.js";
 import { formatBytes } from "./parse-size.js";
 

@@ -1,7 +1,7 @@
 /** The printed human summaries of a run and of a plan. */
-import { EXIT_CODES, type JobReport } from "../../job/job-report.js";
-import type { PlanReport } from "../../job/plan-report.js";
-import { describeCapabilities } from "../../s3/probe-store.js";
+import { EXIT_CODES, type JobReport } from "../../runner/job-report.js";
+import type { PlanReport } from "../../runner/plan-report.js";
+import { describeCapabilities } from "../../stores/s3/probe-store.js";
 import { formatBytes } from "./parse-size.js";
 
 const LISTED = 20;

@@ -5,10 +5,10 @@
  * Defined once so each command takes the same flags with the same meaning.
  */
 import type { Command } from "commander";
-import { JOB_DEFAULTS } from "../../job/job-context.js";
-import type { JobOptions } from "../../job/job-options.js";
-import { DEFAULT_PROBE_PREFIX } from "../../s3/probe-store.js";
-import { DEFAULT_MAX_KEY_FAILURES } from "../../run/key-failures.js";
+import { JOB_DEFAULTS } from "../../runner/job-context.js";
+import type { JobOptions } from "../../runner/job-options.js";
+import { DEFAULT_PROBE_PREFIX } from "../../stores/s3/probe-store.js";
+import { DEFAULT_MAX_KEY_FAILURES } from "../../runner/key-failures.js";
 import { formatBytes, parseSize } from "./parse-size.js";
 import { parseWholeNumber } from "../util/usage-error.js";
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Writable } from "node:stream";
-import { openAtomicOutput } from "../../files/atomic-output.js";
+import { openAtomicOutput } from "../../file-tools/atomic-output.js";
 import type { CutoverRecord } from "../../keys/cutover-alias.js";
 import { KeyToolError } from "../../keys/errors.js";
 

@@ -1,6 +1,6 @@
 /** Text rendering of `rekey inspect`. */
 import { isAlias } from "@rekey/core";
-import type { SourceInspection } from "../../files/inspect-source.js";
+import type { SourceInspection } from "../../file-tools/inspect-source.js";
 
 /**
  * The header of a message for people.

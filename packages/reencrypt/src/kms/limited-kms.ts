@@ -1,0 +1,72 @@
+/**
+ * Wraps the job's KMS client so every call, whoever makes it (`rewrapKmsEntry`, a `KmsKeyring`
+ * decrypting for verification, target resolution), first takes a token from the rate limiter,
+ * is counted, and is retried with backoff on throttling and transient errors. Each retry takes a
+ * new token: a retry is a request against the same quota.
+ */
+import type { KmsCallOptions } from "@rekey/core";
+import { errorNameOf } from "../errors.js";
+import type { JobCounters } from "../support/job-counters.js";
+import type { JobKmsApi } from "./job-kms.js";
+import type { RateLimiter } from "../support/rate-limiter.js";
+import { retry, type RetryOptions } from "../support/retry.js";
+
+/** Options of {@link limitedKms}. */
+export interface LimitedKmsOptions {
+  readonly limiter: RateLimiter;
+  readonly counters: JobCounters;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: RetryOptions;
+  /** Cancels waits, backoffs and calls that were given no signal of their own. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A {@link JobKmsApi} whose calls are rate-limited, counted and retried.
+ *
+ * @example
+ * ```ts
+ * const kms = limitedKms(jobKmsOf(client), { limiter: createRateLimiter({ ratePerSecond: 500 }), counters });
+ * await rewrapKmsEntry(entry, { client: kms, destinationKeyId, encryptionContext });
+ * ```
+ */
+export function limitedKms(inner: JobKmsApi, options: LimitedKmsOptions): JobKmsApi {
+  const wrap =
+    <I, O>(operation: string, call: (input: I, o?: KmsCallOptions) => Promise<O>) =>
+    (input: I, o?: KmsCallOptions): Promise<O> => {
+      const signal = o?.abortSignal ?? options.signal;
+      return retry(
+        async () => {
+          await options.limiter.acquire(signal);
+          options.counters.request("kms", operation);
+          return call(input, signal ? { abortSignal: signal } : {});
+        },
+        {
+          ...options.retry,
+          ...(signal ? { signal } : {}),
+          onRetry: (e) => options.counters.retried("kms", operation, isThrottle(e.error)),
+        },
+      );
+    };
+  return {
+    generateDataKey: wrap("GenerateDataKey", (i, o) => inner.generateDataKey(i, o)),
+    encrypt: wrap("Encrypt", (i, o) => inner.encrypt(i, o)),
+    decrypt: wrap("Decrypt", (i, o) => inner.decrypt(i, o)),
+    reEncrypt: wrap("ReEncrypt", (i, o) => inner.reEncrypt(i, o)),
+    describeKey: wrap("DescribeKey", (i, o) => inner.describeKey(i, o)),
+    listAliases: wrap("ListAliases", (i, o) => inner.listAliases(i, o)),
+  };
+}
+
+/**
+ * True for a throttling answer of KMS or S3.
+ *
+ * @example
+ * ```ts
+ * isThrottle(Object.assign(new Error(), { name: "SlowDown" })); // true
+ * ```
+ */
+export function isThrottle(e: unknown): boolean {
+  const name = errorNameOf(e);
+  return name === "ThrottlingException" || name === "SlowDown" || name === "Throttling";
+}

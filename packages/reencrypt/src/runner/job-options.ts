@@ -1,0 +1,49 @@
+/** Options of `runJob` and `planJob`: where the objects come from, and how to run. */
+import type { SourceEntry } from "../model/object-ref.js";
+import type { Shard } from "./shard.js";
+import type { CheckpointOptions } from "./checkpoint.js";
+import type { ManifestSourceOptions } from "../sources/manifest-source.js";
+import type { JobContextOptions } from "./job-context.js";
+
+/** Where the objects come from. */
+export type JobSource =
+  /** Every object under a bucket and prefix (`ListObjectsV2`, streamed). */
+  | { readonly kind: "s3"; readonly bucket: string; readonly prefix?: string }
+  /** A CSV or S3 Inventory manifest, read line by line. */
+  | ({ readonly kind: "manifest" } & ManifestSourceOptions)
+  /** Every file under a local directory. */
+  | { readonly kind: "dir"; readonly path: string }
+  /** Any async (or sync) iterable of object references — a custom listing. */
+  | { readonly kind: "refs"; readonly refs: AsyncIterable<SourceEntry> | Iterable<SourceEntry> };
+
+/** Options of `runJob` and `planJob`. */
+export interface JobOptions extends JobContextOptions {
+  readonly source: JobSource;
+  /** Objects in flight. @default 16 */
+  readonly concurrency?: number;
+  /** JSONL checkpoint file: finished objects are skipped when the job runs again. @default none */
+  readonly checkpoint?: string;
+  /** Checkpoint batching. @default 256 lines or 200 ms */
+  readonly checkpointOptions?: CheckpointOptions;
+  /**
+   * Start the checkpoint file over, forgetting what it holds. Without it, a checkpoint written
+   * by a job with other settings (target, mode, filters, `includeCurrent`, KMS scope) is refused.
+   * @default false
+   */
+  readonly freshCheckpoint?: boolean;
+  /**
+   * Stop the job when this many objects in a row under the same keys fail with the same
+   * permanent KMS error (disabled, pending deletion, not found, access denied); 0 never stops.
+   * @default 20
+   */
+  readonly maxKeyFailures?: number;
+  /** Graceful stop: take no new objects, finish those in flight. (`signal` aborts them too.) */
+  readonly stopSignal?: AbortSignal;
+  /** Only this share of the objects. @default all */
+  readonly shard?: Shard;
+  /**
+   * Called for every entry the job will run — not those of another shard or already done in the
+   * checkpoint — and every invalid source line (a progress display's total).
+   */
+  readonly onSourceEntry?: (entry: SourceEntry) => void;
+}

@@ -1,0 +1,362 @@
+/**
+ * The report of a run: counts per outcome, per source key and per key material, bytes through
+ * the job and copied server-side, KMS and S3 requests, duration, every failure with its reason,
+ * and the exit code it implies. Built incrementally as objects finish (O(keys + failures)
+ * memory, never O(objects)).
+ */
+import { describeRef, type InvalidSourceEntry } from "../model/object-ref.js";
+import {
+  OBJECT_OUTCOMES,
+  SUCCESS_OUTCOMES,
+  type ObjectOutcome,
+  type ObjectResult,
+} from "../model/object-result.js";
+import type { JobCounters } from "../support/job-counters.js";
+import type { TargetSummary } from "./target-summary.js";
+import type { VerifyLevel } from "./job-context.js";
+import type { StoreCapabilities } from "../stores/s3/probe-store.js";
+
+/** Most failures and invalid entries listed one by one (the checkpoint keeps every line). */
+export const MAX_LISTED_FAILURES = 10_000;
+
+/**
+ * Exit codes of `rekey rewrap` / `rekey reencrypt`:
+ * - `0`: every object is on the target (`rewrapped`, `reencrypted` or `current`), this run and
+ *   the runs recorded in the checkpoint;
+ * - `1`: the job could not run (bad arguments, unknown bucket, target not found, checkpoint of
+ *   another job);
+ * - `2`: finished, but some objects are not on the target and need a person: `conflict`,
+ *   `foreign`, `unreadable`, `skipped`, or invalid manifest lines;
+ * - `3`: finished, and some objects `failed` (KMS refused, S3 kept failing): a re-run retries them;
+ * - `4`: the store does not honour conditional writes (or could not be probed): nothing was
+ *   written there; stop every writer and use `writersStopped`, or fix the store;
+ * - `5`: stopped early: the same permanent KMS error on the same key hit many objects in a row
+ *   (`maxKeyFailures`); untried objects are left for a re-run;
+ * - `130`: interrupted (SIGINT); the checkpoint is written and a re-run resumes.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  fatal: 1,
+  incomplete: 2,
+  failed: 3,
+  unsafeStore: 4,
+  keyUnusable: 5,
+  interrupted: 130,
+} as const;
+
+/**
+ * The exit code of a job error that stopped a job (or kept it from starting), `fatal` for others.
+ *
+ * @example
+ * ```ts
+ * exitCodeOfStop("ERR_JOB_STORE_UNSAFE"); // 4
+ * ```
+ */
+export function exitCodeOfStop(code: string | undefined): number {
+  if (code === "ERR_JOB_STORE_UNSAFE" || code === "ERR_JOB_STORE_PROBE") return EXIT_CODES.unsafeStore;
+  if (code === "ERR_JOB_KEY_UNUSABLE") return EXIT_CODES.keyUnusable;
+  return EXIT_CODES.fatal;
+}
+
+/** Why the job stopped itself before the source was exhausted. */
+export interface JobStop {
+  /** `ERR_JOB_STORE_UNSAFE`, `ERR_JOB_STORE_PROBE` or `ERR_JOB_KEY_UNUSABLE`. */
+  readonly code: string;
+  /** One line. */
+  readonly reason: string;
+}
+
+/** Counts for one source key or material. */
+export interface KeyStats {
+  objects: number;
+  bytes: number;
+  outcomes: Partial<Record<ObjectOutcome, number>>;
+}
+
+/** One object that did not end on the target. */
+export interface ReportedFailure {
+  readonly object: string;
+  readonly outcome: ObjectOutcome;
+  readonly code?: string;
+  readonly reason: string;
+}
+
+/** Request counters of one service. */
+export interface ServiceRequests {
+  readonly requests: number;
+  readonly byOperation: Record<string, number>;
+  readonly retries: number;
+  readonly throttled: number;
+}
+
+/** The report of {@link runJob}. */
+export interface JobReport {
+  readonly reportVersion: 1;
+  readonly kind: "run";
+  readonly mode: "rewrap" | "reencrypt";
+  readonly verify: VerifyLevel;
+  readonly target: TargetSummary;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  /** Stopped by a signal before the source was exhausted. */
+  readonly interrupted: boolean;
+  /** Stopped by the job itself (a store it may not write, a key that fails every object). */
+  readonly stopped?: JobStop;
+  /** What each store written to honours, as probed before the first write. */
+  readonly stores: readonly StoreCapabilities[];
+  /**
+   * Objects written to a store that ignores conditional writes (every writer was said to be
+   * stopped): re-read before and read back after the write, not protected by the store.
+   */
+  readonly unconditionalWrites: number;
+  /** Every object seen (this run and the checkpoint's) is on the target. */
+  readonly complete: boolean;
+  /** See {@link EXIT_CODES}. */
+  readonly exitCode: number;
+  /** Objects processed by this run. */
+  readonly objects: number;
+  readonly outcomes: Record<ObjectOutcome, number>;
+  /** Objects skipped because the checkpoint lists them as done, by their recorded outcome. */
+  readonly fromCheckpoint: Partial<Record<ObjectOutcome, number>>;
+  /** Source lines that named no object. */
+  readonly invalidSourceEntries: number;
+  readonly bySourceKey: Record<string, KeyStats>;
+  /** Keyed by material id (`(not recorded)` when the entry has none). */
+  readonly bySourceMaterial: Record<string, KeyStats & { keyArns: string[] }>;
+  readonly bytes: {
+    /** Sum of the sizes of the objects processed. */
+    readonly objects: number;
+    /** Downloaded by the job. */
+    readonly read: number;
+    /** Uploaded by the job. */
+    readonly written: number;
+    /** Copied by S3 server-side (`UploadPartCopy`). */
+    readonly copiedServerSide: number;
+  };
+  readonly kms: ServiceRequests;
+  readonly s3: ServiceRequests;
+  /** Objects moved because their material could not be compared (backend without material ids). */
+  readonly materialUnproven: number;
+  /**
+   * Entries under keys outside the job's KMS scope (another Region or account: multi-Region or
+   * DR copies), kept as they were, and the objects processed that have any.
+   */
+  readonly keptEntries: { readonly objects: number; readonly entries: number };
+  readonly notes: string[];
+  /** Failures, conflicts, unreadable and foreign objects, and invalid source lines (first 10,000). */
+  readonly failures: ReportedFailure[];
+  /** Failures not listed past the cap. */
+  readonly failuresOmitted: number;
+}
+
+/**
+ * Accumulates a {@link JobReport}.
+ *
+ * @example
+ * ```ts
+ * const builder = new RunReportBuilder({ mode, verify, target, counters });
+ * builder.add(result);
+ * const report = builder.finish({ interrupted: false, fromCheckpoint: {} });
+ * ```
+ */
+export class RunReportBuilder {
+  private readonly started = new Date();
+  private readonly t0 = performance.now();
+  private readonly outcomes = Object.fromEntries(OBJECT_OUTCOMES.map((o) => [o, 0])) as Record<
+    ObjectOutcome,
+    number
+  >;
+  private readonly bySourceKey: Record<string, KeyStats> = {};
+  private readonly bySourceMaterial: Record<string, KeyStats & { keyArns: string[] }> = {};
+  private readonly failures: ReportedFailure[] = [];
+  private failuresOmitted = 0;
+  private invalid = 0;
+  private objects = 0;
+  private objectBytes = 0;
+  private unproven = 0;
+  private keptObjects = 0;
+  private keptEntries = 0;
+  private unconditional = 0;
+
+  constructor(
+    private readonly base: {
+      mode: "rewrap" | "reencrypt";
+      verify: VerifyLevel;
+      target: TargetSummary;
+      counters: JobCounters;
+    },
+  ) {}
+
+  /** Adds one finished object. */
+  add(r: ObjectResult): void {
+    this.objects++;
+    this.objectBytes += r.size;
+    this.outcomes[r.outcome]++;
+    if (r.unconditional) this.unconditional++;
+    if (r.materialUnproven && SUCCESS_OUTCOMES.has(r.outcome)) this.unproven++;
+    if (r.keptEntries) {
+      this.keptObjects++;
+      this.keptEntries += r.keptEntries;
+    }
+    for (const arn of new Set(r.sourceKeyArns)) {
+      const s = (this.bySourceKey[arn] ??= { objects: 0, bytes: 0, outcomes: {} });
+      s.objects++;
+      s.bytes += r.size;
+      s.outcomes[r.outcome] = (s.outcomes[r.outcome] ?? 0) + 1;
+    }
+    const seen = new Set<string>();
+    r.sourceMaterialIds.forEach((mid, i) => {
+      const id = mid ?? "(not recorded)";
+      const arn = r.sourceKeyArns[i];
+      const s = (this.bySourceMaterial[id] ??= { objects: 0, bytes: 0, outcomes: {}, keyArns: [] });
+      if (arn && !s.keyArns.includes(arn)) s.keyArns.push(arn);
+      if (seen.has(id)) return;
+      seen.add(id);
+      s.objects++;
+      s.bytes += r.size;
+      s.outcomes[r.outcome] = (s.outcomes[r.outcome] ?? 0) + 1;
+    });
+    if (!SUCCESS_OUTCOMES.has(r.outcome) && r.outcome !== "skipped")
+      this.listFailure({
+        object: describeRef(r.ref),
+        outcome: r.outcome,
+        ...(r.code ? { code: r.code } : {}),
+        reason: r.reason,
+      });
+  }
+
+  /** Adds a source line that named no object. */
+  addInvalid(e: InvalidSourceEntry): void {
+    this.invalid++;
+    this.listFailure({ object: e.where, outcome: "failed", code: "ERR_JOB_MANIFEST_LINE", reason: e.reason });
+  }
+
+  /** Live counts for progress displays. */
+  snapshot(): { objects: number; outcomes: Readonly<Record<ObjectOutcome, number>>; invalid: number } {
+    return { objects: this.objects, outcomes: this.outcomes, invalid: this.invalid };
+  }
+
+  /** The final report. */
+  finish(end: {
+    interrupted: boolean;
+    fromCheckpoint: Partial<Record<ObjectOutcome, number>>;
+    notes?: string[];
+    stores?: readonly StoreCapabilities[];
+    stopped?: JobStop;
+  }): JobReport {
+    const c = this.base.counters;
+    const service = (name: "kms" | "s3"): ServiceRequests => {
+      const pick = (m: Record<string, number>): Record<string, number> =>
+        Object.fromEntries(
+          Object.entries(m)
+            .filter(([k]) => k.startsWith(`${name}:`))
+            .map(([k, v]) => [k.slice(name.length + 1), v]),
+        );
+      const byOperation = pick(c.requests.byOperation);
+      const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
+      return {
+        requests: sum(byOperation),
+        byOperation,
+        retries: sum(pick(c.requests.retries)),
+        throttled: sum(pick(c.requests.throttled)),
+      };
+    };
+    const notes = [...(end.notes ?? [])];
+    if (this.unproven > 0)
+      notes.push(
+        `${this.unproven} object(s) were under the target key but their key material could not be compared ` +
+          "(the KMS backend reports no KeyMaterialId), so they were rewritten; a re-run will rewrite them again.",
+      );
+    if (this.keptEntries > 0)
+      notes.push(keptNote(this.keptEntries, this.keptObjects, this.base.target, "were"));
+    const bad = (o: Partial<Record<ObjectOutcome, number>>): number =>
+      Object.entries(o).reduce(
+        (n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)),
+        0,
+      );
+    if (this.unconditional > 0)
+      notes.push(
+        `${this.unconditional} object(s) were written to a store that ignores conditional writes ` +
+          "(--writers-stopped): each was read again right before its write and read back after it.",
+      );
+    const complete =
+      !end.interrupted &&
+      end.stopped === undefined &&
+      bad(this.outcomes) === 0 &&
+      bad(end.fromCheckpoint) === 0 &&
+      this.invalid === 0;
+    const failed = this.outcomes.failed + (end.fromCheckpoint.failed ?? 0);
+    const exitCode = end.stopped
+      ? exitCodeOfStop(end.stopped.code)
+      : end.interrupted
+        ? EXIT_CODES.interrupted
+        : complete
+          ? EXIT_CODES.ok
+          : failed > 0
+            ? EXIT_CODES.failed
+            : EXIT_CODES.incomplete;
+    const finished = new Date();
+    return {
+      reportVersion: 1,
+      kind: "run",
+      mode: this.base.mode,
+      verify: this.base.verify,
+      target: this.base.target,
+      startedAt: this.started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: Math.round(performance.now() - this.t0),
+      interrupted: end.interrupted,
+      ...(end.stopped ? { stopped: end.stopped } : {}),
+      stores: end.stores ?? [],
+      unconditionalWrites: this.unconditional,
+      complete,
+      exitCode,
+      objects: this.objects,
+      outcomes: { ...this.outcomes },
+      fromCheckpoint: { ...end.fromCheckpoint },
+      invalidSourceEntries: this.invalid,
+      bySourceKey: this.bySourceKey,
+      bySourceMaterial: this.bySourceMaterial,
+      bytes: {
+        objects: this.objectBytes,
+        read: c.bytes.read,
+        written: c.bytes.written,
+        copiedServerSide: c.bytes.copiedServerSide,
+      },
+      kms: service("kms"),
+      s3: service("s3"),
+      materialUnproven: this.unproven,
+      keptEntries: { objects: this.keptObjects, entries: this.keptEntries },
+      notes,
+      failures: this.failures,
+      failuresOmitted: this.failuresOmitted,
+    };
+  }
+
+  private listFailure(f: ReportedFailure): void {
+    if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push(f);
+    else this.failuresOmitted++;
+  }
+}
+
+/**
+ * The report note on entries kept because their keys are outside the job's KMS scope.
+ *
+ * @example
+ * ```ts
+ * keptNote(3, 3, target, "were"); // "3 entries under keys outside us-east-1 (…) were kept as they are in 3 object(s) …"
+ * ```
+ */
+export function keptNote(
+  entries: number,
+  objects: number,
+  target: TargetSummary,
+  verb: "are" | "were",
+): string {
+  return (
+    `${entries} entr${entries === 1 ? "y" : "ies"} under keys outside ${target.kmsScope ?? "the job's KMS scope"} ` +
+    `${verb} kept as they are in ${objects} object(s) (multi-Region or DR copies; a job run with a KMS client ` +
+    "in their Region moves them)."
+  );
+}

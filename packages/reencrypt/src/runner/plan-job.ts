@@ -1,0 +1,89 @@
+/**
+ * `planJob`: the dry run. Reads every object's header (ranged GET), classifies it, and returns
+ * the plan report — no write, no KMS call but one `DescribeKey` per key met.
+ */
+import { describeError } from "../errors.js";
+import { describeRef } from "../model/object-ref.js";
+import type { ObjectPlan } from "../model/object-plan.js";
+import { planObject } from "../planning/plan-object.js";
+import { driveSource } from "./drive-source.js";
+import { inShard } from "./shard.js";
+import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";
+import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
+import type { JobOptions } from "./job-options.js";
+import { PlanReportBuilder, type PlanReport } from "./plan-report.js";
+import { openSource } from "./open-source.js";
+import { checkConcurrency, type TargetListener } from "./run-job.js";
+import { summarizeTarget } from "./target-summary.js";
+
+/**
+ * Plans the job without writing anything.
+ *
+ * @example
+ * ```ts
+ * const plan = await planJob({ kms, s3, source: { kind: "s3", bucket: "data" }, target: "alias:app" });
+ * console.log(plan.classes.rewrap.objects, plan.kmsCalls.total, plan.estimate.seconds);
+ * ```
+ */
+export async function planJob(
+  options: JobOptions,
+  listeners: {
+    onTarget?: TargetListener;
+    /** An object was planned: its plan, or `undefined` when its header could not be read. */
+    onPlan?: (plan: ObjectPlan | undefined) => void;
+    onContext?: (ctx: JobContext) => void;
+  } = {},
+): Promise<PlanReport> {
+  const concurrency = checkConcurrency(options.concurrency);
+  const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;
+  const ctx = await createJobContext({ ...options, target: spec });
+  listeners.onContext?.(ctx);
+  const target = summarizeTarget(formatTargetSpec(spec), ctx.target);
+  listeners.onTarget?.(target);
+  const report = new PlanReportBuilder({
+    mode: ctx.settings.mode,
+    verify: ctx.settings.verify,
+    kmsRps: options.kmsRps ?? JOB_DEFAULTS.kmsRps,
+    concurrency,
+    multipartThreshold: ctx.settings.multipartThreshold,
+    copyPartBytes: ctx.settings.copyPartBytes,
+    uploadPartBytes: ctx.settings.uploadPartBytes,
+    target,
+    counters: ctx.counters,
+  });
+  const stop =
+    options.stopSignal && options.signal
+      ? AbortSignal.any([options.stopSignal, options.signal])
+      : (options.stopSignal ?? options.signal);
+  const { interrupted } = await driveSource<{ plan?: ObjectPlan; error?: unknown; ms: number; ref: string }>(
+    openSource(options.source, ctx),
+    {
+      concurrency,
+      ...(stop ? { stopSignal: stop } : {}),
+      ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
+      onInvalid: (e) => report.addInvalid(e),
+      ...(options.shard
+        ? { accept: (ref) => inShard(ref, options.shard as NonNullable<typeof options.shard>) }
+        : {}),
+      work: async (ref) => {
+        const t0 = performance.now();
+        try {
+          return { plan: await planObject(ref, ctx), ms: performance.now() - t0, ref: describeRef(ref) };
+        } catch (error) {
+          return { error, ms: performance.now() - t0, ref: describeRef(ref) };
+        }
+      },
+      onDone: (r) => {
+        if (r.plan) {
+          report.add(r.plan, r.ms);
+          listeners.onPlan?.(r.plan);
+        } else {
+          const { code, reason } = describeError(r.error);
+          report.addFailure(r.ref, code, reason);
+          listeners.onPlan?.(undefined);
+        }
+      },
+    },
+  );
+  return report.finish(interrupted);
+}

@@ -1,0 +1,142 @@
+/**
+ * `processObject`: carries out one object's plan — nothing for `current`, `foreign`,
+ * `unreadable` and `skipped`; a rewrap or a full re-encrypt otherwise — and turns every error
+ * into an outcome: a changed or deleted object is a `conflict` (unless it is a pinned version
+ * whose current version is the job's own rewrite of it: then that rewrite is processed), anything
+ * else `failed` with its code and reason. It never throws, so a driver can run millions of them without a crash.
+ */
+import { awsErrorNameOf, describeError, JobError } from "../errors.js";
+import { isTransientFailure } from "../support/retry.js";
+import type { JobContext } from "./job-context.js";
+import type { ObjectPlan } from "../model/object-plan.js";
+import { rewrapS3Object } from "../stores/s3/rewrap-s3-object.js";
+import { reencryptS3Object } from "../stores/s3/reencrypt-s3-object.js";
+import { currentRewriteOf } from "./pinned-version.js";
+import { rewrapFile, reencryptFile } from "../stores/dir/rewrite-file.js";
+import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
+
+/**
+ * Processes one planned object.
+ *
+ * @example
+ * ```ts
+ * const plan = await planObject(ref, ctx);
+ * const result = await processObject(plan, ctx);
+ * console.log(result.outcome, result.reason);
+ * ```
+ */
+export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<ObjectResult> {
+  const started = performance.now();
+  const ref = plan.ref;
+  const result = (
+    outcome: ObjectOutcome,
+    reason: string,
+    extra: Partial<ObjectResult> = {},
+  ): ObjectResult => ({
+    ref,
+    outcome,
+    planClass: plan.class,
+    reason,
+    size: plan.size,
+    sourceKeyArns: plan.sourceKeyArns,
+    sourceMaterialIds: plan.sourceMaterialIds,
+    materialUnproven: plan.materialUnproven,
+    ...(plan.keptEntries > 0 ? { keptEntries: plan.keptEntries } : {}),
+    durationMs: performance.now() - started,
+    ...extra,
+  });
+  switch (plan.class) {
+    case "current":
+    case "foreign":
+    case "skipped":
+      return result(plan.class, plan.reason);
+    case "unreadable":
+      return result("unreadable", plan.reason, { code: plan.code ?? "ERR_FORMAT" });
+    case "rewrap":
+    case "reencrypt":
+      break;
+  }
+  // A retry of a pinned version the job already rewrote: carry on with its rewrite instead.
+  const followRewrite = async (next: ObjectPlan): Promise<ObjectResult> => {
+    const r = await processObject(next, ctx);
+    return {
+      ...r,
+      ref,
+      reason: `version ${plan.versionId ?? ""} is no longer current; the current one is this job's rewrite of it: ${r.reason}`,
+      durationMs: performance.now() - started,
+    };
+  };
+  try {
+    if (ctx.signal?.aborted) throw new JobError("ERR_JOB_ABORTED", "the job was cancelled");
+    // A full re-encrypt streams the whole object before its conditional write can fail: for a
+    // pinned version, look at the current version first (one header read). A rewrap learns it
+    // from its write's 412 below, at the cost of one ReEncrypt.
+    if (ref.kind === "s3" && ref.versionId !== undefined && plan.class === "reencrypt") {
+      const next = await currentRewriteOf(plan, ctx);
+      if (next) return await followRewrite(next);
+    }
+    let unconditional = false;
+    let written;
+    if (ref.kind === "s3") {
+      if (!ctx.stores) throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client");
+      const mode = await ctx.stores.writeModeFor(ref.bucket);
+      unconditional = mode.unconditional;
+      written =
+        plan.class === "rewrap"
+          ? await rewrapS3Object(ref, plan, ctx, mode)
+          : await reencryptS3Object(ref, plan, ctx, mode);
+    } else
+      written =
+        plan.class === "rewrap" ? await rewrapFile(ref, plan, ctx) : await reencryptFile(ref, plan, ctx);
+    return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
+      ...(written.etag ? { newEtag: written.etag } : {}),
+      ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),
+      ...(unconditional ? { unconditional: true } : {}),
+    });
+  } catch (e) {
+    const { code, reason } = describeError(e);
+    if (code === "ERR_JOB_CONFLICT") {
+      const next = ctx.signal?.aborted ? undefined : await currentRewriteOf(plan, ctx);
+      if (next) return followRewrite(next);
+      return result("conflict", reason, { code, ...failureFacts(e) });
+    }
+    if (code === "ERR_JOB_UNREADABLE") return result("unreadable", reason, { code });
+    if (ctx.signal?.aborted) return result("failed", "the job was cancelled", { code: "ERR_JOB_ABORTED" });
+    return result("failed", reason, { code, ...failureFacts(e) });
+  }
+}
+
+/** What a driver needs to know of a failure beyond its code: the AWS error, and if it may pass. */
+function failureFacts(e: unknown): Pick<ObjectResult, "errorName" | "transient"> {
+  const name = awsErrorNameOf(e);
+  return { ...(name ? { errorName: name } : {}), ...(isTransientFailure(e) ? { transient: true } : {}) };
+}
+
+/**
+ * The result of an object that could not even be planned: its header read failed after the
+ * retries (S3 kept failing, access denied, the object is gone — a `conflict`), or the job was
+ * cancelled. Its plan class is `unplanned`, not `unreadable` (which is a header that was read
+ * and does not parse).
+ *
+ * @example
+ * ```ts
+ * const result = planFailure(ref, error, ctx);
+ * ```
+ */
+export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobContext): ObjectResult {
+  const { code, reason } = describeError(error);
+  const aborted = ctx.signal?.aborted === true;
+  return {
+    ref,
+    outcome: code === "ERR_JOB_CONFLICT" ? "conflict" : "failed",
+    planClass: "unplanned",
+    reason: aborted ? "the job was cancelled" : `header read failed: ${reason}`,
+    code: aborted ? "ERR_JOB_ABORTED" : code,
+    ...(aborted ? {} : failureFacts(error)),
+    size: 0,
+    sourceKeyArns: [],
+    sourceMaterialIds: [],
+    materialUnproven: false,
+    durationMs: 0,
+  };
+}

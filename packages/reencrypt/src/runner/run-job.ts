@@ -1,0 +1,168 @@
+/**
+ * `runJob`: the batch job. Resolves the target once, pulls the source as the queue drains,
+ * plans and processes each object (`runObject`), records each outcome in the checkpoint, and
+ * returns the report. Never throws for one object's failure — only when the job cannot run at
+ * all (bad options, unknown bucket or target, a checkpoint of another job or that cannot be
+ * written).
+ */
+import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";
+import { runObject } from "./run-object.js";
+import type { ObjectResult } from "../model/object-result.js";
+import { openCheckpoint, type Checkpoint, type CheckpointHeader } from "./checkpoint.js";
+import { driveSource } from "./drive-source.js";
+import { DEFAULT_MAX_KEY_FAILURES, KeyFailureTracker } from "./key-failures.js";
+import { inShard } from "./shard.js";
+import { describeRef } from "../model/object-ref.js";
+import { JobError } from "../errors.js";
+import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
+import type { JobOptions } from "./job-options.js";
+import { RunReportBuilder, type JobReport, type JobStop } from "./job-report.js";
+import { openSource } from "./open-source.js";
+import { summarizeTarget, type TargetSummary } from "./target-summary.js";
+
+/** Called once the target is resolved, before any object is touched. */
+export type TargetListener = (target: TargetSummary) => void;
+
+/**
+ * Runs the job and returns its report (also for a partial run after `stopSignal`).
+ *
+ * @example
+ * ```ts
+ * const report = await runJob({
+ *   kms: new KMSClient({ maxAttempts: 1 }),
+ *   s3: new S3Client({ maxAttempts: 1 }),
+ *   source: { kind: "s3", bucket: "data", prefix: "invoices/" },
+ *   target: "current",
+ *   checkpoint: "invoices.checkpoint.jsonl",
+ * });
+ * if (report.exitCode !== 0) console.error(report.failures);
+ * ```
+ */
+export async function runJob(
+  options: JobOptions,
+  listeners: { onTarget?: TargetListener; onContext?: (ctx: JobContext) => void } = {},
+): Promise<JobReport> {
+  const concurrency = checkConcurrency(options.concurrency);
+  const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;
+  const ctx = await createJobContext({ ...options, target: spec });
+  listeners.onContext?.(ctx);
+  const target = summarizeTarget(formatTargetSpec(spec), ctx.target);
+  listeners.onTarget?.(target);
+  const report = new RunReportBuilder({
+    mode: ctx.settings.mode,
+    verify: ctx.settings.verify,
+    target,
+    counters: ctx.counters,
+  });
+  const checkpoint: Checkpoint | undefined = options.checkpoint
+    ? await openCheckpoint(options.checkpoint, checkpointHeaderOf(ctx, target), {
+        ...options.checkpointOptions,
+        ...(options.freshCheckpoint ? { fresh: true } : {}),
+      })
+    : undefined;
+  const fromCheckpoint: Partial<Record<string, number>> = {};
+  const maxKeyFailures = checkMaxKeyFailures(options.maxKeyFailures);
+  const keyFailures = new KeyFailureTracker(maxKeyFailures);
+  // A job-wide stop decided by the job itself: a store that may not be written, a key that fails
+  // every object. Objects in flight finish; the rest are left for a re-run.
+  const halt = new AbortController();
+  let stopped: JobStop | undefined;
+  const stopWith = (stop: JobStop): void => {
+    stopped ??= stop;
+    halt.abort();
+  };
+  let interrupted = false;
+  try {
+    const source = openSource(options.source, ctx);
+    const stopSignal = AbortSignal.any(
+      [options.stopSignal, options.signal, halt.signal].filter((s): s is AbortSignal => s !== undefined),
+    );
+    ({ interrupted } = await driveSource<ObjectResult>(source, {
+      concurrency,
+      stopSignal,
+      ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
+      onInvalid: (e) => report.addInvalid(e),
+      accept: (ref) => {
+        if (ref.kind === "s3" && ctx.stores?.isProbeKey(ref.key)) return false;
+        if (options.shard && !inShard(ref, options.shard)) return false;
+        return !checkpoint?.isDone(ref);
+      },
+      work: (ref) => runObject(ref, ctx),
+      onDone: async (result) => {
+        // The store refused (or could not be probed): the object was not tried, so it is
+        // neither reported nor checkpointed, and the job stops.
+        if (result.code !== undefined && STORE_STOPS.has(result.code)) {
+          stopWith({ code: result.code, reason: result.reason });
+          return;
+        }
+        // An object whose bucket does not exist is a bad source line, like a malformed one:
+        // reported every run, never retried.
+        if (result.planClass === "unplanned" && result.code === "ERR_JOB_SOURCE") {
+          report.addInvalid({ kind: "invalid", where: describeRef(result.ref), reason: result.reason });
+          return;
+        }
+        report.add(result);
+        await checkpoint?.record(result);
+        const why = keyFailures.add(result);
+        if (why) stopWith({ code: "ERR_JOB_KEY_UNUSABLE", reason: why });
+      },
+    }));
+  } finally {
+    await checkpoint?.close();
+  }
+  Object.assign(fromCheckpoint, checkpoint?.previous ?? {});
+  const notes: string[] = [];
+  if (checkpoint && checkpoint.ignoredLines > 0)
+    notes.push(`${checkpoint.ignoredLines} unreadable checkpoint line(s) ignored (a torn write at a crash)`);
+  return report.finish({
+    interrupted: interrupted && stopped === undefined,
+    fromCheckpoint,
+    notes,
+    stores: ctx.stores?.probed ?? [],
+    ...(stopped ? { stopped } : {}),
+  });
+}
+
+/** Codes of a store the job may not write to: the job stops at the first. */
+const STORE_STOPS: ReadonlySet<string> = new Set(["ERR_JOB_STORE_UNSAFE", "ERR_JOB_STORE_PROBE"]);
+
+function checkMaxKeyFailures(value: number | undefined): number {
+  const n = value ?? DEFAULT_MAX_KEY_FAILURES;
+  if (!(Number.isInteger(n) && n >= 0))
+    throw new JobError("ERR_JOB_INVALID_OPTION", `maxKeyFailures must be a whole number ≥ 0, got ${value}`);
+  return n;
+}
+
+/**
+ * Validates the concurrency option.
+ *
+ * @example
+ * ```ts
+ * checkConcurrency(undefined); // 16
+ * ```
+ */
+export function checkConcurrency(value: number | undefined): number {
+  const c = value ?? JOB_DEFAULTS.concurrency;
+  if (!(Number.isInteger(c) && c >= 1 && c <= 1024))
+    throw new JobError(
+      "ERR_JOB_INVALID_OPTION",
+      `concurrency must be an integer from 1 to 1024, got ${value}`,
+    );
+  return c;
+}
+
+/** Everything of this job that decides which objects end done (see {@link CheckpointHeader}). */
+function checkpointHeaderOf(ctx: JobContext, target: TargetSummary): CheckpointHeader {
+  const s = ctx.settings;
+  return {
+    rekeyCheckpoint: 2,
+    mode: s.mode,
+    target: target.spec,
+    ...(target.keyArn ? { targetKeyArn: target.keyArn } : {}),
+    ...(target.kmsScope ? { kmsScope: target.kmsScope } : {}),
+    fromKeys: [...(s.filters.fromKeys ?? [])].sort(),
+    olderThanMaterial: s.filters.olderThanMaterial ?? false,
+    includeCurrent: s.includeCurrent,
+    ...(s.limits && Object.keys(s.limits).length > 0 ? { limits: s.limits } : {}),
+  };
+}

@@ -1,0 +1,62 @@
+/** The header read of a local file: its first bytes, more only when the parser needs them. */
+import { open } from "node:fs/promises";
+import type { FileObjectRef } from "../../model/object-ref.js";
+import { completePrefix, type PrefixRead } from "../../planning/read-prefix.js";
+import type { JobContext } from "../../runner/job-context.js";
+import { JobError } from "../../errors.js";
+import { fingerprintOf } from "./file-fingerprint.js";
+
+/** What the header read of a file found. */
+export interface FileHead {
+  readonly read: PrefixRead;
+  readonly size: number;
+  readonly fingerprint: string;
+  readonly mode: number;
+  /** All bytes read; the whole file when `length === size`. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Reads the header of one file.
+ *
+ * @example
+ * ```ts
+ * const head = await readFileHead({ kind: "file", path: "data/a.rkey" }, ctx);
+ * ```
+ */
+export async function readFileHead(ref: FileObjectRef, ctx: JobContext): Promise<FileHead> {
+  let fh;
+  try {
+    fh = await open(ref.path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new JobError("ERR_JOB_CONFLICT", "the file was deleted since it was listed");
+    throw new JobError("ERR_JOB_IO", `cannot open ${ref.path}: ${code ?? String(e)}`, { cause: e });
+  }
+  try {
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
+    const readRange = async (start: number, end: number): Promise<Uint8Array> => {
+      const buf = Buffer.alloc(end - start);
+      let at = 0;
+      while (at < buf.length) {
+        const { bytesRead } = await fh.read(buf, at, buf.length - at, start + at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      ctx.counters.bytes.read += at;
+      return buf.subarray(0, at);
+    };
+    const first = await readRange(0, Math.min(size, ctx.settings.headerReadBytes));
+    const read = await completePrefix(first, size, readRange, ctx.settings.limits);
+    return {
+      read,
+      size,
+      fingerprint: fingerprintOf(st),
+      mode: Number(st.mode) & 0o7777,
+      bytes: read.kind === "ok" ? read.bytes : first,
+    };
+  } finally {
+    await fh.close();
+  }
+}

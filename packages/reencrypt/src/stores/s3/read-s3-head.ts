@@ -1,0 +1,102 @@
+/**
+ * The header read of an S3 object: a ranged GET of the first bytes (`bytes=0-4095`), grown only
+ * when the parser needs more (each further range conditional on the ETag of the first answer,
+ * so all bytes come from one version). The first answer also gives the size (`Content-Range`),
+ * the ETag the write will be conditional on, the version id and the attributes to preserve.
+ */
+import type { S3ObjectRef } from "../../model/object-ref.js";
+import { completePrefix, type PrefixRead } from "../../planning/read-prefix.js";
+import type { JobContext } from "../../runner/job-context.js";
+import { JobError } from "../../errors.js";
+import { attributesOf, type S3ObjectAttributes } from "./object-attributes.js";
+import { totalSizeOf } from "./content-range.js";
+import { asObjectError, getObjectBytes, isNoSuchBucket, isNoSuchKey, type S3Runtime } from "./s3-runtime.js";
+import { httpStatusOf, errorNameOf } from "../../errors.js";
+
+/** What the header read of an S3 object found. */
+export interface S3Head {
+  readonly read: PrefixRead;
+  readonly size: number;
+  readonly etag?: string;
+  readonly versionId?: string;
+  readonly attributes?: S3ObjectAttributes;
+  /** All bytes read; the whole object when `length === size`. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The S3 runtime of a context, or a clear error when the job was built without an S3 client.
+ *
+ * @example
+ * ```ts
+ * const rt = s3Of(ctx);
+ * ```
+ */
+export function s3Of(ctx: JobContext): S3Runtime {
+  if (!ctx.s3)
+    throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client in the job options");
+  return ctx.s3;
+}
+
+/**
+ * Reads the header of one S3 object.
+ *
+ * @example
+ * ```ts
+ * const head = await readS3Head({ kind: "s3", bucket, key }, ctx);
+ * ```
+ */
+export async function readS3Head(ref: S3ObjectRef, ctx: JobContext): Promise<S3Head> {
+  const rt = s3Of(ctx);
+  // The listing's size is not trusted: the object may have been written since it was listed, and
+  // a class decided without a read would be checkpointed as done.
+  const base = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
+  let first;
+  try {
+    first = await getObjectBytes(rt, { ...base, Range: `bytes=0-${ctx.settings.headerReadBytes - 1}` });
+  } catch (e) {
+    // A range on an empty object is 416: S3 has no bytes to answer with.
+    if (httpStatusOf(e) === 416 || errorNameOf(e) === "InvalidRange")
+      return { read: { kind: "foreign", reason: "empty object" }, size: 0, bytes: new Uint8Array() };
+    // A manifest line naming a bucket that does not exist: no retry or re-run will find it.
+    if (isNoSuchBucket(e))
+      throw new JobError("ERR_JOB_SOURCE", `bucket ${ref.bucket} does not exist`, { cause: e });
+    if (isNoSuchKey(e))
+      throw new JobError(
+        "ERR_JOB_CONFLICT",
+        "the object does not exist (deleted since it was listed, or a wrong name)",
+        {
+          cause: e,
+        },
+      );
+    throw asObjectError(e, "read header");
+  }
+  const out = first.output;
+  const size = totalSizeOf(out.ContentRange) ?? out.ContentLength ?? first.bytes.length;
+  const etag = out.ETag;
+  const read = await completePrefix(
+    first.bytes,
+    size,
+    async (start, end) => {
+      try {
+        const more = await getObjectBytes(rt, {
+          ...base,
+          Range: `bytes=${start}-${end - 1}`,
+          ...(etag ? { IfMatch: etag } : {}),
+        });
+        return more.bytes;
+      } catch (e) {
+        throw asObjectError(e, "read header");
+      }
+    },
+    ctx.settings.limits,
+  );
+  return {
+    read,
+    size,
+    ...(etag ? { etag } : {}),
+    ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    attributes: attributesOf(out),
+    bytes: read.kind === "ok" ? read.bytes : first.bytes,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Every S3 request of the job goes through {@link s3Send}: counted, retried with backoff on
+ * `SlowDown`, 5xx and network errors, and cancelled by the job's signal. Reads that consume a
+ * body ({@link getObjectBytes}) retry the request and the body read together, since a body that
+ * fails halfway cannot be resumed.
+ */
+import {
+  GetObjectCommand,
+  type GetObjectCommandInput,
+  type GetObjectCommandOutput,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { Readable } from "node:stream";
+import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors.js";
+import type { JobCounters } from "../../support/job-counters.js";
+import { isThrottle } from "../../kms/limited-kms.js";
+import { retry, type RetryOptions } from "../../support/retry.js";
+
+/** What S3 requests need from the job. */
+export interface S3Runtime {
+  readonly client: S3Client;
+  readonly counters: JobCounters;
+  /** @default DEFAULT_RETRY */
+  readonly retry?: RetryOptions;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of one {@link s3Send}. */
+export interface S3SendOptions<O> {
+  /** Reads the answer's body within the same attempt (a failed read retries the request). */
+  readonly consume?: (output: O) => Promise<O>;
+  /** Which errors are retried. @default isRetryableError */
+  readonly isRetryable?: (e: unknown) => boolean;
+}
+
+/**
+ * Sends one S3 command with retries; `operation` names it in counters (`"PutObject"`).
+ *
+ * @example
+ * ```ts
+ * const out = await s3Send(rt, "PutObject", (s3, o) => s3.send(new PutObjectCommand(input), o));
+ * ```
+ */
+export async function s3Send<O>(
+  rt: S3Runtime,
+  operation: string,
+  call: (client: S3Client, options: { abortSignal?: AbortSignal }) => Promise<O>,
+  options: S3SendOptions<O> = {},
+): Promise<O> {
+  const { consume } = options;
+  return retry(
+    async () => {
+      rt.counters.request("s3", operation);
+      const out = await call(rt.client, rt.signal ? { abortSignal: rt.signal } : {});
+      return consume ? consume(out) : out;
+    },
+    {
+      ...rt.retry,
+      ...(rt.signal ? { signal: rt.signal } : {}),
+      ...(options.isRetryable ? { isRetryable: options.isRetryable } : {}),
+      onRetry: (e) => rt.counters.retried("s3", operation, isThrottle(e.error)),
+    },
+  );
+}
+
+/** A GET answer with its body read into memory. */
+export interface ObjectBytes {
+  readonly output: GetObjectCommandOutput;
+  readonly bytes: Buffer;
+}
+
+/**
+ * GETs an object (or a range of it) and reads the whole body, counted as bytes read. Use only
+ * for bounded sizes: a header range, a part, an object under the multipart threshold.
+ *
+ * @example
+ * ```ts
+ * const { bytes, output } = await getObjectBytes(rt, { Bucket, Key, Range: "bytes=0-4095" });
+ * ```
+ */
+export async function getObjectBytes(rt: S3Runtime, input: GetObjectCommandInput): Promise<ObjectBytes> {
+  let bytes: Buffer = Buffer.alloc(0);
+  const output = await s3Send<GetObjectCommandOutput>(
+    rt,
+    "GetObject",
+    (s3, o) => s3.send(new GetObjectCommand(input), o),
+    {
+      consume: async (out) => {
+        bytes = await readAll(out.Body as Readable | undefined, rt.counters);
+        return out;
+      },
+    },
+  );
+  return { output, bytes };
+}
+
+async function readAll(body: Readable | undefined, counters: JobCounters): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    counters.bytes.read += b.length;
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * True for HTTP 412: a conditional read or write found another ETag.
+ *
+ * @example
+ * ```ts
+ * if (isPreconditionFailed(e)) return conflict();
+ * ```
+ */
+export function isPreconditionFailed(e: unknown): boolean {
+  return httpStatusOf(e) === 412 || errorNameOf(e) === "PreconditionFailed";
+}
+
+/**
+ * True when the object (or version) does not exist.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchKey(e)) return deleted();
+ * ```
+ */
+export function isNoSuchKey(e: unknown): boolean {
+  const name = errorNameOf(e);
+  return name === "NoSuchKey" || name === "NoSuchVersion" || (httpStatusOf(e) === 404 && name === "NotFound");
+}
+
+/**
+ * True when a multipart upload no longer exists: aborted, or already completed — the answer to
+ * a retried `CompleteMultipartUpload` whose first attempt succeeded but whose answer was lost.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchUpload(e)) return claimWrite(ref, prefix, size, rt);
+ * ```
+ */
+export function isNoSuchUpload(e: unknown): boolean {
+  return errorNameOf(e) === "NoSuchUpload";
+}
+
+/**
+ * True when the bucket does not exist.
+ *
+ * @example
+ * ```ts
+ * if (isNoSuchBucket(e)) throw new JobError("ERR_JOB_SOURCE", "no such bucket");
+ * ```
+ */
+export function isNoSuchBucket(e: unknown): boolean {
+  return errorNameOf(e) === "NoSuchBucket";
+}
+
+/**
+ * Maps the S3 errors that mean "someone else changed this object" to `ERR_JOB_CONFLICT`, and
+ * other S3 errors to `ERR_JOB_S3`, keeping the cause. `JobError`s pass through.
+ *
+ * @example
+ * ```ts
+ * try { await put(); } catch (e) { throw asObjectError(e, "write"); }
+ * ```
+ */
+export function asObjectError(e: unknown, step: string): unknown {
+  if (e instanceof JobError) return e;
+  if (isPreconditionFailed(e))
+    return new JobError("ERR_JOB_CONFLICT", `${step}: the object changed since it was read (412)`, {
+      cause: e,
+    });
+  if (isNoSuchKey(e))
+    return new JobError("ERR_JOB_CONFLICT", `${step}: the object was deleted since it was read`, {
+      cause: e,
+    });
+  if (typeof (e as { $metadata?: unknown })?.$metadata === "object")
+    return new JobError("ERR_JOB_S3", `${step}: ${describeError(e).reason}`, { cause: e });
+  return e;
+}
