@@ -37,6 +37,7 @@ import {
   type S3Runtime,
 } from "../src/index.js";
 import { readPinned } from "../src/stores/s3/pinned-read.js";
+import { raceAfterReEncryptOf } from "./helpers/race.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
 
 const MiB = 1024 * 1024;
@@ -384,21 +385,7 @@ describe("a writer racing the job", () => {
             if (point === "during multipart copy" && req.operation === "UploadPartCopy") await race();
           });
           const jobKms = aws.createKmsClient({ maxAttempts: 1 });
-          if (point === "during ReEncrypt")
-            jobKms.middlewareStack.add(
-              (next, context) => async (args) => {
-                const out = await next(args);
-                // The raced object's own ReEncrypt (its encryption context names it).
-                const input = args.input as { SourceEncryptionContext?: Record<string, string> };
-                if (
-                  context.commandName === "ReEncryptCommand" &&
-                  input.SourceEncryptionContext?.["key"] === "raced.rkey"
-                )
-                  await race();
-                return out;
-              },
-              { step: "initialize", name: "raceDuringReEncrypt" },
-            );
+          if (point === "during ReEncrypt") raceAfterReEncryptOf(jobKms, "raced.rkey", race);
           try {
             const report = await runJob(
               job(bucket, {

@@ -23,8 +23,15 @@ export interface CliRun {
   readonly exitCode: number;
 }
 
-/** Runs `rekey <args>` in this process against the test backend. */
-export async function runCliInProcess(aws: LocalAws, args: readonly string[]): Promise<CliRun> {
+/**
+ * Runs `rekey <args>` in this process against the test backend; `clients` replaces its KMS or
+ * S3 client factory (e.g. S3 on another server), given the options the command resolved.
+ */
+export async function runCliInProcess(
+  aws: LocalAws,
+  args: readonly string[],
+  clients: Partial<Pick<CliContext, "kmsClient" | "s3Client">> = {},
+): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -41,6 +48,7 @@ export async function runCliInProcess(aws: LocalAws, args: readonly string[]): P
     },
     kmsClient: (o) => aws.createKmsClient({ ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}) }),
     s3Client: (o) => aws.createS3Client({ ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}) }),
+    ...clients,
   };
   const program = new Command("rekey").exitOverride();
   registerJobCommands(program, ctx);
