@@ -125,15 +125,20 @@ describe("the store probe on the third-party server", () => {
       pinnedRead: false,
       conditionalComplete: false,
       uploadPartCopy: true,
+      // It keeps tags set by PutObjectTagging, drops those given with PutObject, counts none.
+      objectTagging: true,
+      taggingOnWrite: false,
+      taggingCount: false,
     });
     expect(honoursConditionalWrites(caps)).toBe(false);
-    // One line per ignored condition, each naming it; UploadPartCopy is not among them.
-    expect(caps.missing).toHaveLength(4);
+    // One line per ignored condition and for the tags, each naming it; not UploadPartCopy.
+    expect(caps.missing).toHaveLength(5);
     for (const feature of [
       /If-Match on PutObject/,
       /If-None-Match: \* on PutObject/,
       /If-Match on GetObject/,
       /If-Match on CompleteMultipartUpload/,
+      /x-amz-tagging/,
     ])
       expect(caps.missing.filter((m) => feature.test(m))).toHaveLength(1);
     expect(caps.missing.join()).not.toMatch(/UploadPartCopy/);
@@ -189,7 +194,7 @@ describe("runJob on the third-party server", () => {
     expect(reason).toContain(`s3://${bucket}`);
     for (const feature of [
       "If-Match on PutObject",
-      "If-None-Match: * on PutObject",
+      "If-None-Match on PutObject",
       "If-Match on CompleteMultipartUpload",
       "--writers-stopped",
     ])
