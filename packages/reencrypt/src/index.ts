@@ -32,7 +32,8 @@ export { PlanReportBuilder, PLAN_CLASSES, type PlanReport, type ClassStats } fro
 export { summarizeTarget, type TargetSummary } from "./runner/target-summary.js";
 export { openSource } from "./runner/open-source.js";
 
-export { planObject } from "./planning/plan-object.js";
+export { planObject } from "./runner/plan-object.js";
+export { planHead, type PlanInput } from "./planning/plan-object.js";
 export {
   classifyPrefix,
   keysToLookUp,
@@ -52,7 +53,8 @@ export {
   type ObjectResult,
 } from "./model/object-result.js";
 export { rewrapEntries, type RewrappedPrefix } from "./operations/rewrap-entries.js";
-export { verifyPrefix, sameBytes, type ExpectedPrefix } from "./operations/verify-prefix.js";
+export { verifyPrefix, type ExpectedPrefix } from "./operations/verify-prefix.js";
+export { sameBytes } from "./support/bytes.js";
 
 export {
   DEFAULT_PROBE_PREFIX,
@@ -61,10 +63,19 @@ export {
   probeS3Store,
   type StoreCapabilities,
 } from "./stores/s3/probe-store.js";
-export { StoreGuard, type StoreSafetyOptions, type StoreWriteMode } from "./stores/s3/store-guard.js";
+export { StoreGuard, type StoreSafetyOptions, type S3WriteMode } from "./stores/s3/store-guard.js";
 export { DEFAULT_MAX_KEY_FAILURES, KEY_WIDE_ERRORS } from "./runner/key-failures.js";
-export { rewrapS3Object } from "./stores/s3/rewrap-s3-object.js";
-export { reencryptS3Object } from "./stores/s3/reencrypt-s3-object.js";
+export { S3Store, type S3StoreOptions } from "./stores/s3/s3-store.js";
+export { rewrapObject } from "./operations/rewrap.js";
+export { reencryptObject } from "./operations/reencrypt.js";
+export type {
+  ObjectStore,
+  StoredHead,
+  WrittenVersion,
+  StoreWriteMode,
+  HeadBytes,
+  HeadReadSettings,
+} from "./model/object-store.js";
 export { uploadStream, type UploadStreamOptions, type UploadedObject } from "./stores/s3/stream-upload.js";
 export {
   multipartLayout,
@@ -82,7 +93,7 @@ export {
 } from "./stores/s3/s3-runtime.js";
 export { createUpload, abortUpload } from "./stores/s3/multipart-upload.js";
 export { SOURCE_VERSION_METADATA } from "./stores/s3/object-attributes.js";
-export { rewrapFile, reencryptFile, TEMP_SUFFIX } from "./stores/dir/rewrite-file.js";
+export { DirStore, TEMP_SUFFIX } from "./stores/dir/dir-store.js";
 
 export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
 export { manifestSource, splitCsvLine, type ManifestSourceOptions } from "./sources/manifest-source.js";

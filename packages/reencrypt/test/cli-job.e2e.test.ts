@@ -222,7 +222,7 @@ describe("rekey rewrap on a store that ignores conditional writes", () => {
     const stopped = refused.stdout.split("\n").filter((l) => l.startsWith("Stopped: "));
     expect(stopped).toHaveLength(1);
     expect(stopped[0]).toMatch(
-      /If-Match on PutObject was accepted.*--writers-stopped \(.*\[ERR_JOB_STORE_UNSAFE\]$/,
+      /does not honour conditional writes \(If-Match on PutObject.*--writers-stopped \(.*\[ERR_JOB_STORE_UNSAFE\]$/,
     );
     expect(refused.stdout).toMatch(/Store s3:\/\/\S+: conditional writes NOT honoured/);
     expect(refused.stdout).toMatch(/rewrapped +0|Objects: 0/);

@@ -5,11 +5,10 @@
  * new token: a retry is a request against the same quota.
  */
 import type { KmsCallOptions } from "@rekey/core";
-import { errorNameOf } from "../errors.js";
 import type { JobCounters } from "../support/job-counters.js";
 import type { JobKmsApi } from "./job-kms.js";
 import type { RateLimiter } from "../support/rate-limiter.js";
-import { retry, type RetryOptions } from "../support/retry.js";
+import { isThrottle, retry, type RetryOptions } from "../support/retry.js";
 
 /** Options of {@link limitedKms}. */
 export interface LimitedKmsOptions {
@@ -56,17 +55,4 @@ export function limitedKms(inner: JobKmsApi, options: LimitedKmsOptions): JobKms
     describeKey: wrap("DescribeKey", (i, o) => inner.describeKey(i, o)),
     listAliases: wrap("ListAliases", (i, o) => inner.listAliases(i, o)),
   };
-}
-
-/**
- * True for a throttling answer of KMS or S3.
- *
- * @example
- * ```ts
- * isThrottle(Object.assign(new Error(), { name: "SlowDown" })); // true
- * ```
- */
-export function isThrottle(e: unknown): boolean {
-  const name = errorNameOf(e);
-  return name === "ThrottlingException" || name === "SlowDown" || name === "Throttling";
 }

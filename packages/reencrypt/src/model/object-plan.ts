@@ -5,7 +5,6 @@
  */
 import type { MessagePrefix } from "@rekey/core";
 import type { ObjectRef } from "./object-ref.js";
-import type { S3ObjectAttributes } from "../stores/s3/object-attributes.js";
 
 /**
  * The classes of the plan:
@@ -78,8 +77,6 @@ export interface ObjectPlan {
   readonly keptEntries: number;
   /** The whole object, when the header read already covered it (saves a GET for small objects). */
   readonly whole?: Uint8Array;
-  /** S3 attributes to preserve. */
-  readonly attributes?: S3ObjectAttributes;
-  /** File mode bits to preserve (local files). */
-  readonly fileMode?: number;
+  /** What the store keeps with the object (S3 metadata and tags, a file's mode): the store's own. */
+  readonly attributes?: unknown;
 }

@@ -8,7 +8,7 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { decryptStream, KmsKeyring, MultiKeyring, type Keyring } from "@rekey/core";
 import { JobError, describeError } from "../errors.js";
-import type { JobContext } from "../runner/job-context.js";
+import type { OperationContext } from "./operation-context.js";
 import { scopedKeyArns } from "../kms/kms-scope.js";
 
 /**
@@ -21,7 +21,7 @@ import { scopedKeyArns } from "../kms/kms-scope.js";
  * const keyring = verificationKeyring(ctx, plan.sourceKeyArns);
  * ```
  */
-export function verificationKeyring(ctx: JobContext, keyArns: readonly string[]): Keyring | undefined {
+export function verificationKeyring(ctx: OperationContext, keyArns: readonly string[]): Keyring | undefined {
   const keyrings: Keyring[] = [];
   const arns = scopedKeyArns(keyArns, ctx.target);
   if (arns.length > 0)
@@ -48,7 +48,7 @@ export function verificationKeyring(ctx: JobContext, keyArns: readonly string[])
 export async function plaintextDigest(
   ciphertext: Readable,
   keyring: Keyring,
-  ctx: JobContext,
+  ctx: OperationContext,
 ): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(
@@ -122,7 +122,7 @@ export function asDamaged(e: unknown): unknown {
 export async function originalDigest(
   ciphertext: Readable,
   keyring: Keyring,
-  ctx: JobContext,
+  ctx: OperationContext,
 ): Promise<string> {
   try {
     return await plaintextDigest(ciphertext, keyring, ctx);

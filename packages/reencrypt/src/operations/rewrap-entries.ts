@@ -12,7 +12,7 @@ import {
 } from "@rekey/core";
 import { JobError } from "../errors.js";
 import type { ObjectPlan } from "../model/object-plan.js";
-import type { JobContext } from "../runner/job-context.js";
+import type { OperationContext } from "./operation-context.js";
 
 /** The prefix that replaces an object's header + wrapped-key section. */
 export interface RewrappedPrefix {
@@ -30,7 +30,7 @@ export interface RewrappedPrefix {
  * const body = Buffer.concat([next.bytes, original.subarray(plan.prefix.bodyOffset)]);
  * ```
  */
-export async function rewrapEntries(plan: ObjectPlan, ctx: JobContext): Promise<RewrappedPrefix> {
+export async function rewrapEntries(plan: ObjectPlan, ctx: OperationContext): Promise<RewrappedPrefix> {
   const prefix = plan.prefix;
   if (!prefix) throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header to rewrap");
   const entries: WrappedKeyEntry[] = [];

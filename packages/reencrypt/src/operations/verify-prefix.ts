@@ -6,6 +6,7 @@
  */
 import { decodeKmsEntry, isKmsEntry, parseMessagePrefix, type MessagePrefix } from "@rekey/core";
 import { JobError } from "../errors.js";
+import { sameBytes } from "../support/bytes.js";
 
 /** What the written object must look like. */
 export interface ExpectedPrefix {
@@ -50,17 +51,4 @@ export function verifyPrefix(readBack: Uint8Array, actualSize: number, expected:
   const kms = parsed.value.entries.filter(isKmsEntry).map(decodeKmsEntry);
   if (kms.length === 0 || !kms.some((e) => allowed.has(e.keyArn)))
     throw new JobError("ERR_JOB_VERIFY", "written object has no entry under the target key");
-}
-
-/**
- * Constant-shape byte comparison.
- *
- * @example
- * ```ts
- * sameBytes(readBack, newPrefix); // true when equal
- * ```
- */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }

@@ -4,14 +4,11 @@
  * encryption context or many wrapped keys. Storage-agnostic: the caller passes how to read a
  * byte range (ranged GET, file read).
  */
-import { hasMagic, parseMessagePrefix, type FormatLimits, type MessagePrefix } from "@rekey/core";
+import { hasMagic, parseMessagePrefix, type FormatLimits } from "@rekey/core";
 import { describeError } from "../errors.js";
+import type { PrefixRead } from "../model/object-store.js";
 
-/** What the header read found. */
-export type PrefixRead =
-  | { readonly kind: "foreign"; readonly reason: string }
-  | { readonly kind: "unreadable"; readonly code: string; readonly reason: string }
-  | { readonly kind: "ok"; readonly prefix: MessagePrefix; readonly bytes: Uint8Array };
+export type { PrefixRead };
 
 /** Bytes read by the first request when the caller sets nothing: 4 KiB. */
 export const DEFAULT_HEADER_READ_BYTES = 4096;

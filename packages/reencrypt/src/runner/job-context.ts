@@ -18,8 +18,13 @@ import { limitedKms } from "../kms/limited-kms.js";
 import { createRateLimiter } from "../support/rate-limiter.js";
 import type { RetryOptions } from "../support/retry.js";
 import type { S3Runtime } from "../stores/s3/s3-runtime.js";
-import { StoreGuard, type StoreSafetyOptions } from "../stores/s3/store-guard.js";
+import type { StoreSafetyOptions } from "../stores/s3/store-guard.js";
 import type { StoreCapabilities } from "../stores/s3/probe-store.js";
+import { S3Store } from "../stores/s3/s3-store.js";
+import { DirStore } from "../stores/dir/dir-store.js";
+import type { ObjectRef } from "../model/object-ref.js";
+import type { ObjectStore } from "../model/object-store.js";
+import type { OperationContext, VerifyLevel } from "../operations/operation-context.js";
 import { MaterialCache } from "../kms/material-cache.js";
 import { describeKmsScope, inKmsScope, targetScope, type KmsScope } from "../kms/kms-scope.js";
 import { resolveTarget, type ResolvedTarget } from "../kms/resolve-target.js";
@@ -44,18 +49,7 @@ export const JOB_DEFAULTS = {
   uploadPartBytes: 8 * MiB,
 } as const;
 
-/**
- * How a written object is verified before it counts as done:
- * - `header`: a ranged GET reads back the new header, which must be byte for byte the prefix the
- *   job wrote, with the expected size;
- * - `etag`: for a single-PUT rewrap, S3's answer proves the stored bytes (the ETag of a plain or
- *   SSE-S3 object is the MD5 of its bytes, compared with the MD5 of what was sent), so no read is
- *   needed; when that proof is not available (SSE-KMS, multipart, re-encrypt) it falls back to
- *   `header`;
- * - `full`: `header`, then a streaming decrypt of the whole new object whose plaintext SHA-256
- *   must equal the original's.
- */
-export type VerifyLevel = "etag" | "header" | "full";
+export type { VerifyLevel };
 
 /** Hooks into the life of each object, for metrics, logs and tests. */
 export interface JobHooks {
@@ -83,13 +77,13 @@ export interface ObjectSettings {
 }
 
 /** What one object's plan and processing need. */
-export interface JobContext {
+export interface JobContext extends OperationContext {
   /** Rate-limited, counted, retried KMS. */
   readonly kms: JobKmsApi;
-  /** S3, when the source is S3. */
-  readonly s3?: S3Runtime;
-  /** Probes each bucket once and decides how the job writes there (with `s3`). */
-  readonly stores?: StoreGuard;
+  /** The S3 store, when the job was given an S3 client. */
+  readonly s3?: S3Store;
+  /** The store of an object: S3 for `s3` references, the directory store for files. */
+  storeFor(ref: ObjectRef): ObjectStore;
   readonly target: ResolvedTarget;
   readonly materials: MaterialCache;
   readonly counters: JobCounters;
@@ -213,41 +207,50 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
   const materials = new MaterialCache(kms, options.signal);
   if (target.kind !== "current")
     materials.seed(target.keyArn, { currentKeyMaterialId: target.currentKeyMaterialId, keyState: "Enabled" });
-  const s3: S3Runtime | undefined = options.s3
-    ? {
-        client: options.s3,
-        counters,
-        ...(options.retry ? { retry: options.retry } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }
+  const settings: ObjectSettings = {
+    mode: options.mode ?? "rewrap",
+    verify: options.verify ?? "etag",
+    filters: {
+      ...(options.fromKeys?.length ? { fromKeys: new Set(options.fromKeys) } : {}),
+      olderThanMaterial: options.olderThanMaterial ?? false,
+    },
+    includeCurrent: options.includeCurrent ?? false,
+    multipartThreshold: threshold,
+    copyPartBytes: copyPart,
+    uploadPartBytes: uploadPart,
+    headerReadBytes: headerRead,
+    ...(options.limits ? { limits: options.limits } : {}),
+  };
+  const s3 = options.s3
+    ? new S3Store(
+        {
+          client: options.s3,
+          counters,
+          ...(options.retry ? { retry: options.retry } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        } satisfies S3Runtime,
+        {
+          ...settings,
+          ...(options.writersStopped !== undefined ? { writersStopped: options.writersStopped } : {}),
+          ...(options.probePrefix !== undefined ? { probePrefix: options.probePrefix } : {}),
+          ...(options.hooks?.onStoreProbed ? { onProbed: options.hooks.onStoreProbed } : {}),
+        },
+      )
     : undefined;
-  const stores = s3
-    ? new StoreGuard(s3, {
-        ...(options.writersStopped !== undefined ? { writersStopped: options.writersStopped } : {}),
-        ...(options.probePrefix !== undefined ? { probePrefix: options.probePrefix } : {}),
-        ...(options.hooks?.onStoreProbed ? { onProbed: options.hooks.onStoreProbed } : {}),
-      })
-    : undefined;
+  const dir = new DirStore(counters, settings);
   return {
     kms,
-    ...(s3 && stores ? { s3, stores } : {}),
+    ...(s3 ? { s3 } : {}),
+    storeFor(ref: ObjectRef): ObjectStore {
+      if (ref.kind === "file") return dir;
+      if (!s3)
+        throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client in the job options");
+      return s3;
+    },
     target,
     materials,
     counters,
-    settings: {
-      mode: options.mode ?? "rewrap",
-      verify: options.verify ?? "etag",
-      filters: {
-        ...(options.fromKeys?.length ? { fromKeys: new Set(options.fromKeys) } : {}),
-        olderThanMaterial: options.olderThanMaterial ?? false,
-      },
-      includeCurrent: options.includeCurrent ?? false,
-      multipartThreshold: threshold,
-      copyPartBytes: copyPart,
-      uploadPartBytes: uploadPart,
-      headerReadBytes: headerRead,
-      ...(options.limits ? { limits: options.limits } : {}),
-    },
+    settings,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.decryptKeyring ? { decryptKeyring: options.decryptKeyring } : {}),
     hooks: options.hooks ?? {},

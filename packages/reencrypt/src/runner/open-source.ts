@@ -19,7 +19,10 @@ export function openSource(source: JobSource, ctx: JobContext): AsyncIterable<So
   switch (source.kind) {
     case "s3":
       if (!ctx.s3) throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 source needs an S3 client");
-      return s3Source({ bucket: source.bucket, ...(source.prefix ? { prefix: source.prefix } : {}) }, ctx.s3);
+      return s3Source(
+        { bucket: source.bucket, ...(source.prefix ? { prefix: source.prefix } : {}) },
+        ctx.s3.runtime,
+      );
     case "manifest": {
       if (!ctx.s3) throw new JobError("ERR_JOB_INVALID_OPTION", "a manifest source needs an S3 client");
       const { kind: _kind, ...options } = source;

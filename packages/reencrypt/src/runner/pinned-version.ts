@@ -15,10 +15,9 @@
 import type { JobContext } from "./job-context.js";
 import type { S3ObjectRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../model/object-plan.js";
-import { planS3Head } from "../planning/plan-object.js";
-import { sameBytes } from "../operations/verify-prefix.js";
-import { SOURCE_VERSION_METADATA } from "../stores/s3/object-attributes.js";
-import { readS3Head } from "../stores/s3/read-s3-head.js";
+import { planFromHead } from "./plan-object.js";
+import { sameBytes } from "../support/bytes.js";
+import { s3AttributesOf, SOURCE_VERSION_METADATA } from "../stores/s3/object-attributes.js";
 
 /**
  * When `plan` is of a pinned version that is no longer current, and the current version is the
@@ -37,13 +36,13 @@ export async function currentRewriteOf(plan: ObjectPlan, ctx: JobContext): Promi
   const current: S3ObjectRef = { kind: "s3", bucket: ref.bucket, key: ref.key };
   let head;
   try {
-    head = await readS3Head(current, ctx);
+    head = await ctx.storeFor(current).readHead(current);
   } catch {
     // Deleted, or unreadable now: nothing proves the work was done, so the conflict stands.
     return undefined;
   }
   if (head.versionId === undefined || head.versionId === ref.versionId) return undefined;
-  const marked = head.attributes?.metadata[SOURCE_VERSION_METADATA] === ref.versionId;
+  const marked = s3AttributesOf(head).metadata[SOURCE_VERSION_METADATA] === ref.versionId;
   const mine = plan.prefix;
   const same =
     head.read.kind === "ok" &&
@@ -54,5 +53,5 @@ export async function currentRewriteOf(plan: ObjectPlan, ctx: JobContext): Promi
   // A full re-encrypt of the pinned version gave the current one a new data key:
   // `includeCurrent` (re-encrypt objects already on the target) was for the old one.
   const settings = same ? ctx.settings : { ...ctx.settings, includeCurrent: false };
-  return planS3Head(current, head, { ...ctx, settings });
+  return planFromHead(current, head, { ...ctx, settings });
 }

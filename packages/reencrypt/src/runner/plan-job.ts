@@ -5,7 +5,7 @@
 import { describeError } from "../errors.js";
 import { describeRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../model/object-plan.js";
-import { planObject } from "../planning/plan-object.js";
+import { planObject } from "./plan-object.js";
 import { driveSource } from "./drive-source.js";
 import { inShard } from "./shard.js";
 import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";

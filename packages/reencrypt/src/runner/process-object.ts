@@ -9,10 +9,9 @@ import { awsErrorNameOf, describeError, JobError } from "../errors.js";
 import { isTransientFailure } from "../support/retry.js";
 import type { JobContext } from "./job-context.js";
 import type { ObjectPlan } from "../model/object-plan.js";
-import { rewrapS3Object } from "../stores/s3/rewrap-s3-object.js";
-import { reencryptS3Object } from "../stores/s3/reencrypt-s3-object.js";
+import { reencryptObject } from "../operations/reencrypt.js";
+import { rewrapObject } from "../operations/rewrap.js";
 import { currentRewriteOf } from "./pinned-version.js";
-import { rewrapFile, reencryptFile } from "../stores/dir/rewrite-file.js";
 import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
 
 /**
@@ -75,19 +74,12 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
       const next = await currentRewriteOf(plan, ctx);
       if (next) return await followRewrite(next);
     }
-    let unconditional = false;
-    let written;
-    if (ref.kind === "s3") {
-      if (!ctx.stores) throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client");
-      const mode = await ctx.stores.writeModeFor(ref.bucket);
-      unconditional = mode.unconditional;
-      written =
-        plan.class === "rewrap"
-          ? await rewrapS3Object(ref, plan, ctx, mode)
-          : await reencryptS3Object(ref, plan, ctx, mode);
-    } else
-      written =
-        plan.class === "rewrap" ? await rewrapFile(ref, plan, ctx) : await reencryptFile(ref, plan, ctx);
+    const store = ctx.storeFor(ref);
+    const written =
+      plan.class === "rewrap"
+        ? await rewrapObject(plan, store, ctx)
+        : await reencryptObject(plan, store, ctx);
+    const unconditional = written.unconditional;
     return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
       ...(written.etag ? { newEtag: written.etag } : {}),
       ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),

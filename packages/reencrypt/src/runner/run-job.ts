@@ -83,7 +83,7 @@ export async function runJob(
       ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
       onInvalid: (e) => report.addInvalid(e),
       accept: (ref) => {
-        if (ref.kind === "s3" && ctx.stores?.isProbeKey(ref.key)) return false;
+        if (ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) return false;
         if (options.shard && !inShard(ref, options.shard)) return false;
         return !checkpoint?.isDone(ref);
       },
@@ -118,7 +118,7 @@ export async function runJob(
     interrupted: interrupted && stopped === undefined,
     fromCheckpoint,
     notes,
-    stores: ctx.stores?.probed ?? [],
+    stores: ctx.s3?.guard.probed ?? [],
     ...(stopped ? { stopped } : {}),
   });
 }

@@ -5,7 +5,7 @@
 import type { JobContext } from "./job-context.js";
 import type { ObjectRef } from "../model/object-ref.js";
 import type { ObjectPlan } from "../model/object-plan.js";
-import { planObject } from "../planning/plan-object.js";
+import { planObject } from "./plan-object.js";
 import type { ObjectResult } from "../model/object-result.js";
 import { planFailure, processObject } from "./process-object.js";
 

@@ -6,7 +6,7 @@
 import { opendir } from "node:fs/promises";
 import { join } from "node:path";
 import { JobError } from "../errors.js";
-import { TEMP_SUFFIX } from "../stores/dir/rewrite-file.js";
+import { TEMP_SUFFIX } from "../stores/dir/dir-store.js";
 import type { FileObjectRef } from "../model/object-ref.js";
 
 /**

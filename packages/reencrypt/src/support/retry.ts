@@ -157,3 +157,16 @@ export async function retry<T>(
     }
   }
 }
+
+/**
+ * True for a throttling answer of KMS or S3.
+ *
+ * @example
+ * ```ts
+ * isThrottle(Object.assign(new Error(), { name: "SlowDown" })); // true
+ * ```
+ */
+export function isThrottle(e: unknown): boolean {
+  const name = errorNameOf(e);
+  return name === "ThrottlingException" || name === "SlowDown" || name === "Throttling";
+}

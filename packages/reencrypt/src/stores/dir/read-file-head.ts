@@ -1,19 +1,22 @@
 /** The header read of a local file: its first bytes, more only when the parser needs them. */
 import { open } from "node:fs/promises";
 import type { FileObjectRef } from "../../model/object-ref.js";
-import { completePrefix, type PrefixRead } from "../../planning/read-prefix.js";
-import type { JobContext } from "../../runner/job-context.js";
+import { completePrefix } from "../../planning/read-prefix.js";
+import type { HeadReadSettings, StoredHead } from "../../model/object-store.js";
+import type { JobCounters } from "../../support/job-counters.js";
 import { JobError } from "../../errors.js";
 import { fingerprintOf } from "./file-fingerprint.js";
 
-/** What the header read of a file found. */
-export interface FileHead {
-  readonly read: PrefixRead;
-  readonly size: number;
-  readonly fingerprint: string;
+/** What a file keeps besides its bytes. */
+export interface FileAttributes {
+  /** Permission bits (`0o7777`). */
   readonly mode: number;
-  /** All bytes read; the whole file when `length === size`. */
-  readonly bytes: Uint8Array;
+}
+
+/** What the header read of a file found; `etag` is the file's fingerprint. */
+export interface FileHead extends StoredHead {
+  readonly etag: string;
+  readonly attributes: FileAttributes;
 }
 
 /**
@@ -21,10 +24,14 @@ export interface FileHead {
  *
  * @example
  * ```ts
- * const head = await readFileHead({ kind: "file", path: "data/a.rkey" }, ctx);
+ * const head = await readFileHead({ kind: "file", path: "data/a.rkey" }, counters, { headerReadBytes: 4096 });
  * ```
  */
-export async function readFileHead(ref: FileObjectRef, ctx: JobContext): Promise<FileHead> {
+export async function readFileHead(
+  ref: FileObjectRef,
+  counters: JobCounters,
+  settings: HeadReadSettings,
+): Promise<FileHead> {
   let fh;
   try {
     fh = await open(ref.path, "r");
@@ -44,16 +51,16 @@ export async function readFileHead(ref: FileObjectRef, ctx: JobContext): Promise
         if (bytesRead === 0) break;
         at += bytesRead;
       }
-      ctx.counters.bytes.read += at;
+      counters.bytes.read += at;
       return buf.subarray(0, at);
     };
-    const first = await readRange(0, Math.min(size, ctx.settings.headerReadBytes));
-    const read = await completePrefix(first, size, readRange, ctx.settings.limits);
+    const first = await readRange(0, Math.min(size, settings.headerReadBytes));
+    const read = await completePrefix(first, size, readRange, settings.limits);
     return {
       read,
       size,
-      fingerprint: fingerprintOf(st),
-      mode: Number(st.mode) & 0o7777,
+      etag: fingerprintOf(st),
+      attributes: { mode: Number(st.mode) & 0o7777 },
       bytes: read.kind === "ok" ? read.bytes : first,
     };
   } finally {

@@ -200,3 +200,15 @@ export async function restoreTags(
     throw asObjectError(e, "write tags");
   }
 }
+
+/**
+ * The S3 attributes a plan carries (what the head read found), or none.
+ *
+ * @example
+ * ```ts
+ * const params = await writeParamsFor(ref, s3AttributesOf(plan), rt);
+ * ```
+ */
+export function s3AttributesOf(plan: { readonly attributes?: unknown }): S3ObjectAttributes {
+  return (plan.attributes as S3ObjectAttributes | undefined) ?? { metadata: {}, tagCount: 0 };
+}

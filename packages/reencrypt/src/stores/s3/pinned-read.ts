@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { JobError } from "../../errors.js";
 import type { S3ObjectRef } from "../../model/object-ref.js";
 import type { ObjectPlan } from "../../model/object-plan.js";
-import { sameBytes } from "../../operations/verify-prefix.js";
+import { sameBytes } from "../../support/bytes.js";
 import { totalSizeOf } from "./content-range.js";
 import { asObjectError, getObjectBytes, s3Send, type S3Runtime } from "./s3-runtime.js";
 

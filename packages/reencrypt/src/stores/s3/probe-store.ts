@@ -33,7 +33,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors.js";
-import { isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
+import { copySourceOf, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
 
 /** Where the probe writes its scratch objects unless told otherwise. */
 export const DEFAULT_PROBE_PREFIX = ".rekey-probe/";
@@ -227,7 +227,7 @@ export async function probeS3Store(
             Key,
             UploadId,
             PartNumber: 1,
-            CopySource: `${bucket}/${encodeURIComponent(Key)}`,
+            CopySource: copySourceOf(bucket, Key),
             CopySourceRange: `bytes=0-${body.length - 1}`,
             CopySourceIfMatch: etag,
           }),
@@ -236,7 +236,8 @@ export async function probeS3Store(
       );
       partEtag = out.CopyPartResult?.ETag;
     } catch (e) {
-      if (!isNotImplemented(e) && httpStatusOf(e) !== 400) throw probeError(where, "UploadPartCopy", e);
+      // Denied is the user's to fix; any other refusal means the job cannot use it: it streams.
+      if (isDenied(e)) throw probeError(where, "UploadPartCopy", e);
       uploadPartCopy = false;
       missing.push(`UploadPartCopy answered ${describeError(e).reason}`);
     }
@@ -365,10 +366,14 @@ function isNotImplemented(e: unknown): boolean {
   return status === 501 || name === "NotImplemented" || name === "NotImplementedError";
 }
 
+function isDenied(e: unknown): boolean {
+  return errorNameOf(e) === "AccessDenied" || httpStatusOf(e) === 403;
+}
+
 function probeError(where: string, operation: string, e: unknown): JobError {
   if (e instanceof JobError) return e;
   const name = errorNameOf(e);
-  const denied = name === "AccessDenied" || httpStatusOf(e) === 403;
+  const denied = isDenied(e);
   const hint = denied
     ? `: the job needs s3:PutObject, s3:GetObject, s3:DeleteObject (and s3:DeleteObjectVersion on a versioned bucket) and s3:AbortMultipartUpload there; grant them, or choose another prefix with --probe-prefix`
     : name === "NoSuchBucket"

@@ -5,8 +5,8 @@
  * the ETag the write will be conditional on, the version id and the attributes to preserve.
  */
 import type { S3ObjectRef } from "../../model/object-ref.js";
-import { completePrefix, type PrefixRead } from "../../planning/read-prefix.js";
-import type { JobContext } from "../../runner/job-context.js";
+import { completePrefix } from "../../planning/read-prefix.js";
+import type { HeadReadSettings, StoredHead } from "../../model/object-store.js";
 import { JobError } from "../../errors.js";
 import { attributesOf, type S3ObjectAttributes } from "./object-attributes.js";
 import { totalSizeOf } from "./content-range.js";
@@ -14,28 +14,8 @@ import { asObjectError, getObjectBytes, isNoSuchBucket, isNoSuchKey, type S3Runt
 import { httpStatusOf, errorNameOf } from "../../errors.js";
 
 /** What the header read of an S3 object found. */
-export interface S3Head {
-  readonly read: PrefixRead;
-  readonly size: number;
-  readonly etag?: string;
-  readonly versionId?: string;
+export interface S3Head extends StoredHead {
   readonly attributes?: S3ObjectAttributes;
-  /** All bytes read; the whole object when `length === size`. */
-  readonly bytes: Uint8Array;
-}
-
-/**
- * The S3 runtime of a context, or a clear error when the job was built without an S3 client.
- *
- * @example
- * ```ts
- * const rt = s3Of(ctx);
- * ```
- */
-export function s3Of(ctx: JobContext): S3Runtime {
-  if (!ctx.s3)
-    throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client in the job options");
-  return ctx.s3;
 }
 
 /**
@@ -43,17 +23,20 @@ export function s3Of(ctx: JobContext): S3Runtime {
  *
  * @example
  * ```ts
- * const head = await readS3Head({ kind: "s3", bucket, key }, ctx);
+ * const head = await readS3Head({ kind: "s3", bucket, key }, rt, { headerReadBytes: 4096 });
  * ```
  */
-export async function readS3Head(ref: S3ObjectRef, ctx: JobContext): Promise<S3Head> {
-  const rt = s3Of(ctx);
+export async function readS3Head(
+  ref: S3ObjectRef,
+  rt: S3Runtime,
+  settings: HeadReadSettings,
+): Promise<S3Head> {
   // The listing's size is not trusted: the object may have been written since it was listed, and
   // a class decided without a read would be checkpointed as done.
   const base = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
   let first;
   try {
-    first = await getObjectBytes(rt, { ...base, Range: `bytes=0-${ctx.settings.headerReadBytes - 1}` });
+    first = await getObjectBytes(rt, { ...base, Range: `bytes=0-${settings.headerReadBytes - 1}` });
   } catch (e) {
     // A range on an empty object is 416: S3 has no bytes to answer with.
     if (httpStatusOf(e) === 416 || errorNameOf(e) === "InvalidRange")
@@ -89,7 +72,7 @@ export async function readS3Head(ref: S3ObjectRef, ctx: JobContext): Promise<S3H
         throw asObjectError(e, "read header");
       }
     },
-    ctx.settings.limits,
+    settings.limits,
   );
   return {
     read,

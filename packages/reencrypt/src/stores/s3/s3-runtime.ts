@@ -13,7 +13,8 @@ import {
 import type { Readable } from "node:stream";
 import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors.js";
 import type { JobCounters } from "../../support/job-counters.js";
-import { isThrottle } from "../../kms/limited-kms.js";
+import { isThrottle } from "../../support/retry.js";
+import type { ObjectRef, S3ObjectRef } from "../../model/object-ref.js";
 import { retry, type RetryOptions } from "../../support/retry.js";
 
 /** What S3 requests need from the job. */
@@ -174,7 +175,40 @@ export function asObjectError(e: unknown, step: string): unknown {
     return new JobError("ERR_JOB_CONFLICT", `${step}: the object was deleted since it was read`, {
       cause: e,
     });
+  // The job's own upload is gone: completed by an attempt whose answer was lost, or aborted.
+  if (isNoSuchUpload(e))
+    return new JobError("ERR_JOB_CONFLICT", `${step}: the multipart upload is gone`, { cause: e });
   if (typeof (e as { $metadata?: unknown })?.$metadata === "object")
     return new JobError("ERR_JOB_S3", `${step}: ${describeError(e).reason}`, { cause: e });
   return e;
+}
+
+/**
+ * The S3 reference of an object the S3 store was given.
+ *
+ * @throws JobError `ERR_JOB_INVALID_OPTION` for another kind of object.
+ * @example
+ * ```ts
+ * const ref = s3RefOf(plan.ref);
+ * ```
+ */
+export function s3RefOf(ref: ObjectRef): S3ObjectRef {
+  if (ref.kind !== "s3")
+    throw new JobError("ERR_JOB_INVALID_OPTION", `the S3 store was given a ${ref.kind} object`);
+  return ref;
+}
+
+/**
+ * The `x-amz-copy-source` of an object: `bucket/key[?versionId=…]`, each key segment
+ * URL-encoded and its `/` kept (a store that decodes the header with `decodeURI` would look for a
+ * key with a literal `%2F` otherwise).
+ *
+ * @example
+ * ```ts
+ * copySourceOf("data", "dir/a b.rkey"); // "data/dir/a%20b.rkey"
+ * ```
+ */
+export function copySourceOf(bucket: string, key: string, versionId?: string): string {
+  const path = key.split("/").map(encodeURIComponent).join("/");
+  return `${bucket}/${path}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ""}`;
 }

@@ -19,6 +19,7 @@ import {
   type StoreCapabilities,
 } from "./probe-store.js";
 import type { S3Runtime } from "./s3-runtime.js";
+import type { StoreWriteMode } from "../../model/object-store.js";
 import { JobCounters } from "../../support/job-counters.js";
 
 /** How the job may write to stores. */
@@ -39,11 +40,9 @@ export interface StoreGuardOptions extends StoreSafetyOptions {
   readonly onProbed?: (capabilities: StoreCapabilities) => void;
 }
 
-/** How the job writes to one bucket. */
-export interface StoreWriteMode {
+/** How the job writes to one bucket, and what the probe found there. */
+export interface S3WriteMode extends StoreWriteMode {
   readonly capabilities: StoreCapabilities;
-  /** The store ignores conditional writes and every writer is said to be stopped. */
-  readonly unconditional: boolean;
 }
 
 /**
@@ -119,7 +118,7 @@ export class StoreGuard {
    * const { unconditional } = await guard.writeModeFor(ref.bucket);
    * ```
    */
-  async writeModeFor(bucket: string): Promise<StoreWriteMode> {
+  async writeModeFor(bucket: string): Promise<S3WriteMode> {
     const capabilities = await this.capabilities(bucket);
     if (honoursConditionalWrites(capabilities)) return { capabilities, unconditional: false };
     if (!this.options.writersStopped)

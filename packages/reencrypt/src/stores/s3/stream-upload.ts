@@ -17,7 +17,7 @@ import type { S3ObjectRef } from "../../model/object-ref.js";
 import { abortUpload, createUpload } from "./multipart-upload.js";
 import type { PreservedWriteParams } from "./object-attributes.js";
 import { isNoSuchUpload, s3Send, type S3Runtime } from "./s3-runtime.js";
-import type { WrittenVersion } from "./verify-s3-object.js";
+import type { WrittenVersion } from "../../model/object-store.js";
 
 /** Options of {@link uploadStream}. */
 export interface UploadStreamOptions {

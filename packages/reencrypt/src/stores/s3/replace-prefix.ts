@@ -1,20 +1,17 @@
 /**
- * Rewrap of an S3 object: new prefix (same header bytes, rewrapped keys) + the original body
- * bytes, written only if the object still has the ETag the plan read.
+ * The S3 store's prefix replacement: new prefix (same header bytes, rewrapped keys) + the
+ * original body bytes, written only if the object still has the planned ETag.
  *
- * - Up to the multipart threshold: the object is read whole (or reused from the header read),
- *   and one `PutObject` with `If-Match` writes it back.
+ * - Up to the multipart threshold: the object is read whole (pinned, or reused from the header
+ *   read), and one `PutObject` with `If-Match` writes it back.
  * - Above it: a multipart upload whose first part is the new prefix plus the first body bytes
- *   (read by a ranged GET) and whose other parts are `UploadPartCopy` ranges of the original
- *   (`x-amz-copy-source-if-match`), completed with `If-Match`; aborted on any failure. On a store
- *   without `UploadPartCopy`, the original is streamed into a multipart upload instead.
+ *   (read pinned, header included) and whose other parts are `UploadPartCopy` ranges of the
+ *   original (`x-amz-copy-source-if-match`), completed with `If-Match`; aborted on any failure.
+ *   On a store without `UploadPartCopy`, the original is streamed into a multipart upload.
  *
- * Every read is pinned and compared with the plan (`pinned-read.ts`); on a store that ignores
- * conditional writes (allowed only with `writersStopped`) the object is read again right before
- * the write and read back after it (`store-guard.ts`).
- *
- * Attributes (metadata, content headers, storage class, SSE settings, tags) are carried over.
- * On a versioned bucket the write adds a version; the old one stays.
+ * On a store that ignores conditional writes (allowed only with `writersStopped`) the object is
+ * read again right before the write. Attributes (metadata, content headers, storage class, SSE
+ * settings, tags) are carried over. On a versioned bucket the write adds a version.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -24,71 +21,73 @@ import {
   type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { JobError, httpStatusOf } from "../../errors.js";
-import type { JobContext } from "../../runner/job-context.js";
-import type { S3ObjectRef } from "../../model/object-ref.js";
 import type { ObjectPlan } from "../../model/object-plan.js";
-import { originalDigest, verificationKeyring } from "../../operations/plaintext-digest.js";
-import { rewrapEntries } from "../../operations/rewrap-entries.js";
-import type { ExpectedPrefix } from "../../operations/verify-prefix.js";
-import { scopedKeyArns } from "../../kms/kms-scope.js";
-import { claimWrite } from "../../operations/claim-write.js";
+import type { S3ObjectRef } from "../../model/object-ref.js";
+import type { StoreWriteMode, WrittenVersion } from "../../model/object-store.js";
 import { multipartLayout } from "./multipart-layout.js";
 import { abortUpload, createUpload } from "./multipart-upload.js";
 import {
   restoreTags,
+  s3AttributesOf,
   writeParamsFor,
   type PreservedWriteParams,
   type S3ObjectAttributes,
 } from "./object-attributes.js";
 import { openPinned, readPinned } from "./pinned-read.js";
-import { s3Of } from "./read-s3-head.js";
-import { asObjectError, isNoSuchUpload, isPreconditionFailed, s3Send, type S3Runtime } from "./s3-runtime.js";
-import { recheckBeforeWrite, type StoreWriteMode } from "./store-guard.js";
+import type { StoreCapabilities } from "./probe-store.js";
+import {
+  asObjectError,
+  copySourceOf,
+  isNoSuchUpload,
+  s3RefOf,
+  s3Send,
+  type S3Runtime,
+} from "./s3-runtime.js";
+import { recheckBeforeWrite } from "./store-guard.js";
 import { uploadStream } from "./stream-upload.js";
-import { verifyS3Object, type WrittenVersion } from "./verify-s3-object.js";
+
+/** The part sizes of the S3 store's writes. */
+export interface S3WriteSettings {
+  /** Objects above this are written by multipart upload. */
+  readonly multipartThreshold: number;
+  /** Size of each server-side copied part. */
+  readonly copyPartBytes: number;
+  /** Part size of streamed uploads. */
+  readonly uploadPartBytes: number;
+}
 
 /**
- * Rewraps one S3 object per its plan (class `rewrap`) and verifies it.
+ * Replaces the prefix of one S3 object per its plan.
  *
+ * @throws JobError `ERR_JOB_CONFLICT` when the object is not the planned version.
  * @example
  * ```ts
- * const mode = await ctx.stores.writeModeFor(ref.bucket);
- * const written = await rewrapS3Object(ref, plan, ctx, mode); // { etag, versionId }
+ * const written = await replaceS3Prefix(rt, plan, newPrefix, mode, capabilities, settings);
  * ```
  */
-export async function rewrapS3Object(
-  ref: S3ObjectRef,
+export async function replaceS3Prefix(
+  rt: S3Runtime,
   plan: ObjectPlan,
-  ctx: JobContext,
+  newPrefix: Uint8Array,
   mode: StoreWriteMode,
+  store: StoreCapabilities,
+  settings: S3WriteSettings,
 ): Promise<WrittenVersion> {
-  const rt = s3Of(ctx);
+  const ref = s3RefOf(plan.ref);
   const prefix = plan.prefix;
   if (!prefix || !plan.etag || !plan.headBytes)
     throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "the plan has no header or ETag");
-  const destinations = plan.actions.flatMap((a) => (a.kind === "rewrap" ? [a.destinationKeyId] : []));
-  const keyArns = destinations.length > 0 ? destinations : scopedKeyArns(plan.sourceKeyArns, ctx.target);
-
-  let before: string | undefined;
-  if (ctx.settings.verify === "full") {
-    const keyring = verificationKeyring(ctx, plan.sourceKeyArns);
-    if (!keyring)
-      throw new JobError("ERR_JOB_VERIFY", "no keyring can decrypt the original for full verification");
-    const source = plan.whole ? Readable.from([Buffer.from(plan.whole)]) : await openPinned(rt, ref, plan);
-    before = await originalDigest(source, keyring, ctx);
-  }
-
-  const attributes: S3ObjectAttributes = plan.attributes ?? { metadata: {}, tagCount: 0 };
-  if (plan.size <= ctx.settings.multipartThreshold) {
-    const whole = plan.whole ? Buffer.from(plan.whole) : await readPinned(rt, ref, plan);
-    const next = await rewrapEntries(plan, ctx);
-    const body = Buffer.concat([next.bytes, whole.subarray(prefix.bodyOffset)]);
-    const expected: ExpectedPrefix = { bytes: next.bytes, size: body.length, header: prefix.header, keyArns };
-    const params = await writeParamsFor(ref, attributes, rt, mode.capabilities);
+  const attributes = s3AttributesOf(plan);
+  const params = await writeParamsFor(ref, attributes, rt, store);
+  let written: WrittenVersion;
+  if (plan.size <= settings.multipartThreshold) {
+    const whole =
+      plan.whole && plan.whole.length === plan.size
+        ? Buffer.from(plan.whole)
+        : await readPinned(rt, ref, plan);
+    const body = Buffer.concat([newPrefix, whole.subarray(prefix.bodyOffset)]);
     await recheckBeforeWrite(mode, rt, ref, plan);
-    let written: WrittenVersion;
     try {
       const out = await s3Send(rt, "PutObject", (s3, o) =>
         s3.send(
@@ -107,31 +106,17 @@ export async function rewrapS3Object(
       written = {
         ...(out.ETag ? { etag: out.ETag } : {}),
         ...(out.VersionId ? { versionId: out.VersionId } : {}),
+        // S3's MD5 of the stored bytes proves the write without a read.
+        ...(etagIsMd5Of(out.ETag, body, attributes) ? { proven: true } : {}),
       };
     } catch (e) {
-      written = await claimOrThrow(e, ref, expected, rt, "write");
+      throw asObjectError(e, "write");
     }
-    // With `verify: "etag"`, S3's MD5 of the stored bytes proves the write without a read — but
-    // not on a store that ignores conditions, where only a read-back shows what is there now.
-    if (!(
-      ctx.settings.verify === "etag" &&
-      !mode.unconditional &&
-      etagIsMd5Of(written.etag, body, attributes)
-    ))
-      await verifyS3Object(ref, written, expected, before, ctx, rt);
-    await restoreTags(ref, written, params, mode.capabilities, rt);
-    return written;
-  }
-
-  const next = await rewrapEntries(plan, ctx);
-  const newSize = next.bytes.length + plan.size - prefix.bodyOffset;
-  const expected: ExpectedPrefix = { bytes: next.bytes, size: newSize, header: prefix.header, keyArns };
-  const params = await writeParamsFor(ref, attributes, rt, mode.capabilities);
-  const written = mode.capabilities.uploadPartCopy
-    ? await copyRewrite(ref, plan, ctx, mode, next.bytes, expected, params)
-    : await streamRewrite(ref, plan, ctx, mode, next.bytes, expected, params);
-  await verifyS3Object(ref, written, expected, before, ctx, rt);
-  await restoreTags(ref, written, params, mode.capabilities, rt);
+  } else
+    written = store.uploadPartCopy
+      ? await copyRewrite(rt, ref, plan, mode, newPrefix, params, settings)
+      : await streamRewrite(rt, ref, plan, mode, newPrefix, params, settings);
+  await restoreTags(ref, written, params, store, rt);
   return written;
 }
 
@@ -141,30 +126,27 @@ export async function rewrapS3Object(
  * the original, completed with `If-Match` on the planned ETag.
  */
 async function copyRewrite(
+  rt: S3Runtime,
   ref: S3ObjectRef,
   plan: ObjectPlan,
-  ctx: JobContext,
   mode: StoreWriteMode,
   newPrefix: Uint8Array,
-  expected: ExpectedPrefix,
   params: PreservedWriteParams,
+  settings: S3WriteSettings,
 ): Promise<WrittenVersion> {
-  const rt = s3Of(ctx);
   const prefix = plan.prefix as NonNullable<ObjectPlan["prefix"]>;
   const parts = multipartLayout({
     prefixLength: newPrefix.length,
     bodyOffset: prefix.bodyOffset,
     size: plan.size,
-    copyPartBytes: ctx.settings.copyPartBytes,
+    copyPartBytes: settings.copyPartBytes,
   });
   let uploadId: string | undefined;
   try {
     const id = await createUpload(ref, params, rt);
     uploadId = id;
     const completed: CompletedPart[] = [];
-    const copySource = `${ref.bucket}/${encodeURIComponent(ref.key)}${
-      ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ""
-    }`;
+    const copySource = copySourceOf(ref.bucket, ref.key, ref.versionId);
     for (const part of parts) {
       if (part.kind === "upload") {
         const first = await readPinned(rt, ref, plan, Math.max(part.end, prefix.bodyOffset));
@@ -205,8 +187,9 @@ async function copyRewrite(
           if (httpStatusOf(e) === 501)
             throw new JobError(
               "ERR_JOB_S3",
-              `the store does not implement UploadPartCopy (HTTP 501), which the rewrap of objects above --multipart-threshold uses: ` +
-                "raise --multipart-threshold above this object's size, or run the job again so the store probe finds it missing and streams instead",
+              "the store does not implement UploadPartCopy (HTTP 501), which the rewrap of objects above " +
+                "--multipart-threshold uses: run the job again (its store probe then finds it missing and " +
+                "streams these objects), or raise --multipart-threshold above this object's size",
               { cause: e },
             );
           throw e;
@@ -236,11 +219,14 @@ async function copyRewrite(
       };
     } catch (e) {
       // A retried complete whose first attempt succeeded finds no upload (or a new ETag): the
-      // upload is gone either way, so there is nothing left to abort.
-      if (isNoSuchUpload(e)) uploadId = undefined;
-      const claimed = await claimOrThrow(e, ref, expected, rt, "complete");
-      uploadId = undefined;
-      return claimed;
+      // upload is gone either way, and the object may be the job's (the caller checks).
+      if (isNoSuchUpload(e)) {
+        uploadId = undefined;
+        throw new JobError("ERR_JOB_CONFLICT", "complete: the upload is gone (completed by a lost answer?)", {
+          cause: e,
+        });
+      }
+      throw e;
     }
   } catch (e) {
     if (uploadId) await abortUpload(ref, uploadId, rt, e);
@@ -254,15 +240,14 @@ async function copyRewrite(
  * parts, committed with `If-Match` on the planned ETag. Memory stays at one part.
  */
 async function streamRewrite(
+  rt: S3Runtime,
   ref: S3ObjectRef,
   plan: ObjectPlan,
-  ctx: JobContext,
   mode: StoreWriteMode,
   newPrefix: Uint8Array,
-  expected: ExpectedPrefix,
   params: PreservedWriteParams,
+  settings: S3WriteSettings,
 ): Promise<WrittenVersion> {
-  const rt = s3Of(ctx);
   const bodyOffset = (plan.prefix as NonNullable<ObjectPlan["prefix"]>).bodyOffset;
   const original = await openPinned(rt, ref, plan);
   async function* rewritten(): AsyncGenerator<Buffer> {
@@ -283,12 +268,12 @@ async function streamRewrite(
       ref,
       ifMatch: plan.etag as string,
       params,
-      partBytes: ctx.settings.uploadPartBytes,
+      partBytes: settings.uploadPartBytes,
       beforeCommit: () => recheckBeforeWrite(mode, rt, ref, plan),
     });
   } catch (e) {
     original.destroy();
-    return claimOrThrow(e, ref, expected, rt, "streamed rewrite");
+    throw asObjectError(e, "streamed rewrite");
   }
 }
 
@@ -299,22 +284,4 @@ async function streamRewrite(
 function etagIsMd5Of(etag: string | undefined, body: Uint8Array, a: S3ObjectAttributes): boolean {
   if (!etag || a.serverSideEncryption?.startsWith("aws:kms")) return false;
   return etag.replace(/^"|"$/g, "") === createHash("md5").update(body).digest("hex");
-}
-
-/**
- * On 412 (or, for a multipart upload, `NoSuchUpload`), claims the write if it was ours — a lost
- * answer to a retried request — else rethrows.
- */
-async function claimOrThrow(
-  e: unknown,
-  ref: S3ObjectRef,
-  expected: ExpectedPrefix,
-  rt: S3Runtime,
-  step: string,
-): Promise<WrittenVersion> {
-  if (isPreconditionFailed(e) || isNoSuchUpload(e)) {
-    const ours = await claimWrite(ref, expected.bytes, expected.size, rt);
-    if (ours) return ours;
-  }
-  throw asObjectError(e, step);
 }
