@@ -19,6 +19,48 @@ const layer = (files, forbidden) => ({
   },
 });
 
+// @rekey/reencrypt is layered too, each folder importing only the ones before it:
+// model <- support <- kms <- planning <- stores <- sources <- operations <- runner <- lambda
+// <- file-tools <- keys <- cli. (errors.ts is below them all.)
+const REENCRYPT_LAYERS = [
+  "model",
+  "support",
+  "kms",
+  "planning",
+  "stores",
+  "sources",
+  "operations",
+  "runner",
+  "lambda",
+  "file-tools",
+  "keys",
+  "cli",
+];
+const reencryptLayers = REENCRYPT_LAYERS.map((folder, i) => ({
+  files: [`packages/reencrypt/src/${folder}/**`],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: [
+          ...(i + 1 < REENCRYPT_LAYERS.length
+            ? [
+                {
+                  group: REENCRYPT_LAYERS.slice(i + 1).flatMap((above) => [
+                    `../${above}/**`,
+                    `../../${above}/**`,
+                  ]),
+                  message: `Import direction in @rekey/reencrypt is ${REENCRYPT_LAYERS.join(" <- ")}.`,
+                },
+              ]
+            : []),
+          { group: ["../index.js", "../../index.js"], message: "Import the module, not the package entry." },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "coverage/**", "bench/out/**"] },
   js.configs.recommended,
@@ -43,4 +85,5 @@ export default tseslint.config(
   ),
   layer(["packages/core/src/crypto/**"], [["../keyring/**", "../api/**", "../stream/**", "@aws-sdk/*"]]),
   layer(["packages/core/src/keyring/**"], [["../api/**", "../stream/**"]]),
+  ...reencryptLayers,
 );
