@@ -1,7 +1,11 @@
 /**
- * Core SDK throughput, printed as ratios against baselines measured in the same run:
- * raw node:crypto framed AES-256-GCM at the same frame size, and @aws-crypto/client-node.
- * Run: `pnpm bench` (all) or `pnpm exec tsx --conditions=rekey-source bench/core.ts`.
+ * Core SDK throughput, printed as ratios against baselines measured in the same run and at the
+ * same frame size: raw node:crypto framed AES-256-GCM (`raw-gcm.ts`), the raw floor of a small
+ * message, and @aws-crypto/client-node with the same raw AES wrapping key. Every pair is measured
+ * in interleaved rounds (a, b, a, b, …), the same number for each side; a ratio is the median of
+ * the per-round ratios, with their min and max.
+ *
+ * Run: `pnpm bench` (all), `pnpm bench stream small` (some sections; see bench/run.ts).
  * `REKEY_BENCH_QUICK=1` shrinks the payloads for a smoke run.
  */
 import { randomBytes } from "node:crypto";
@@ -15,25 +19,35 @@ import {
   RawAesKeyringNode,
   RawAesWrappingSuiteIdentifier,
 } from "@aws-crypto/client-node";
-import { decrypt, decryptStream, encrypt, encryptStream, RawAesKeyring } from "@rekey/core";
+import { CachingKeyring, decrypt, decryptStream, encrypt, encryptStream, RawAesKeyring } from "@rekey/core";
 import {
-  best,
-  bestOfPair,
   bufferSource,
   fmt,
+  fmtRatio,
+  fmtSpread,
+  interleave,
+  loop,
   MiB,
-  mbps,
-  seconds,
+  rates,
+  type Report,
   sink,
   source,
-  table,
+  speedRatios,
+  spread,
   timePipeline,
 } from "./lib.js";
-import { rawDecrypt, rawDecryptStream, rawEncrypt, rawEncryptStream } from "./raw-gcm.js";
+import {
+  rawDecrypt,
+  rawDecryptStream,
+  rawEncrypt,
+  rawEncryptStream,
+  rawSmallDecrypt,
+  rawSmallEncrypt,
+} from "./raw-gcm.js";
 
 const QUICK = process.env.REKEY_BENCH_QUICK === "1";
 const BIG = QUICK ? 32 * MiB : 256 * MiB;
-const REPS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 3 : 5;
 
 const key = randomBytes(32);
 const keyring = new RawAesKeyring({ name: "bench", key });
@@ -47,6 +61,7 @@ const esdkKeyring = new RawAesKeyringNode({
 const SIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
 const UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 const data = randomBytes(16 * MiB);
+const kib = (n: number): string => (n >= MiB ? `${n / MiB} MiB` : `${n / 1024} KiB`);
 
 async function collect(transforms: Transform[], total: number): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -54,277 +69,287 @@ async function collect(transforms: Transform[], total: number): Promise<Buffer> 
   return Buffer.concat(out);
 }
 
-export interface CoreResults {
-  stream: { frame: number; encRatio: number; decRatio: number; encMBs: number; decMBs: number }[];
-  esdkBest: { encMBs: number; decMBs: number };
-  rssMiB?: { rekey: number; passthrough: number };
+const mbs = (times: readonly number[], bytes: number) => rates(times, bytes / 1e6);
+
+/** Interleaved times of a baseline and rekey, each way. */
+interface EncDecTimes {
+  readonly baseEnc: number[];
+  readonly rkEnc: number[];
+  readonly baseDec: number[];
+  readonly rkDec: number[];
 }
 
-export async function run(): Promise<CoreResults> {
-  console.log(
-    `\n## Core: streaming ${BIG / MiB} MiB in 64 KiB chunks, best of ${REPS} (MB/s, ratio to raw framed GCM at the same frame)`,
-  );
-  const streamRows: (string | number)[][] = [
-    ["frame", "raw enc", "rekey enc", "ratio", "raw dec", "rekey dec", "ratio"],
+/** Table cells: MB/s of the baseline, of rekey and their ratio, for encryption then decryption. */
+function encDecCells(t: EncDecTimes, bytes: number): string[] {
+  return [
+    fmtSpread(mbs(t.baseEnc, bytes)),
+    fmtSpread(mbs(t.rkEnc, bytes)),
+    fmtRatio(speedRatios(t.rkEnc, t.baseEnc)),
+    fmtSpread(mbs(t.baseDec, bytes)),
+    fmtSpread(mbs(t.rkDec, bytes)),
+    fmtRatio(speedRatios(t.rkDec, t.baseDec)),
   ];
-  const stream: CoreResults["stream"] = [];
+}
+
+async function streaming(report: Report): Promise<void> {
+  report.heading(`Core: streaming ${BIG / MiB} MiB in 64 KiB chunks`);
+  report.para(
+    `MB/s and ratio rekey / raw framed GCM at the same frame size: median (min–max) of ${ROUNDS} interleaved rounds.`,
+  );
+  const rows: string[][] = [["frame", "raw enc", "rekey enc", "ratio", "raw dec", "rekey dec", "ratio"]];
   for (const frame of [4 * 1024, 64 * 1024, 256 * 1024, MiB]) {
-    const [rawEnc, rkEnc] = await bestOfPair(
-      REPS,
-      () => timePipeline(source(data, BIG), [rawEncryptStream(key, frame)], sink()),
-      () => timePipeline(source(data, BIG), [encryptStream({ keyring, frameLength: frame })], sink()),
-    );
     const rawCt = await collect([rawEncryptStream(key, frame)], BIG);
     const rkCt = await collect([encryptStream({ keyring, frameLength: frame })], BIG);
-    const [rawDec, rkDec] = await bestOfPair(
-      REPS,
-      () => timePipeline(bufferSource(rawCt), [rawDecryptStream(key, frame)], sink()),
-      () => timePipeline(bufferSource(rkCt), [decryptStream({ keyring })], sink()),
-    );
-    const r = {
-      frame,
-      encMBs: mbps(BIG, rkEnc),
-      decMBs: mbps(BIG, rkDec),
-      encRatio: rawEnc / rkEnc,
-      decRatio: rawDec / rkDec,
-    };
-    stream.push(r);
-    streamRows.push([
-      `${frame / 1024} KiB`,
-      fmt(mbps(BIG, rawEnc)),
-      fmt(r.encMBs),
-      `${fmt(r.encRatio, 2)}x`,
-      fmt(mbps(BIG, rawDec)),
-      fmt(r.decMBs),
-      `${fmt(r.decRatio, 2)}x`,
-    ]);
+    const t = await interleave(ROUNDS, {
+      baseEnc: () => timePipeline(source(data, BIG), [rawEncryptStream(key, frame)], sink()),
+      rkEnc: () => timePipeline(source(data, BIG), [encryptStream({ keyring, frameLength: frame })], sink()),
+      baseDec: () => timePipeline(bufferSource(rawCt), [rawDecryptStream(key, frame)], sink()),
+      rkDec: () => timePipeline(bufferSource(rkCt), [decryptStream({ keyring })], sink()),
+    });
+    rows.push([`${kib(frame)}${frame === MiB ? " (default)" : ""}`, ...encDecCells(t, BIG)]);
   }
-  table(streamRows);
+  report.table(rows);
+}
 
-  console.log(`\n## Core: buffer API (MB/s, ratio to raw framed GCM, 1 MiB frames)`);
-  const bufRows: (string | number)[][] = [
-    ["size", "raw enc", "rekey enc", "ratio", "raw dec", "rekey dec", "ratio"],
+async function buffers(report: Report): Promise<void> {
+  report.heading("Core: buffer API, 1 MiB frames");
+  report.para(
+    "MB/s and ratio to the raw loop doing the same work: `raw + copy` encrypts the frames and joins " +
+      "them into one buffer, as `encrypt` must return one; raw decryption of one frame returns the " +
+      "cipher's output as it is, of several joins them, as `decrypt` does. Median (min–max) of " +
+      `${ROUNDS} interleaved rounds.`,
+  );
+  const rows: string[][] = [
+    ["size", "raw + copy enc", "rekey enc", "ratio", "raw dec", "rekey dec", "ratio"],
   ];
-  let rk1MiBBuffer = { enc: 0, dec: 0 };
   for (const size of [MiB, BIG]) {
     const pt =
       size <= data.length
         ? data.subarray(0, size)
         : Buffer.concat(Array.from({ length: size / data.length }, () => data));
     const n = size === MiB ? 200 : 1;
-    const [rawE, rkE] = await bestOfPair(
-      REPS,
-      () =>
-        seconds(async () => {
-          for (let i = 0; i < n; i++) rawEncrypt(key, pt, MiB);
-        }),
-      () =>
-        seconds(async () => {
-          for (let i = 0; i < n; i++) await encrypt(pt, { keyring });
-        }),
-    );
     const rawCt = rawEncrypt(key, pt, MiB);
     const rkCt = (await encrypt(pt, { keyring })).ciphertext;
-    const [rawD, rkD] = await bestOfPair(
-      REPS,
-      () =>
-        seconds(async () => {
-          for (let i = 0; i < n; i++) rawDecrypt(key, rawCt, MiB);
-        }),
-      () =>
-        seconds(async () => {
-          for (let i = 0; i < n; i++) await decrypt(rkCt, { keyring });
-        }),
-    );
-    if (size === MiB) rk1MiBBuffer = { enc: mbps(size * n, rkE), dec: mbps(size * n, rkD) };
-    bufRows.push([
-      `${size / MiB} MiB`,
-      fmt(mbps(size * n, rawE)),
-      fmt(mbps(size * n, rkE)),
-      `${fmt(rawE / rkE, 2)}x`,
-      fmt(mbps(size * n, rawD)),
-      fmt(mbps(size * n, rkD)),
-      `${fmt(rawD / rkD, 2)}x`,
-    ]);
+    const t = await interleave(ROUNDS, {
+      baseEnc: loop(n, () => rawEncrypt(key, pt, MiB)),
+      rkEnc: loop(n, () => encrypt(pt, { keyring })),
+      baseDec: loop(n, () => rawDecrypt(key, rawCt, MiB)),
+      rkDec: loop(n, () => decrypt(rkCt, { keyring })),
+    });
+    rows.push([n > 1 ? `${kib(size)} (${n} messages)` : kib(size), ...encDecCells(t, size * n)]);
   }
-  table(bufRows);
-
-  console.log(`\n## 1 MiB messages, buffer API: rekey vs @aws-crypto/client-node (MB/s)`);
-  const oneMiB = data.subarray(0, MiB);
-  const esdkBufRows: (string | number)[][] = [
-    ["implementation", "enc", "dec", "rekey enc / it", "rekey dec / it"],
-    ["rekey (1 MiB frames)", fmt(rk1MiBBuffer.enc), fmt(rk1MiBBuffer.dec), "1.00x", "1.00x"],
-  ];
-  for (const c of [
-    { name: "ESDK unsigned committing, 1 MiB frames", suiteId: UNSIGNED, n: 50 },
-    { name: "ESDK default (signed), 4 KiB frames", suiteId: SIGNED, n: 10 },
-  ]) {
-    const opts = { suiteId: c.suiteId, frameLength: c.suiteId === UNSIGNED ? MiB : 4096 };
-    const ct = (await esdk.encrypt(esdkKeyring, oneMiB, opts)).result;
-    const e = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < c.n; i++) await esdk.encrypt(esdkKeyring, oneMiB, opts);
-      }),
-    );
-    const d = await best(REPS, () =>
-      seconds(async () => {
-        for (let i = 0; i < c.n; i++) await esdk.decrypt(esdkKeyring, ct);
-      }),
-    );
-    const eM = mbps(MiB * c.n, e);
-    const dM = mbps(MiB * c.n, d);
-    esdkBufRows.push([
-      c.name,
-      fmt(eM),
-      fmt(dM),
-      `${fmt(rk1MiBBuffer.enc / eM, 1)}x`,
-      `${fmt(rk1MiBBuffer.dec / dM, 1)}x`,
-    ]);
-  }
-  table(esdkBufRows);
-
-  console.log(
-    `\n## @aws-crypto/client-node 5.0.2 streaming ${BIG / MiB} MiB (MB/s), same raw AES wrapping key`,
-  );
-  const esdkRows: (string | number)[][] = [
-    ["suite", "frame", "esdk enc", "esdk dec", "rekey enc / esdk", "rekey dec / esdk"],
-  ];
-  const rk1M = stream.find((s) => s.frame === MiB) as CoreResults["stream"][0];
-  let esdkBest = { encMBs: 0, decMBs: 0 };
-  const configs = [
-    { name: "default (signed, ECDSA P-384)", suiteId: SIGNED, frame: 4096 },
-    { name: "default (signed, ECDSA P-384)", suiteId: SIGNED, frame: MiB },
-    { name: "unsigned committing", suiteId: UNSIGNED, frame: 4096 },
-    { name: "unsigned committing", suiteId: UNSIGNED, frame: MiB },
-  ];
-  for (const c of configs) {
-    const reps = Math.max(1, REPS - 1);
-    const enc = await best(reps, () =>
-      timePipeline(
-        source(data, BIG),
-        [esdk.encryptStream(esdkKeyring, { suiteId: c.suiteId, frameLength: c.frame }) as never],
-        sink(),
-      ),
-    );
-    const ct = await collect(
-      [esdk.encryptStream(esdkKeyring, { suiteId: c.suiteId, frameLength: c.frame }) as never],
-      BIG,
-    );
-    const dec = await best(reps, () =>
-      timePipeline(
-        bufferSource(ct),
-        [
-          (c.suiteId === SIGNED
-            ? esdk.decryptStream(esdkKeyring)
-            : esdk.decryptUnsignedMessageStream(esdkKeyring)) as never,
-        ],
-        sink(),
-      ),
-    );
-    const e = mbps(BIG, enc);
-    const d = mbps(BIG, dec);
-    if (e + d > esdkBest.encMBs + esdkBest.decMBs) esdkBest = { encMBs: e, decMBs: d };
-    esdkRows.push([
-      c.name,
-      `${c.frame / 1024} KiB`,
-      fmt(e),
-      fmt(d),
-      `${fmt(rk1M.encMBs / e, 1)}x`,
-      `${fmt(rk1M.decMBs / d, 1)}x`,
-    ]);
-  }
-  table(esdkRows);
-  console.log(
-    `rekey (1 MiB frames) vs ESDK best streaming configuration: encrypt ${fmt(rk1M.encMBs / esdkBest.encMBs, 2)}x, decrypt ${fmt(rk1M.decMBs / esdkBest.decMBs, 2)}x`,
-  );
-
-  console.log(`\n## 1 KiB messages, buffer API, raw AES wrapping (messages/s, encrypt + decrypt)`);
-  const small = randomBytes(1024);
-  const N = QUICK ? 500 : 3000;
-  const rk = await best(REPS, () =>
-    seconds(async () => {
-      for (let i = 0; i < N; i++) await decrypt((await encrypt(small, { keyring })).ciphertext, { keyring });
-    }),
-  );
-  const es = await best(REPS, () =>
-    seconds(async () => {
-      for (let i = 0; i < N; i++) {
-        const { result } = await esdk.encrypt(esdkKeyring, small, { suiteId: UNSIGNED });
-        await esdk.decrypt(esdkKeyring, result);
-      }
-    }),
-  );
-  const esSigned = await best(1, () =>
-    seconds(async () => {
-      for (let i = 0; i < N / 5; i++) {
-        const { result } = await esdk.encrypt(esdkKeyring, small);
-        await esdk.decrypt(esdkKeyring, result);
-      }
-    }),
-  );
-  table([
-    ["implementation", "msgs/s", "ratio"],
-    ["rekey", fmt(N / rk), "1.00x"],
-    ["ESDK unsigned committing", fmt(N / es), `${fmt(es / rk, 2)}x slower`],
-    ["ESDK default (signed)", fmt(N / 5 / esSigned), `${fmt((esSigned * 5) / rk, 2)}x slower`],
-  ]);
-
-  const results: CoreResults = { stream, esdkBest };
-  if (!QUICK || process.env.REKEY_BENCH_RSS === "1") {
-    const gib = QUICK ? 1 : 4;
-    console.log(
-      `\n## Peak RSS streaming ${gib} GiB, 1 MiB frames, encrypt -> decrypt (a fresh plain-Node process on the compiled packages; worst of 3)`,
-    );
-    // Peak RSS depends on when the garbage collector runs, so each figure is the worst of three.
-    const child = (mode: string, size: number): number => {
-      let worst = 0;
-      for (let i = 0; i < 3; i++) {
-        const r = spawnSync(
-          process.execPath,
-          [fileURLToPath(new URL("./rss-child.mjs", import.meta.url)), mode, String(size)],
-          {
-            encoding: "utf8",
-          },
-        );
-        if (r.status !== 0) throw new Error(`rss child failed (run \`pnpm build\` first?): ${r.stderr}`);
-        const line = r.stdout.trim().split("\n").pop() as string;
-        worst = Math.max(worst, (JSON.parse(line) as { maxRssMiB: number }).maxRssMiB);
-      }
-      return worst;
-    };
-    const passthrough = child("passthrough", gib);
-    const raw = child("raw", gib);
-    const rekeyRss = child("rekey", gib);
-    const rekeyQuarter = child("rekey", gib / 4);
-    table([
-      ["pipeline", "peak RSS", "over the floor"],
-      [
-        `${gib} GiB source -> sink (no crypto: Node, @rekey/core loaded, the source)`,
-        `${fmt(passthrough)} MiB`,
-        "-",
-      ],
-      [
-        `${gib} GiB raw node:crypto GCM encrypt -> decrypt (baseline)`,
-        `${fmt(raw)} MiB`,
-        `${fmt(raw - passthrough)} MiB`,
-      ],
-      [
-        `${gib} GiB rekey encryptStream -> decryptStream`,
-        `${fmt(rekeyRss)} MiB`,
-        `${fmt(rekeyRss - passthrough)} MiB`,
-      ],
-      [
-        `${gib / 4} GiB rekey (the same, a quarter of the bytes)`,
-        `${fmt(rekeyQuarter)} MiB`,
-        `${fmt(rekeyQuarter - passthrough)} MiB`,
-      ],
-    ]);
-    console.log(
-      `rekey / raw GCM peak RSS: ${fmt(rekeyRss / raw, 2)}x; target peak ≤ 80 MiB: ${rekeyRss <= 80 ? "met" : "not met"}`,
-    );
-    results.rssMiB = { rekey: rekeyRss, passthrough };
-  }
-  return results;
+  report.table(rows);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+const ESDK_CONFIGS = [
+  { name: "default (signed, ECDSA P-384)", suiteId: SIGNED, frame: 4096 },
+  { name: "default (signed, ECDSA P-384)", suiteId: SIGNED, frame: MiB },
+  { name: "unsigned committing", suiteId: UNSIGNED, frame: 4096 },
+  { name: "unsigned committing", suiteId: UNSIGNED, frame: MiB },
+] as const;
+
+async function againstEsdk(report: Report): Promise<void> {
+  report.heading("Core: against @aws-crypto/client-node 5.0.2");
+  report.para(
+    "The same raw AES-256 wrapping key on both sides. Each ESDK configuration is measured in " +
+      `interleaved rounds with rekey at the same frame size (${ROUNDS} rounds each); a ratio is ` +
+      "rekey's speed over the ESDK's, median (min–max) of the per-round ratios.",
+  );
+  const oneMiB = data.subarray(0, MiB);
+  const bufRows: string[][] = [
+    [
+      "1 MiB messages, buffer API",
+      "frame",
+      "ESDK enc",
+      "rekey enc",
+      "rekey / ESDK",
+      "ESDK dec",
+      "rekey dec",
+      "rekey / ESDK",
+    ],
+  ];
+  for (const c of [ESDK_CONFIGS[3], ESDK_CONFIGS[0]]) {
+    const n = c.suiteId === UNSIGNED ? 50 : 10;
+    const opts = { suiteId: c.suiteId, frameLength: c.frame };
+    const esCt = (await esdk.encrypt(esdkKeyring, oneMiB, opts)).result;
+    const rkCt = (await encrypt(oneMiB, { keyring, frameLength: c.frame })).ciphertext;
+    const t = await interleave(ROUNDS, {
+      baseEnc: loop(n, () => esdk.encrypt(esdkKeyring, oneMiB, opts)),
+      rkEnc: loop(n, () => encrypt(oneMiB, { keyring, frameLength: c.frame })),
+      baseDec: loop(n, () => esdk.decrypt(esdkKeyring, esCt)),
+      rkDec: loop(n, () => decrypt(rkCt, { keyring })),
+    });
+    bufRows.push([`ESDK ${c.name}`, kib(c.frame), ...encDecCells(t, MiB * n)]);
+  }
+  report.table(bufRows);
+
+  const total = BIG / 2;
+  report.para(`Streaming ${total / MiB} MiB in 64 KiB chunks (MB/s):`);
+  const rows: string[][] = [
+    ["ESDK suite", "frame", "ESDK enc", "rekey enc", "rekey / ESDK", "ESDK dec", "rekey dec", "rekey / ESDK"],
+  ];
+  for (const c of ESDK_CONFIGS) {
+    const esEncrypt = () =>
+      esdk.encryptStream(esdkKeyring, { suiteId: c.suiteId, frameLength: c.frame }) as unknown as Transform;
+    const esDecrypt = () =>
+      (c.suiteId === SIGNED
+        ? esdk.decryptStream(esdkKeyring)
+        : esdk.decryptUnsignedMessageStream(esdkKeyring)) as unknown as Transform;
+    const esCt = await collect([esEncrypt()], total);
+    const rkCt = await collect([encryptStream({ keyring, frameLength: c.frame })], total);
+    const t = await interleave(ROUNDS, {
+      baseEnc: () => timePipeline(source(data, total), [esEncrypt()], sink()),
+      rkEnc: () =>
+        timePipeline(source(data, total), [encryptStream({ keyring, frameLength: c.frame })], sink()),
+      baseDec: () => timePipeline(bufferSource(esCt), [esDecrypt()], sink()),
+      rkDec: () => timePipeline(bufferSource(rkCt), [decryptStream({ keyring })], sink()),
+    });
+    rows.push([c.name, kib(c.frame), ...encDecCells(t, total)]);
+  }
+  report.table(rows);
+}
+
+async function smallMessages(report: Report): Promise<void> {
+  const N = QUICK ? 500 : 3000;
+  const small = randomBytes(1024);
+  report.heading("Core: 1 KiB messages, buffer API");
+  report.para(
+    "With a cached data key (`CachingKeyring` over a `RawAesKeyring`; every message after the first " +
+      "a cache hit), against the raw floor of the same work: a random 32-byte message id, " +
+      "HKDF-SHA512 from it (an extract and one expand, two `createHmac`), one AES-256-GCM with the " +
+      `id as AAD, the message in one buffer (\`bench/raw-gcm.ts\`). Messages/s of ${N} messages per ` +
+      `round, median (min–max) of ${ROUNDS} interleaved rounds; target ≥ 0.9× and ≥ 20,000/s each way.`,
+  );
+  const cached = new CachingKeyring({ keyring, maxAgeMs: 3_600_000, maxMessages: 1e9 });
+  const rkMsgs = await Promise.all(
+    Array.from({ length: 256 }, async () => (await encrypt(small, { keyring: cached })).ciphertext),
+  );
+  const rawMsgs = Array.from({ length: 256 }, () => rawSmallEncrypt(key, small));
+  for (const m of rkMsgs) await decrypt(m, { keyring: cached });
+  let i = 0;
+  let j = 0;
+  const t = await interleave(ROUNDS, {
+    baseEnc: loop(N, () => rawSmallEncrypt(key, small)),
+    rkEnc: loop(N, () => encrypt(small, { keyring: cached })),
+    baseDec: loop(N, () => rawSmallDecrypt(key, rawMsgs[i++ & 255] as Buffer)),
+    rkDec: loop(N, () => decrypt(rkMsgs[j++ & 255] as Buffer, { keyring: cached })),
+  });
+  const enc = speedRatios(t.rkEnc, t.baseEnc);
+  const dec = speedRatios(t.rkDec, t.baseDec);
+  const rkEncRate = rates(t.rkEnc, N);
+  const rkDecRate = rates(t.rkDec, N);
+  report.table([
+    ["way", "raw floor (msgs/s)", "rekey, cached key (msgs/s)", "ratio", "target"],
+    [
+      "encrypt",
+      fmtSpread(rates(t.baseEnc, N)),
+      fmtSpread(rkEncRate),
+      fmtRatio(enc),
+      met(enc.median >= 0.9 && rkEncRate.median >= 20_000),
+    ],
+    [
+      "decrypt",
+      fmtSpread(rates(t.baseDec, N)),
+      fmtSpread(rkDecRate),
+      fmtRatio(dec),
+      met(dec.median >= 0.9 && rkDecRate.median >= 20_000),
+    ],
+  ]);
+
+  report.para(
+    "Against the ESDK, the same raw AES wrapping key and no cache on either side, encrypt + decrypt " +
+      "of each message (messages/s; ratio: rekey's speed over the ESDK's):",
+  );
+  const nSigned = Math.max(1, Math.round(N / 30));
+  const nUnsigned = Math.round(N / 3);
+  const es = await interleave(ROUNDS, {
+    rkU: loop(nUnsigned, async () => decrypt((await encrypt(small, { keyring })).ciphertext, { keyring })),
+    esU: loop(nUnsigned, async () => {
+      const { result } = await esdk.encrypt(esdkKeyring, small, { suiteId: UNSIGNED });
+      await esdk.decrypt(esdkKeyring, result);
+    }),
+    rkS: loop(nSigned, async () => decrypt((await encrypt(small, { keyring })).ciphertext, { keyring })),
+    esS: loop(nSigned, async () => {
+      const { result } = await esdk.encrypt(esdkKeyring, small);
+      await esdk.decrypt(esdkKeyring, result);
+    }),
+  });
+  report.table([
+    ["ESDK suite", "ESDK (msgs/s)", "rekey (msgs/s)", "rekey / ESDK"],
+    [
+      "unsigned committing",
+      fmtSpread(rates(es.esU, nUnsigned)),
+      fmtSpread(rates(es.rkU, nUnsigned)),
+      fmtRatio(speedRatios(es.rkU, es.esU)),
+    ],
+    [
+      "default (signed)",
+      fmtSpread(rates(es.esS, nSigned)),
+      fmtSpread(rates(es.rkS, nSigned)),
+      fmtRatio(speedRatios(es.rkS, es.esS)),
+    ],
+  ]);
+}
+
+const met = (ok: boolean): string => (ok ? "met" : "not met");
+
+/** Peak RSS (MiB) of a fresh process: `node -e` of a line that prints its own VmHWM, or rss-child.mjs. */
+function peakRss(args: readonly string[]): number {
+  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`rss child failed (run \`pnpm build\` first?): ${r.stderr}`);
+  const line = r.stdout.trim().split("\n").pop() as string;
+  return (JSON.parse(line) as { maxRssMiB: number }).maxRssMiB;
+}
+
+const NODE_E_0 = [
+  "-e",
+  "const m=/^VmHWM:\\s+(\\d+) kB/m.exec(require('fs').readFileSync('/proc/self/status','utf8'));" +
+    "console.log(JSON.stringify({maxRssMiB:Number(m[1])/1024}))",
+];
+
+async function rss(report: Report): Promise<void> {
+  const gib = QUICK ? 1 : 4;
+  const rounds = 3;
+  report.heading(`Core: peak RSS streaming ${gib} GiB, 1 MiB frames, encrypt → decrypt`);
+  report.para(
+    "Each figure from a fresh plain-Node process on the compiled packages (`bench/rss-child.mjs`, " +
+      "peak from `VmHWM`; `getrusage` would report the parent's peak, which it inherits across " +
+      `fork + exec): median (min–max) of ${rounds} runs, the runs of each pipeline taken in turn. ` +
+      "The floor is `node -e 0` (a process that prints its own peak and nothing else).",
+  );
+  const child = fileURLToPath(new URL("./rss-child.mjs", import.meta.url));
+  const t = await interleave(rounds, {
+    node: async () => peakRss(NODE_E_0),
+    passthrough: async () => peakRss([child, "passthrough", String(gib)]),
+    raw: async () => peakRss([child, "raw", String(gib)]),
+    rekey: async () => peakRss([child, "rekey", String(gib)]),
+    rekeyQuarter: async () => peakRss([child, "rekey", String(gib / 4)]),
+  });
+  const node = spread(t.node).median;
+  const raw = spread(t.raw).median;
+  const row = (name: string, xs: number[]): string[] => {
+    const s = spread(xs);
+    return [name, `${fmtSpread(s)} MiB`, `${fmt(s.median - node)} MiB`, `${fmt(s.median - raw)} MiB`];
+  };
+  report.table([
+    ["process", "peak RSS", "over `node -e 0`", "over the raw pipeline"],
+    row("`node -e 0`", t.node),
+    row(`${gib} GiB source → sink, no crypto (\`@rekey/core\` loaded, an 8 MiB source)`, t.passthrough),
+    row(`${gib} GiB raw node:crypto GCM encrypt → decrypt (baseline)`, t.raw),
+    row(`${gib} GiB rekey encryptStream → decryptStream`, t.rekey),
+    row(`${gib / 4} GiB rekey, the same`, t.rekeyQuarter),
+  ]);
+  const rk = spread(t.rekey);
+  report.para(
+    `rekey / raw pipeline, median peak: ${fmt(rk.median / raw, 2)}×; target peak ≤ 80 MiB: ${met(rk.max <= 80)} (worst run ${fmt(rk.max)} MiB).`,
+  );
+}
+
+/** The core sections, by the name `bench/run.ts` selects them with, in the order they run. */
+export const coreSections = {
+  stream: streaming,
+  buffer: buffers,
+  esdk: againstEsdk,
+  small: smallMessages,
+  rss,
+} as const;

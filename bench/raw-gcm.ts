@@ -3,7 +3,7 @@
  * derivation, no AAD, no frame headers. Same frame buffering strategy as a careful hand-written
  * stream: whole frames of input slices fed to one cipher each, no copies of large chunks.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 
 function iv(seq: number): Buffer {
@@ -96,8 +96,11 @@ export function rawDecryptStream(key: Buffer, frameLength: number): Transform {
   });
 }
 
-/** Buffer API baseline: encrypts a whole buffer into frames. */
-export function rawEncrypt(key: Buffer, data: Buffer, frameLength: number): Buffer {
+/**
+ * Buffer API baseline: encrypts a whole buffer into frames and returns the pieces as node:crypto
+ * made them (ciphertext, tag, ciphertext, tag, …), without joining them.
+ */
+export function rawEncryptPieces(key: Buffer, data: Buffer, frameLength: number): Buffer[] {
   const out: Buffer[] = [];
   let seq = 1;
   for (let at = 0; at < data.length || at === 0; at += frameLength) {
@@ -107,10 +110,18 @@ export function rawEncrypt(key: Buffer, data: Buffer, frameLength: number): Buff
     out.push(c.getAuthTag());
     if (data.length === 0) break;
   }
-  return Buffer.concat(out);
+  return out;
 }
 
-/** Buffer API baseline: decrypts what {@link rawEncrypt} wrote. */
+/** Buffer API baseline: {@link rawEncryptPieces} joined into one buffer (one copy). */
+export function rawEncrypt(key: Buffer, data: Buffer, frameLength: number): Buffer {
+  return Buffer.concat(rawEncryptPieces(key, data, frameLength));
+}
+
+/**
+ * Buffer API baseline: decrypts what {@link rawEncrypt} wrote. Like rekey's `decrypt`, a message
+ * of one frame returns the cipher's output as is; only several frames are joined (one copy).
+ */
 export function rawDecrypt(key: Buffer, data: Buffer, frameLength: number): Buffer {
   const out: Buffer[] = [];
   let seq = 1;
@@ -122,5 +133,42 @@ export function rawDecrypt(key: Buffer, data: Buffer, frameLength: number): Buff
     d.final();
     at += n + 16;
   }
-  return Buffer.concat(out);
+  return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+}
+
+const SMALL_INFO = Buffer.from("raw floor\x01", "latin1");
+const ZERO_IV = Buffer.alloc(12);
+
+/**
+ * HKDF-SHA512 (RFC 5869) of one 32-byte key: an extract and one expand block, the fastest way to
+ * it on node:crypto (two `createHmac` take less time than one `hkdfSync` on Node 20).
+ */
+function hkdf32(dataKey: Buffer, salt: Buffer): Buffer {
+  const prk = createHmac("sha512", salt).update(dataKey).digest();
+  return createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
+}
+
+/**
+ * The floor of a small message with a known data key: a random 32-byte message id, a key
+ * derived from it with HKDF-SHA512, one AES-256-GCM with the id as AAD; the message is
+ * id || ciphertext || tag in one buffer.
+ */
+export function rawSmallEncrypt(dataKey: Buffer, plaintext: Buffer): Buffer {
+  const id = randomBytes(32);
+  const c = createCipheriv("aes-256-gcm", hkdf32(dataKey, id), ZERO_IV);
+  c.setAAD(id);
+  const ct = c.update(plaintext);
+  c.final();
+  return Buffer.concat([id, ct, c.getAuthTag()]);
+}
+
+/** Opens what {@link rawSmallEncrypt} wrote (the cipher's output, no copy). */
+export function rawSmallDecrypt(dataKey: Buffer, message: Buffer): Buffer {
+  const id = message.subarray(0, 32);
+  const d = createDecipheriv("aes-256-gcm", hkdf32(dataKey, id), ZERO_IV);
+  d.setAAD(id);
+  d.setAuthTag(message.subarray(message.length - 16));
+  const pt = d.update(message.subarray(32, message.length - 16));
+  d.final();
+  return pt;
 }

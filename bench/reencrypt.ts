@@ -3,19 +3,19 @@
  * 10 ms of injected KMS latency, printed as ratios against baselines measured in the same run:
  *
  * - rewrap throughput of 1 KiB objects at concurrency 16 and 64, against a bare loop that makes
- *   the same SDK calls (GET, ReEncrypt, PUT with If-Match) at the same concurrency with none of
- *   the job's planning, verification, retries, rate limit, checkpoint or report (target ≥ 0.8×),
- *   with the default verification (`etag`: S3's MD5 of the PUT proves the write; no extra
- *   request) and with `header` (one more request per object, a ranged GET of the new header);
+ *   the same SDK calls (GET, ReEncrypt, PUT with If-Match) at the same concurrency, each retried
+ *   with the job's own retry policy (`retry` with its defaults), and none of the job's planning,
+ *   verification, rate limit, checkpoint or report; with the job's default verification (`etag`:
+ *   S3's MD5 of the PUT proves the write; no extra request) and with `header` (one more request
+ *   per object, a ranged GET of the new header); rounds interleaved (loop, job, job, loop, …);
  * - KMS calls per object (target 1);
  * - bytes through the job for the rewrap of a 1 GiB object, against a full rewrite (GET + PUT of
  *   the whole object) (target ≤ 12 MiB).
  *
- * Run: `pnpm bench` (all) or `pnpm exec tsx --conditions=rekey-source bench/reencrypt.ts`.
+ * Run: `pnpm bench job big-object` (these sections only; see bench/run.ts).
  * `REKEY_BENCH_QUICK=1` shrinks the object count and the big object for a smoke run.
  */
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import {
@@ -29,8 +29,8 @@ import {
   serializePrefixWithEntries,
 } from "@rekey/core";
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
-import { JobCounters, runJob, uploadStream, type JobReport } from "@rekey/reencrypt";
-import { fmt, MiB, table } from "./lib.js";
+import { JobCounters, retry, runJob, uploadStream, type JobReport } from "@rekey/reencrypt";
+import { fmt, fmtRatio, fmtSpread, interleave, MiB, rates, type Report, speedRatios, spread } from "./lib.js";
 
 // The AWS SDK is a dependency of the package under test, not of the workspace root: its command
 // classes are loaded from @rekey/reencrypt's own dependencies (the same module instances the
@@ -55,28 +55,6 @@ const OBJECTS = QUICK ? 300 : 800;
 const BIG = QUICK ? 64 * MiB : 1024 * MiB;
 const KMS_LATENCY_MS = 10;
 
-/** What {@link run} measured. */
-export interface ReencryptResults {
-  readonly throughput: {
-    readonly concurrency: number;
-    readonly bareObjectsPerSecond: number;
-    /** Default verification (`etag`). */
-    readonly jobObjectsPerSecond: number;
-    readonly ratio: number;
-    /** `verify: "header"`. */
-    readonly jobHeaderObjectsPerSecond: number;
-    readonly headerRatio: number;
-  }[];
-  readonly kmsCallsPerObject: { readonly reEncrypt: number; readonly all: number };
-  readonly bigObject: {
-    readonly size: number;
-    readonly jobBytes: number;
-    readonly copiedServerSide: number;
-    readonly fullRewriteBytes: number;
-    readonly ratio: number;
-  };
-}
-
 async function newKey(aws: LocalAws): Promise<string> {
   const out = await send<{ KeyMetadata: { Arn: string } }>(aws.kms, "CreateKeyCommand", {});
   return out.KeyMetadata.Arn;
@@ -99,7 +77,10 @@ async function pool(
   );
 }
 
-/** The baseline: GET, one ReEncrypt, PUT with If-Match — a rewrap with nothing around it. */
+/**
+ * The baseline: GET, one ReEncrypt, PUT with If-Match — a rewrap with nothing around it but the
+ * job's retry policy on each call (the GET retried with its body read, as the job does).
+ */
 async function bareRewrap(
   s3: S3Client,
   kms: KMSClient,
@@ -110,33 +91,37 @@ async function bareRewrap(
   const api = kmsApiOf(kms);
   const t = performance.now();
   await pool(concurrency, keys, async (key) => {
-    const got = await send<{ Body: { transformToByteArray(): Promise<Uint8Array> }; ETag: string }>(
-      s3,
-      "GetObjectCommand",
-      { Bucket: bucket, Key: key },
-    );
-    const bytes = await got.Body.transformToByteArray();
+    const { bytes, etag } = await retry(async () => {
+      const got = await send<{ Body: { transformToByteArray(): Promise<Uint8Array> }; ETag: string }>(
+        s3,
+        "GetObjectCommand",
+        { Bucket: bucket, Key: key },
+      );
+      return { bytes: await got.Body.transformToByteArray(), etag: got.ETag };
+    });
     const parsed = parseMessagePrefix(bytes);
     if (parsed.status !== "ok") throw new Error("short object");
     const { header, entries, bodyOffset } = parsed.value;
     const e = decodeKmsEntry(entries[0]!);
     const ctx = { ...header.encryptionContext };
-    const r = await api.reEncrypt({
-      CiphertextBlob: e.ciphertextBlob,
-      SourceKeyId: e.keyArn,
-      DestinationKeyId: e.keyArn,
-      SourceEncryptionContext: ctx,
-      DestinationEncryptionContext: ctx,
-    });
+    const r = await retry(() =>
+      api.reEncrypt({
+        CiphertextBlob: e.ciphertextBlob,
+        SourceKeyId: e.keyArn,
+        DestinationKeyId: e.keyArn,
+        SourceEncryptionContext: ctx,
+        DestinationEncryptionContext: ctx,
+      }),
+    );
     const entry = encodeKmsEntry({
       ...e,
       keyMaterialId: r.DestinationKeyMaterialId,
       ciphertextBlob: r.CiphertextBlob!,
     });
     const body = Buffer.concat([serializePrefixWithEntries(header, [entry]), bytes.subarray(bodyOffset)]);
-    await send(s3, "PutObjectCommand", { Bucket: bucket, Key: key, Body: body, IfMatch: got.ETag });
+    await retry(() => send(s3, "PutObjectCommand", { Bucket: bucket, Key: key, Body: body, IfMatch: etag }));
   });
-  return keys.length / ((performance.now() - t) / 1000);
+  return (performance.now() - t) / 1000;
 }
 
 async function jobRewrap(
@@ -200,23 +185,47 @@ async function putBigObject(aws: LocalAws, bucket: string, key: string, size: nu
   );
 }
 
-/** Runs the benchmark, prints its lines and returns the figures. */
-export async function run(): Promise<ReencryptResults> {
+const ROUNDS = 3;
+
+/** CPU seconds (user + system) of this process while `f` runs, and `f`'s result. */
+async function withCpu<T>(f: () => Promise<T>): Promise<{ value: T; cpu: number }> {
+  const before = process.cpuUsage();
+  const value = await f();
+  const used = process.cpuUsage(before);
+  return { value, cpu: (used.user + used.system) / 1e6 };
+}
+
+async function throughput(report: Report): Promise<void> {
   const aws = await startLocalAws({ backend: "builtin", log: false });
   try {
     const faults = aws.faults!;
-    // Clients without SDK retries for both sides: the job retries itself, the loop needs none.
+    // SDK retries off on both sides: the job retries itself, and the loop with the job's policy.
     const kms = aws.createKmsClient({ maxAttempts: 1 });
     const s3 = aws.createS3Client({ maxAttempts: 1 });
     const key = await newKey(aws);
 
-    console.log(
-      `\n## Re-encrypt job: rewrap of ${OBJECTS} × 1 KiB objects, emulator with ${KMS_LATENCY_MS} ms KMS latency (objects/s; ratio job / bare loop)`,
+    report.heading(
+      `Re-encrypt job: rewrap of ${OBJECTS} × 1 KiB objects, emulator with ${KMS_LATENCY_MS} ms KMS latency`,
     );
-    const rows: (string | number)[][] = [
-      ["concurrency", "bare loop", "job (default: verify etag)", "ratio", "job (verify header)", "ratio"],
+    report.para(
+      "Objects/s and ratio job / bare loop at the same concurrency: median (min–max) of " +
+        `${ROUNDS} rounds, each round the loop, the job (\`--verify etag\`, the default) and the ` +
+        "job (`--verify header`) in turn, the objects put back on old key material before each. " +
+        "CPU per object is this process's (the client and the in-process emulator together: the " +
+        "emulator serves the same requests on both sides, except the header read-back of " +
+        "`--verify header`).",
+    );
+    const rows: string[][] = [
+      [
+        "concurrency",
+        "bare loop",
+        "job (verify etag)",
+        "ratio",
+        "job (verify header)",
+        "ratio",
+        "CPU ms/object: loop, job etag, job header",
+      ],
     ];
-    const throughput: ReencryptResults["throughput"] = [];
     let kmsPerObject = { reEncrypt: 0, all: 0 };
     // Warm-up: both code paths once on a small set, so neither pays the JIT in the measurement.
     const warm = `warm-${Date.now()}`;
@@ -232,85 +241,86 @@ export async function run(): Promise<ReencryptResults> {
       await send(aws.s3, "CreateBucketCommand", { Bucket: bucket });
       const keys = await putSmallObjects(aws, bucket, key, OBJECTS, "o/");
       faults.inject("kms:*", { latencyMs: KMS_LATENCY_MS });
-      // Each side gets the objects on old material: rotate, run, rotate, run — twice, best of two.
-      let bare = 0;
-      let job = 0;
-      let jobHeader = 0;
-      for (let rep = 0; rep < 2; rep++) {
+      const cpu = { bare: [] as number[], etag: [] as number[], header: [] as number[] };
+      const job = async (verify: "etag" | "header"): Promise<number> => {
         await rotate(aws, key);
-        bare = Math.max(bare, await bareRewrap(s3, kms, bucket, keys, concurrency));
-        for (const verify of ["etag", "header"] as const) {
+        const { value: report, cpu: used } = await withCpu(() =>
+          jobRewrap(s3, kms, bucket, concurrency, verify),
+        );
+        if (report.outcomes.rewrapped !== keys.length)
+          throw new Error(`job rewrapped ${report.outcomes.rewrapped} of ${keys.length}`);
+        cpu[verify].push(used / keys.length);
+        kmsPerObject = {
+          reEncrypt: (report.kms.byOperation.ReEncrypt ?? 0) / report.objects,
+          all: report.kms.requests / report.objects,
+        };
+        return report.durationMs / 1000;
+      };
+      const t = await interleave(ROUNDS, {
+        bare: async () => {
           await rotate(aws, key);
-          const report = await jobRewrap(s3, kms, bucket, concurrency, verify);
-          if (report.outcomes.rewrapped !== keys.length)
-            throw new Error(`job rewrapped ${report.outcomes.rewrapped} of ${keys.length}`);
-          const rate = report.objects / (report.durationMs / 1000);
-          if (verify === "etag") job = Math.max(job, rate);
-          else jobHeader = Math.max(jobHeader, rate);
-          kmsPerObject = {
-            reEncrypt: (report.kms.byOperation.ReEncrypt ?? 0) / report.objects,
-            all: report.kms.requests / report.objects,
-          };
-        }
-      }
-      faults.clear();
-      throughput.push({
-        concurrency,
-        bareObjectsPerSecond: bare,
-        jobObjectsPerSecond: job,
-        ratio: job / bare,
-        jobHeaderObjectsPerSecond: jobHeader,
-        headerRatio: jobHeader / bare,
+          const { value, cpu: used } = await withCpu(() => bareRewrap(s3, kms, bucket, keys, concurrency));
+          cpu.bare.push(used / keys.length);
+          return value;
+        },
+        etag: () => job("etag"),
+        header: () => job("header"),
       });
+      faults.clear();
+      const ms = (xs: number[]): string => fmt(spread(xs).median * 1000, 2);
       rows.push([
-        concurrency,
-        fmt(bare),
-        fmt(job),
-        `${fmt(job / bare, 2)}×`,
-        fmt(jobHeader),
-        `${fmt(jobHeader / bare, 2)}×`,
+        String(concurrency),
+        fmtSpread(rates(t.bare, keys.length)),
+        fmtSpread(rates(t.etag, keys.length)),
+        fmtRatio(speedRatios(t.etag, t.bare)),
+        fmtSpread(rates(t.header, keys.length)),
+        fmtRatio(speedRatios(t.header, t.bare)),
+        `${ms(cpu.bare)}, ${ms(cpu.etag)}, ${ms(cpu.header)}`,
       ]);
     }
-    table(rows);
-    console.log(
-      `KMS calls per object: ${fmt(kmsPerObject.reEncrypt, 3)} ReEncrypt, ${fmt(kmsPerObject.all, 3)} in all (DescribeKey once per key) — target 1`,
+    report.table(rows);
+    report.para(
+      `KMS calls per object: ${fmt(kmsPerObject.reEncrypt, 3)} ReEncrypt, ${fmt(kmsPerObject.all, 3)} in all (DescribeKey once per key) — target 1.`,
     );
-
-    console.log(`\n## Re-encrypt job: bytes through the job for the rewrap of one ${BIG / MiB} MiB object`);
-    const bigBucket = `bench-big-${Date.now()}`;
-    await send(aws.s3, "CreateBucketCommand", { Bucket: bigBucket });
-    await putBigObject(aws, bigBucket, key, BIG);
-    await rotate(aws, key);
-    const report = await jobRewrap(s3, kms, bigBucket, 16);
-    if (report.outcomes.rewrapped !== 1) throw new Error("the big object was not rewrapped");
-    const size = report.bytes.objects;
-    const jobBytes = report.bytes.read + report.bytes.written;
-    const fullRewriteBytes = 2 * size;
-    table([
-      ["object", "job (read + written)", "copied by S3", "full rewrite (GET + PUT)", "ratio"],
-      [
-        `${fmt(size / MiB, 1)} MiB`,
-        `${fmt(jobBytes / MiB, 2)} MiB`,
-        `${fmt(report.bytes.copiedServerSide / MiB, 1)} MiB`,
-        `${fmt(fullRewriteBytes / MiB, 1)} MiB`,
-        `${fmt(jobBytes / fullRewriteBytes, 4)}×`,
-      ],
-    ]);
-    console.log(`target ≤ 12 MiB through the job: ${jobBytes <= 12 * MiB ? "met" : "NOT met"}`);
-    return {
-      throughput,
-      kmsCallsPerObject: kmsPerObject,
-      bigObject: {
-        size,
-        jobBytes,
-        copiedServerSide: report.bytes.copiedServerSide,
-        fullRewriteBytes,
-        ratio: jobBytes / fullRewriteBytes,
-      },
-    };
   } finally {
     await aws.stop();
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await run();
+async function bigObject(report: Report): Promise<void> {
+  const aws = await startLocalAws({ backend: "builtin", log: false });
+  try {
+    const kms = aws.createKmsClient({ maxAttempts: 1 });
+    const s3 = aws.createS3Client({ maxAttempts: 1 });
+    const key = await newKey(aws);
+    report.heading(`Re-encrypt job: bytes through the job for the rewrap of one ${BIG / MiB} MiB object`);
+    const bigBucket = `bench-big-${Date.now()}`;
+    await send(aws.s3, "CreateBucketCommand", { Bucket: bigBucket });
+    await putBigObject(aws, bigBucket, key, BIG);
+    await rotate(aws, key);
+    const report_ = await jobRewrap(s3, kms, bigBucket, 16);
+    if (report_.outcomes.rewrapped !== 1) throw new Error("the big object was not rewrapped");
+    const size = report_.bytes.objects;
+    const jobBytes = report_.bytes.read + report_.bytes.written;
+    const fullRewriteBytes = 2 * size;
+    report.table([
+      ["object", "job (read + written)", "copied by S3", "full rewrite (GET + PUT)", "ratio"],
+      [
+        `${fmt(size / MiB, 1)} MiB`,
+        `${fmt(jobBytes / MiB, 2)} MiB`,
+        `${fmt(report_.bytes.copiedServerSide / MiB, 1)} MiB`,
+        `${fmt(fullRewriteBytes / MiB, 1)} MiB`,
+        `${fmt(jobBytes / fullRewriteBytes, 4)}×`,
+      ],
+    ]);
+    report.para(`Target ≤ 12 MiB through the job: ${jobBytes <= 12 * MiB ? "met" : "not met"}.`);
+  } finally {
+    await aws.stop();
+  }
+}
+
+/** The re-encrypt sections, by the name `bench/run.ts` selects them with, in the order they run. */
+export const reencryptSections = {
+  job: throughput,
+  "big-object": bigObject,
+} as const;

@@ -1,16 +1,63 @@
 /**
- * `pnpm bench`: every benchmark, each printing ratios against a baseline measured in the same run.
- * `REKEY_BENCH_ONLY=core|reencrypt` runs one of them.
+ * `pnpm bench [section …] [--write]`: the benchmarks, each printing its figures next to a baseline
+ * measured in the same run. With section names, only those run (`pnpm bench small`, `pnpm bench
+ * core`); `--write` (every section, full size) also writes BENCHMARKS.md from this run, with the
+ * command at its top.
  */
-import { run as core } from "./core.js";
-import { run as reencrypt } from "./reencrypt.js";
+import { cpus } from "node:os";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { coreSections } from "./core.js";
+import { reencryptSections } from "./reencrypt.js";
+import { Report } from "./lib.js";
+import { CORRECTIONS, INTRODUCTION } from "./prose.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const only = process.env.REKEY_BENCH_ONLY;
-if (only !== undefined && only !== "core" && only !== "reencrypt") {
-  console.error(`REKEY_BENCH_ONLY takes core or reencrypt, not "${only}"`);
+const sections: Record<string, (report: Report) => Promise<void>> = { ...coreSections, ...reencryptSections };
+const groups: Record<string, readonly string[]> = {
+  core: Object.keys(coreSections),
+  reencrypt: Object.keys(reencryptSections),
+};
+
+const args = process.argv.slice(2);
+const write = args.includes("--write");
+const names = args.filter((a) => a !== "--write");
+const chosen = names.length === 0 ? Object.keys(sections) : names.flatMap((n) => groups[n] ?? [n]);
+const unknown = chosen.filter((n) => !(n in sections));
+if (unknown.length > 0) {
+  console.error(
+    `unknown section ${unknown.join(", ")}; sections: ${Object.keys(sections).join(", ")}; groups: core, reencrypt`,
+  );
   process.exit(2);
 }
-console.log(`rekey benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
-if (only !== "reencrypt") await core();
-if (only !== "core") await reencrypt();
+const quick = process.env.REKEY_BENCH_QUICK === "1";
+if (write && (names.length > 0 || quick)) {
+  console.error("--write takes a full run of every section: no section names, no REKEY_BENCH_QUICK");
+  process.exit(2);
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, node ${process.version}, ${process.platform}/${process.arch}`;
+console.log(`rekey benchmarks — ${machine}`);
+const report = new Report();
+for (const name of chosen) await (sections[name] as (r: Report) => Promise<void>)(report);
+
+if (write) {
+  const path = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
+  const command = `pnpm bench ${args.join(" ")}`.trim();
+  writeFileSync(
+    path,
+    [
+      "# Benchmarks",
+      "",
+      `Written by \`${command}\` from one run on ${new Date().toISOString().slice(0, 10)}: ${machine}.`,
+      "Do not edit by hand; run the command again.",
+      "",
+      INTRODUCTION,
+      "",
+      report.markdown(),
+      CORRECTIONS,
+      "",
+    ].join("\n"),
+  );
+  console.log(`\nwrote BENCHMARKS.md`);
+}
