@@ -215,8 +215,8 @@ async function smallMessages(report: Report): Promise<void> {
   report.heading("Core: 1 KiB messages, buffer API");
   report.para(
     "With a cached data key (`CachingKeyring` over a `RawAesKeyring`; every message after the first " +
-      "a cache hit), against the raw floor of the same work: a random 32-byte message id, " +
-      "HKDF-SHA512 from it (an extract and one expand, two `createHmac`), one AES-256-GCM with the " +
+      "a cache hit), against the raw floor of the same work: a random 32-byte message id " +
+      "(from a pool of random bytes, as rekey draws its own), HKDF-SHA512 from it (an extract and one expand, two `createHmac`), one AES-256-GCM with the " +
       `id as AAD, the message in one buffer (\`bench/raw-gcm.ts\`). Messages/s of ${N} messages per ` +
       `round, median (min–max) of ${ROUNDS} interleaved rounds; target ≥ 0.9× and ≥ 20,000/s each way.`,
   );

@@ -148,13 +148,26 @@ function hkdf32(dataKey: Buffer, salt: Buffer): Buffer {
   return createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
 }
 
+let ids = Buffer.alloc(0);
+let idAt = 0;
+/** A random 32-byte id from a pool filled 128 ids at a time, as rekey draws its message ids. */
+function nextId(): Buffer {
+  if (idAt + 32 > ids.length) {
+    ids = randomBytes(128 * 32);
+    idAt = 0;
+  }
+  idAt += 32;
+  return ids.subarray(idAt - 32, idAt);
+}
+
 /**
- * The floor of a small message with a known data key: a random 32-byte message id, a key
+ * The floor of a small message with a known data key: a random 32-byte message id (drawn from a
+ * pool, as rekey draws its own), a key
  * derived from it with HKDF-SHA512, one AES-256-GCM with the id as AAD; the message is
  * id || ciphertext || tag in one buffer.
  */
 export function rawSmallEncrypt(dataKey: Buffer, plaintext: Buffer): Buffer {
-  const id = randomBytes(32);
+  const id = nextId();
   const c = createCipheriv("aes-256-gcm", hkdf32(dataKey, id), ZERO_IV);
   c.setAAD(id);
   const ct = c.update(plaintext);

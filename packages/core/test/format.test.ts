@@ -11,8 +11,12 @@ import {
   RawAesKeyring,
   inspect,
 } from "@rekey/core";
-import { serializeEntries, parseEntries } from "../src/format/entries.js";
-import { parseEncryptionContext, serializeEncryptionContext } from "../src/format/encryption-context.js";
+import { serializeEntries, parseEntries, parsedSectionOf } from "../src/format/entries.js";
+import {
+  parseEncryptionContext,
+  parsedContextBytesOf,
+  serializeEncryptionContext,
+} from "../src/format/encryption-context.js";
 import { HEADER_FIXED } from "../src/format/constants.js";
 
 const keyring = new RawAesKeyring({ name: "format-test", key: randomBytes(32) });
@@ -49,7 +53,11 @@ describe("encryption context", () => {
         }),
         (ctx) => {
           const bytes = serializeEncryptionContext(ctx, 65535);
-          expect(parseEncryptionContext(bytes)).toEqual({ ...ctx });
+          const parsed = parseEncryptionContext(bytes);
+          expect(parsed).toEqual({ ...ctx });
+          // A data-key cache keys on these bytes instead of serializing the context again.
+          expect(parsedContextBytesOf(parsed)).toEqual(bytes);
+          expect(Object.isFrozen(parsed)).toBe(true);
         },
       ),
     );
@@ -57,6 +65,12 @@ describe("encryption context", () => {
 });
 
 describe("wrapped-key section", () => {
+  it("remembers section and context bytes only for what was parsed", () => {
+    const entries = [{ type: "t", args: [], body: new Uint8Array(2) }];
+    expect(parsedSectionOf(entries)).toBeUndefined();
+    expect(parsedContextBytesOf({ a: "1" })).toBeUndefined();
+  });
+
   it("round-trips entries of any type (property)", () => {
     const entry = fc.record({
       type: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
@@ -70,6 +84,11 @@ describe("wrapped-key section", () => {
         expect(parsed.status).toBe("ok");
         if (parsed.status === "ok") {
           expect(parsed.value.byteLength).toBe(bytes.length);
+          // A data-key cache keys on these bytes instead of serializing the entries again.
+          expect(parsedSectionOf(parsed.value.entries)).toEqual(bytes);
+          expect(Object.isFrozen(parsed.value.entries)).toBe(true);
+          for (const e of parsed.value.entries)
+            expect(Object.isFrozen(e) && Object.isFrozen(e.args)).toBe(true);
           expect(parsed.value.entries.map((e) => ({ ...e, body: Buffer.from(e.body) }))).toEqual(
             entries.map((e) => ({ ...e, body: Buffer.from(e.body) })),
           );

@@ -6,6 +6,7 @@
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { LimitError } from "../errors.js";
+import { concatBytes } from "../format/bytes.js";
 import { MAX_SEQUENCE_NUMBER } from "../format/constants.js";
 import { finalFrameHeader, regularFrameHeader } from "../format/frame.js";
 import { sealFrame } from "../crypto/frame-cipher.js";
@@ -80,7 +81,7 @@ class EncryptTransform extends Transform {
     }
     this.started = s;
     this.pending = new FrameBuffer();
-    this.push(s.prefix);
+    this.push(concatBytes(s.prefix));
     return true;
   }
 

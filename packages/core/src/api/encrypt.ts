@@ -33,7 +33,7 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
     const regular = Math.floor(plaintext.length / frameLength);
     if (regular + 1 > MAX_SEQUENCE_NUMBER)
       throw new LimitError("plaintext needs more frames than the format allows");
-    const out: Uint8Array[] = [start.prefix];
+    const out: Uint8Array[] = [...start.prefix];
     let at = 0;
     let seq = 1;
     for (; seq <= regular; seq++, at += frameLength) {

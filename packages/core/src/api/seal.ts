@@ -2,14 +2,11 @@
  * Starting a message: make and wrap a data key, derive the content key and commitment, and write
  * header + wrapped-key section. The plaintext data key is zeroed before this returns.
  */
-import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
-import { concatBytes } from "../format/bytes.js";
 import {
   DATA_KEY_LENGTH,
   DEFAULT_FRAME_LENGTH,
   DEFAULT_LIMITS,
-  MESSAGE_ID_LENGTH,
   MIN_FRAME_LENGTH,
 } from "../format/constants.js";
 import { serializeEncryptionContext } from "../format/encryption-context.js";
@@ -17,12 +14,13 @@ import { serializeEntries } from "../format/entries.js";
 import { serializeHeaderBody } from "../format/header.js";
 import { computeHeaderTag } from "../crypto/header-tag.js";
 import { deriveKeys, zeroize } from "../crypto/derive.js";
+import { newMessageId } from "../crypto/message-id.js";
 import type { EncryptOptions } from "./options.js";
 
 /** A message ready for its frames. */
 export interface SealedStart {
-  /** Header + wrapped-key section, to be written first. */
-  readonly prefix: Uint8Array;
+  /** Header + wrapped-key section, to be written first, in pieces (header body, tag, section). */
+  readonly prefix: readonly Uint8Array[];
   readonly contentKey: Buffer;
   readonly messageId: Uint8Array;
   readonly frameLength: number;
@@ -52,13 +50,13 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
     zeroize(wrapped.dataKey);
     throw new InvalidArgumentError(`the keyring returned a ${wrapped.dataKey.length}-byte data key, not 32`);
   }
-  const messageId = randomBytes(MESSAGE_ID_LENGTH);
+  const messageId = newMessageId();
   const { contentKey, commitment } = deriveKeys(wrapped.dataKey, messageId);
   zeroize(wrapped.dataKey);
   try {
     const entries = serializeEntries(wrapped.entries, DEFAULT_LIMITS);
     const body = serializeHeaderBody({ messageId, frameLength, context, commitment }, DEFAULT_LIMITS);
-    const prefix = concatBytes([body, computeHeaderTag(contentKey, body), entries]);
+    const prefix = [body, computeHeaderTag(contentKey, body), entries];
     return { prefix, contentKey, messageId, frameLength };
   } catch (e) {
     zeroize(contentKey);

@@ -84,7 +84,9 @@ export const ENTRY_LIMITS = {
   maxBodyBytes: 4096,
 } as const;
 
-/** Merges caller limits over the defaults. */
-export function resolveLimits(limits?: Partial<FormatLimits>): FormatLimits {
-  return { ...DEFAULT_LIMITS, ...limits };
+/** Merges caller limits over the defaults (the frozen defaults themselves when there are none). */
+export function resolveLimits(limits?: Partial<FormatLimits>): Readonly<FormatLimits> {
+  return limits === undefined || limits === DEFAULT_LIMITS
+    ? DEFAULT_LIMITS
+    : { ...DEFAULT_LIMITS, ...limits };
 }

@@ -71,8 +71,24 @@ export function serializeEncryptionContext(context: EncryptionContext, maxBytes:
   return out;
 }
 
-/** Parses a serialized context, rejecting anything that is not canonical. */
-export function parseEncryptionContext(bytes: Uint8Array): Record<string, string> {
+/** The canonical bytes each parsed (frozen) context was read from. */
+const parsedContexts = new WeakMap<EncryptionContext, Uint8Array>();
+
+/**
+ * The bytes a context was parsed from, or `undefined` for a context built in memory: what
+ * {@link serializeEncryptionContext} would return for it (the parser accepts only the canonical
+ * form), without serializing again. The parsed context is frozen, so the two cannot drift apart.
+ */
+export function parsedContextBytesOf(context: EncryptionContext): Uint8Array | undefined {
+  return parsedContexts.get(context);
+}
+
+/**
+ * Parses a serialized context, rejecting anything that is not canonical. The result is frozen;
+ * `bytes` is remembered with it (see {@link parsedContextBytesOf}), so pass bytes that do not keep
+ * a larger buffer alive.
+ */
+export function parseEncryptionContext(bytes: Uint8Array): Readonly<Record<string, string>> {
   if (bytes.length < 2) throw new FormatError("encryption context is truncated");
   const count = readU16(bytes, 0);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -94,7 +110,9 @@ export function parseEncryptionContext(bytes: Uint8Array): Record<string, string
     }
   }
   if (at !== bytes.length) throw new FormatError("encryption context has trailing bytes");
-  return { ...out };
+  const context = Object.freeze({ ...out });
+  parsedContexts.set(context, bytes);
+  return context;
 }
 
 function readField(bytes: Uint8Array, at: number): Uint8Array {

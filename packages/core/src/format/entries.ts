@@ -32,6 +32,19 @@ export interface EntriesSection {
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
+/** The section bytes each parsed (frozen) list of entries was read from. */
+const parsedSections = new WeakMap<readonly WrappedKeyEntry[], Uint8Array>();
+
+/**
+ * The serialized section a list of entries was parsed from, or `undefined` for a list built in
+ * memory: what {@link serializeEntries} would return for it, without serializing again (a data-key
+ * cache keys its lookups on these bytes). The list and its entries are frozen by the parser, so
+ * the bytes and the entries cannot drift apart.
+ */
+export function parsedSectionOf(entries: readonly WrappedKeyEntry[]): Uint8Array | undefined {
+  return parsedSections.get(entries);
+}
+
 /**
  * Serializes the section: `u32 length` (bytes that follow), `u16 count`, then per entry
  * `u8 typeLen, type, u8 argCount, (u16 argLen, arg)*, u16 bodyLen, body`.
@@ -121,10 +134,13 @@ export function parseEntries(bytes: Uint8Array, limits: FormatLimits): ParseResu
     at += 2;
     if (bodyLength > ENTRY_LIMITS.maxBodyBytes) throw new LimitError("entry body too large");
     need(bodyLength);
-    entries.push({ type, args, body: view.slice(at, at + bodyLength) });
+    entries.push(Object.freeze({ type, args: Object.freeze(args), body: view.slice(at, at + bodyLength) }));
     at += bodyLength;
   }
   if (at !== total) throw new FormatError("wrapped-key section has trailing bytes");
+  Object.freeze(entries);
+  // A copy: a subarray would keep the whole message it came from alive with the entries.
+  parsedSections.set(entries, view.slice());
   return { status: "ok", value: { entries, byteLength: total } };
 }
 

@@ -106,8 +106,13 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
   if (bytes.length < headerLength) return { status: "need", minBytes: headerLength };
 
   const contextEnd = HEADER_FIXED.context + contextLength;
-  const encryptionContext = parseEncryptionContext(bytes.subarray(HEADER_FIXED.context, contextEnd));
   const tagStart = headerLength - TAG_LENGTH;
+  const authenticatedBytes = bytes.slice(0, tagStart);
+  // The context is read from the header's own copy, which the parsed context may keep (a
+  // subarray of `bytes` would keep the whole message alive).
+  const encryptionContext = parseEncryptionContext(
+    authenticatedBytes.subarray(HEADER_FIXED.context, contextEnd),
+  );
   return {
     status: "ok",
     value: {
@@ -119,7 +124,7 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
       commitment: bytes.slice(contextEnd, contextEnd + COMMITMENT_LENGTH),
       headerTag: bytes.slice(tagStart, headerLength),
       headerLength,
-      authenticatedBytes: bytes.slice(0, tagStart),
+      authenticatedBytes,
     },
   };
 }

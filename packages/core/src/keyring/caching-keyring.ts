@@ -15,8 +15,12 @@
 import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
 import { DEFAULT_LIMITS } from "../format/constants.js";
-import { serializeEncryptionContext, type EncryptionContext } from "../format/encryption-context.js";
-import { serializeEntries, type WrappedKeyEntry } from "../format/entries.js";
+import {
+  parsedContextBytesOf,
+  serializeEncryptionContext,
+  type EncryptionContext,
+} from "../format/encryption-context.js";
+import { parsedSectionOf, serializeEntries, type WrappedKeyEntry } from "../format/entries.js";
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
 
 /** Options of {@link CachingKeyring}. */
@@ -219,9 +223,16 @@ function contextId(ctx: EncryptionContext): string {
   return Buffer.from(serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes)).toString("base64");
 }
 
+/**
+ * The decrypt cache's key: a digest of the wrapped-key section and the context. A parsed
+ * message's entries and context carry the bytes they were read from, hashed as they are; only
+ * entries or a context built in memory are serialized for it.
+ */
 function entriesId(entries: readonly WrappedKeyEntry[], ctx: EncryptionContext): string {
-  return createHash("sha256")
-    .update(serializeEntries(entries, { ...DEFAULT_LIMITS, maxEntries: Math.max(entries.length, 1) }))
-    .update(serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes))
-    .digest("base64");
+  const section =
+    parsedSectionOf(entries) ??
+    serializeEntries(entries, { ...DEFAULT_LIMITS, maxEntries: Math.max(entries.length, 1) });
+  const context =
+    parsedContextBytesOf(ctx) ?? serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes);
+  return createHash("sha256").update(section).update(context).digest("base64");
 }
