@@ -3,6 +3,7 @@
  * rotation without touching the payload. The format is described in SPEC.md.
  */
 export { encrypt, type EncryptResult } from "./api/encrypt.js";
+export { encryptChunks, type EncryptChunksResult } from "./api/encrypt-chunks.js";
 export { decrypt, type DecryptResult } from "./api/decrypt.js";
 export { encryptStream } from "./api/encrypt-stream.js";
 export { decryptStream, type DecryptStream } from "./api/decrypt-stream.js";

@@ -5,11 +5,13 @@ import {
   decrypt,
   decryptStream,
   encrypt,
+  encryptChunks,
   encryptStream,
   inspect,
   InvalidArgumentError,
   RawAesKeyring,
   MultiKeyring,
+  RekeyError,
 } from "@rekey/core";
 import { through } from "./helpers/streams.js";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
@@ -90,5 +92,42 @@ describe("round trips", () => {
     expect(inspect(ciphertext).entries.map((e) => e.keyName)).toEqual(["a", "b"]);
     expect((await decrypt(ciphertext, { keyring: b })).plaintext.toString()).toBe("both");
     expect((await decrypt(ciphertext, { keyring: a })).plaintext.toString()).toBe("both");
+  });
+});
+
+describe("encryptChunks", () => {
+  const keyring = new RawAesKeyring({ name: "chunks", key: randomBytes(32) });
+
+  it("returns the message encrypt would, in pieces: joined, they decrypt (empty, one frame, several, a partial last)", async () => {
+    for (const size of [0, 1, 4096, 4096 * 3, 4096 * 3 + 17]) {
+      const plaintext = randomBytes(size);
+      const { chunks, byteLength, messageId } = await encryptChunks(plaintext, {
+        keyring,
+        frameLength: 4096,
+      });
+      const joined = Buffer.concat(chunks);
+      expect(joined.length).toBe(byteLength);
+      expect(inspect(joined).messageId).toBe(messageId);
+      expect((await decrypt(joined, { keyring })).plaintext.equals(plaintext)).toBe(true);
+    }
+  });
+
+  it("hands out no view of the plaintext: changing the plaintext afterwards changes no chunk", async () => {
+    const plaintext = randomBytes(10_000);
+    const { chunks } = await encryptChunks(plaintext, { keyring, frameLength: 4096 });
+    const before = Buffer.concat(chunks);
+    plaintext.fill(0);
+    expect(Buffer.concat(chunks).equals(before)).toBe(true);
+  });
+
+  it("a byte flipped in any chunk fails decryption", async () => {
+    const { chunks } = await encryptChunks(randomBytes(9000), { keyring, frameLength: 4096 });
+    for (let c = 0; c < chunks.length; c++) {
+      const copy = chunks.map((x) => Buffer.from(x));
+      const target = copy[c] as Buffer;
+      if (target.length === 0) continue;
+      target[target.length >> 1] = (target[target.length >> 1] as number) ^ 0x40;
+      await expect(decrypt(Buffer.concat(copy), { keyring })).rejects.toBeInstanceOf(RekeyError);
+    }
   });
 });

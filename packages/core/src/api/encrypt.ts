@@ -1,11 +1,6 @@
 /** `encrypt`: encrypts a buffer into a rekey message. */
-import { LimitError } from "../errors.js";
-import { MAX_SEQUENCE_NUMBER } from "../format/constants.js";
-import { finalFrameHeader, regularFrameHeader } from "../format/frame.js";
-import { sealFrame } from "../crypto/frame-cipher.js";
-import { zeroize } from "../crypto/derive.js";
 import type { EncryptOptions } from "./options.js";
-import { startMessage } from "./seal.js";
+import { encryptChunks } from "./encrypt-chunks.js";
 
 /** The result of {@link encrypt}. */
 export interface EncryptResult {
@@ -16,7 +11,9 @@ export interface EncryptResult {
 }
 
 /**
- * Encrypts `plaintext` under a new data key wrapped by `options.keyring`.
+ * Encrypts `plaintext` under a new data key wrapped by `options.keyring`. The message is returned
+ * in one buffer, which costs one copy of it; {@link encryptChunks} returns the same message as
+ * pieces, without that copy.
  *
  * @example
  * ```ts
@@ -27,33 +24,6 @@ export interface EncryptResult {
  * ```
  */
 export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<EncryptResult> {
-  const start = await startMessage(options, plaintext.length);
-  const { contentKey, messageId, frameLength } = start;
-  try {
-    const regular = Math.floor(plaintext.length / frameLength);
-    if (regular + 1 > MAX_SEQUENCE_NUMBER)
-      throw new LimitError("plaintext needs more frames than the format allows");
-    const out: Uint8Array[] = [...start.prefix];
-    let at = 0;
-    let seq = 1;
-    for (; seq <= regular; seq++, at += frameLength) {
-      out.push(regularFrameHeader(seq));
-      out.push(
-        ...sealFrame(
-          contentKey,
-          messageId,
-          seq,
-          false,
-          [plaintext.subarray(at, at + frameLength)],
-          frameLength,
-        ),
-      );
-    }
-    const rest = plaintext.length - at;
-    out.push(finalFrameHeader(seq, rest));
-    out.push(...sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest));
-    return { ciphertext: Buffer.concat(out), messageId: Buffer.from(messageId).toString("hex") };
-  } finally {
-    zeroize(contentKey);
-  }
+  const { chunks, byteLength, messageId } = await encryptChunks(plaintext, options);
+  return { ciphertext: Buffer.concat(chunks, byteLength), messageId };
 }
