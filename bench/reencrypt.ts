@@ -29,7 +29,10 @@ import {
   serializePrefixWithEntries,
 } from "@rekey/core";
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
-import { JobCounters, retry, runJob, uploadStream, type JobReport } from "@rekey/reencrypt";
+import { runJob, type JobReport } from "@rekey/reencrypt";
+import { JobCounters } from "../packages/reencrypt/src/support/job-counters.js";
+import { retry } from "../packages/reencrypt/src/support/retry.js";
+import { uploadStream } from "../packages/reencrypt/src/stores/s3/stream-upload.js";
 import { fmt, fmtRatio, fmtSpread, interleave, MiB, rates, type Report, speedRatios, spread } from "./lib.js";
 
 // The AWS SDK is a dependency of the package under test, not of the workspace root: its command

@@ -1,15 +1,10 @@
 /** How an object's outcome becomes an S3 Batch Operations result code (no network). */
 import { KmsError } from "@rekey/core";
 import { describe, expect, it } from "vitest";
-import {
-  awsErrorNameOf,
-  isTransientFailure,
-  JobError,
-  refOfTask,
-  resultCodeOf,
-  type BatchResultCode,
-  type ObjectResult,
-} from "../src/index.js";
+import { JobError, resultCodeOf, type BatchResultCode, type ObjectResult } from "../src/index.js";
+import { awsErrorNameOf } from "../src/errors.js";
+import { isTransientFailure } from "../src/support/retry.js";
+import { refOfTask } from "../src/lambda/batch-operations-handler.js";
 
 /** An SDK-shaped error: a name and the HTTP status of the answer. */
 function awsError(name: string, status?: number): Error {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { classifyPrefix, keysToLookUp, type ResolvedTarget } from "../src/index.js";
+import { type ResolvedTarget } from "../src/index.js";
+import { classifyPrefix, keysToLookUp } from "../src/planning/classify-prefix.js";
 import { FakeKms } from "./helpers/fake-kms.js";
 import { prefixOf, sealWith } from "./helpers/messages.js";
 

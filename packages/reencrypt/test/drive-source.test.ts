@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { driveSource, sleep, type ObjectRef, type SourceEntry } from "../src/index.js";
+import { type ObjectRef, type SourceEntry } from "../src/index.js";
+import { driveSource } from "../src/runner/drive-source.js";
+import { sleep } from "../src/support/sleep.js";
 
 function refs(n: number): SourceEntry[] {
   return Array.from({ length: n }, (_, i) => ({ kind: "s3" as const, bucket: "data-bucket", key: `k${i}` }));

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { JobError, manifestSource, splitCsvLine, type SourceEntry } from "../src/index.js";
+import { JobError, manifestSource, type SourceEntry } from "../src/index.js";
+import { splitCsvLine } from "../src/sources/manifest-source.js";
 
 async function collect(it: AsyncIterable<SourceEntry>): Promise<SourceEntry[]> {
   const out: SourceEntry[] = [];

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { multipartLayout, S3_MULTIPART } from "../src/index.js";
+import { multipartLayout, S3_MULTIPART } from "../src/stores/s3/multipart-layout.js";
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,8 @@
 /** The plan report's estimates follow the job's configured part sizes (no network). */
 import { describe, expect, it } from "vitest";
-import { JobCounters, PlanReportBuilder, type ObjectPlan } from "../src/index.js";
+import { type ObjectPlan } from "../src/index.js";
+import { JobCounters } from "../src/support/job-counters.js";
+import { PlanReportBuilder } from "../src/runner/plan-report.js";
 import { FakeKms } from "./helpers/fake-kms.js";
 import { prefixOf, sealWith } from "./helpers/messages.js";
 

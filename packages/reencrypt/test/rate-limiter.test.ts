@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createRateLimiter, JobError } from "../src/index.js";
+import { JobError } from "../src/index.js";
+import { createRateLimiter } from "../src/support/rate-limiter.js";
 
 describe("createRateLimiter", () => {
   it("lets a burst through, then spaces requests at the rate", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isRetryableError, retry, JobError } from "../src/index.js";
+import { JobError } from "../src/index.js";
+import { isRetryableError, retry } from "../src/support/retry.js";
 
 const named = (name: string, status?: number): Error =>
   Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });

@@ -1,7 +1,8 @@
 /** Sharding: `--shard i/n` parsing, and every object in exactly one shard. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { inShard, JobError, parseShard, type ObjectRef } from "../src/index.js";
+import { JobError, type ObjectRef } from "../src/index.js";
+import { inShard, parseShard } from "../src/runner/shard.js";
 
 const ref = fc.oneof(
   fc.record({

@@ -28,14 +28,14 @@ import {
   createJobContext,
   DEFAULT_PROBE_PREFIX,
   EXIT_CODES,
-  planObject,
   probeS3Store,
   runJob,
-  JobCounters,
-  StoreGuard,
   type JobOptions,
   type S3Runtime,
 } from "../src/index.js";
+import { planObject } from "../src/runner/plan-object.js";
+import { JobCounters } from "../src/support/job-counters.js";
+import { StoreGuard } from "../src/stores/s3/store-guard.js";
 import { readPinned } from "../src/stores/s3/pinned-read.js";
 import { raceAfterReEncryptOf } from "./helpers/race.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
