@@ -5,13 +5,8 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  JobError,
-  openCheckpoint,
-  type CheckpointHeader,
-  type ObjectResult,
-  type ObjectOutcome,
-} from "../src/index.js";
+import { JobError, type ObjectResult, type ObjectOutcome } from "../src/index.js";
+import { openCheckpoint, type CheckpointHeader } from "../src/runner/checkpoint.js";
 
 const header: CheckpointHeader = {
   rekeyCheckpoint: 2,
@@ -144,12 +139,29 @@ describe("checkpoint", () => {
   it("the order of fromKeys and of limit fields does not matter", async () => {
     const path = await tempPath();
     const keys = ["arn:aws:kms:us-east-1:111122223333:key/b", "arn:aws:kms:us-east-1:111122223333:key/a"];
-    await (
-      await openCheckpoint(path, { ...header, fromKeys: keys, limits: { maxEntries: 2, maxFrames: 9 } })
-    ).close();
-    await (
-      await openCheckpoint(path, { ...header, fromKeys: keys, limits: { maxFrames: 9, maxEntries: 2 } })
-    ).close();
+    const first = await openCheckpoint(path, {
+      ...header,
+      fromKeys: keys,
+      limits: { maxEntries: 2, maxFrames: 9 },
+    });
+    await first.record(result("a", "rewrapped"));
+    await first.close();
+    // The same job, its keys and limits listed in another order: the checkpoint is its own.
+    const again = await openCheckpoint(path, {
+      ...header,
+      fromKeys: [...keys].reverse(),
+      limits: { maxFrames: 9, maxEntries: 2 },
+    });
+    expect(again.isDone({ kind: "s3", bucket: "data-bucket", key: "a" })).toBe(true);
+    await again.close();
+    // Another key set is another job.
+    await expect(
+      openCheckpoint(path, {
+        ...header,
+        fromKeys: keys.slice(0, 1),
+        limits: { maxEntries: 2, maxFrames: 9 },
+      }),
+    ).rejects.toThrow(/another job|other settings|filters/);
   });
 
   it("refuses a checkpoint of the earlier format, which recorded no filters", async () => {

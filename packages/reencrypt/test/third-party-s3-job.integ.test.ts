@@ -24,13 +24,13 @@ import { useLocalAws } from "@rekey/localstack/vitest";
 import {
   DEFAULT_PROBE_PREFIX,
   EXIT_CODES,
-  JobCounters,
-  honoursConditionalWrites,
   probeS3Store,
   runJob,
   type JobOptions,
   type ObjectResult,
 } from "../src/index.js";
+import { JobCounters } from "../src/support/job-counters.js";
+import { honoursConditionalWrites } from "../src/stores/s3/probe-store.js";
 import type { AwsClientOptions } from "../src/cli/util/context.js";
 import { runCliInProcess } from "./helpers/cli.js";
 import { digestOf, headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";

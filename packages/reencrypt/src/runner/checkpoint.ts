@@ -292,7 +292,11 @@ function checkHeader(path: string, value: unknown, header: CheckpointHeader): vo
     );
   if (!first || version !== header.rekeyCheckpoint)
     throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
-  const mine = header as unknown as Record<string, unknown>;
+  // fromKeys is a set: its order says nothing (written sorted; compared sorted, also for a file
+  // written by a caller that did not sort).
+  const sorted = (v: unknown): unknown => (Array.isArray(v) ? [...(v as string[])].sort() : v);
+  const mine = { ...header, fromKeys: sorted(header.fromKeys) } as unknown as Record<string, unknown>;
+  first["fromKeys"] = sorted(first["fromKeys"]);
   const differences = HEADER_FIELDS.filter((k) => canonical(first[k]) !== canonical(mine[k])).map(
     (k) => `${k} ${canonical(first[k])} there, ${canonical(mine[k])} here`,
   );

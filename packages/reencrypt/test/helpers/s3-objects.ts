@@ -15,7 +15,8 @@ import {
 } from "@aws-sdk/client-s3";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import { decryptStream, encrypt, encryptStream, inspect, KmsKeyring, type Inspection } from "@rekey/core";
-import { JobCounters, uploadStream } from "../../src/index.js";
+import { JobCounters } from "../../src/support/job-counters.js";
+import { uploadStream } from "../../src/stores/s3/stream-upload.js";
 
 const MiB = 1024 * 1024;
 let buckets = 0;
@@ -174,4 +175,40 @@ export async function bytesDigestFrom(
     }),
   );
   return digestOf(out.Body as Readable);
+}
+
+/** The S3 commands that write. */
+const WRITE_COMMANDS = new Set([
+  "PutObjectCommand",
+  "CreateMultipartUploadCommand",
+  "UploadPartCommand",
+  "UploadPartCopyCommand",
+  "CompleteMultipartUploadCommand",
+  "CopyObjectCommand",
+  "DeleteObjectCommand",
+  "PutObjectTaggingCommand",
+]);
+
+/**
+ * Counts the requests a client sends, by command name, on any backend: a middleware on the
+ * client itself, so it sees every request the code under test makes through it.
+ */
+export function countRequests(client: S3Client | KMSClient): {
+  readonly calls: (command: string) => number;
+  /** Write requests, except to the store probe's scratch objects. */
+  readonly writes: () => number;
+} {
+  const calls = new Map<string, number>();
+  let writes = 0;
+  (client.middlewareStack as S3Client["middlewareStack"]).add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? "";
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      const key = (args.input as { Key?: string }).Key ?? "";
+      if (WRITE_COMMANDS.has(name) && !key.startsWith(".rekey-probe/")) writes++;
+      return next(args);
+    },
+    { step: "initialize", name: "countRequests" },
+  );
+  return { calls: (command) => calls.get(command) ?? 0, writes: () => writes };
 }
