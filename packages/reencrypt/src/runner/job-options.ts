@@ -21,9 +21,12 @@ export interface JobOptions extends JobContextOptions {
   readonly source: JobSource;
   /** Objects in flight. @default 16 */
   readonly concurrency?: number;
-  /** JSONL checkpoint file: finished objects are skipped when the job runs again. @default none */
+  /**
+   * Checkpoint file (a watermark over the source's order, of constant size): a job run again
+   * with it resumes after the objects finished. @default none
+   */
   readonly checkpoint?: string;
-  /** Checkpoint batching. @default 256 lines or 200 ms */
+  /** How often the checkpoint is fsynced and compacted. @default 200 ms, 128 lines */
   readonly checkpointOptions?: CheckpointOptions;
   /**
    * Start the checkpoint file over, forgetting what it holds. Without it, a checkpoint written

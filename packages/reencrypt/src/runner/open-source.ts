@@ -40,3 +40,74 @@ async function* toAsync(
 ): AsyncGenerator<SourceEntry> {
   yield* refs;
 }
+
+/**
+ * The source's entries with their positions in its order, from after `after` (a resumed job):
+ * an S3 key (the listing starts after it), a file path (the sorted walk starts after it), or
+ * an entry's ordinal in a manifest or a list of references (the entries up to it are skipped).
+ *
+ * @example
+ * ```ts
+ * for await (const [entry, position] of openPositionedSource(source, ctx, checkpoint.resumeAfter)) …
+ * ```
+ */
+export async function* openPositionedSource(
+  source: JobSource,
+  ctx: JobContext,
+  after: string | undefined,
+): AsyncGenerator<readonly [SourceEntry, string]> {
+  switch (source.kind) {
+    case "s3":
+      if (!ctx.s3) throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 source needs an S3 client");
+      for await (const ref of s3Source(
+        {
+          bucket: source.bucket,
+          ...(source.prefix ? { prefix: source.prefix } : {}),
+          ...(after !== undefined ? { startAfter: after } : {}),
+        },
+        ctx.s3.runtime,
+      ))
+        yield [ref, ref.key];
+      return;
+    case "dir":
+      for await (const ref of dirSource(source.path, after !== undefined ? { after } : {}))
+        yield [ref, ref.path];
+      return;
+    case "manifest":
+    case "refs": {
+      const skip = after === undefined ? -1 : Number(after);
+      if (!Number.isSafeInteger(skip))
+        throw new JobError(
+          "ERR_JOB_CHECKPOINT",
+          `the checkpoint's position "${after}" is not a line of this source`,
+        );
+      let ordinal = 0;
+      for await (const entry of openSource(source, ctx)) {
+        const at = ordinal++;
+        if (at > skip) yield [entry, String(at)];
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * How a checkpoint names the source (its positions mean something only for that source).
+ *
+ * @example
+ * ```ts
+ * describeSource({ kind: "s3", bucket: "data", prefix: "2024/" }); // "s3://data/2024/"
+ * ```
+ */
+export function describeSource(source: JobSource): string {
+  switch (source.kind) {
+    case "s3":
+      return `s3://${source.bucket}/${source.prefix ?? ""}`;
+    case "dir":
+      return `dir ${source.path}`;
+    case "manifest":
+      return `manifest ${source.path}`;
+    case "refs":
+      return "refs";
+  }
+}

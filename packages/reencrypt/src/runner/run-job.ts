@@ -8,16 +8,16 @@
 import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";
 import { runObject } from "./run-object.js";
 import type { ObjectResult } from "../model/object-result.js";
-import { openCheckpoint, type Checkpoint, type CheckpointHeader } from "./checkpoint.js";
+import { CHECKPOINT_FORMAT, openCheckpoint, type Checkpoint, type CheckpointHeader } from "./checkpoint.js";
 import { driveSource } from "./drive-source.js";
 import { DEFAULT_MAX_KEY_FAILURES, KeyFailureTracker } from "./key-failures.js";
 import { inShard } from "./shard.js";
-import { describeRef } from "../model/object-ref.js";
+import { describeRef, type SourceEntry } from "../model/object-ref.js";
 import { JobError } from "../errors.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
-import type { JobOptions } from "./job-options.js";
+import type { JobOptions, JobSource } from "./job-options.js";
 import { RunReportBuilder, type JobReport, type JobStop } from "./job-report.js";
-import { openSource } from "./open-source.js";
+import { describeSource, openPositionedSource } from "./open-source.js";
 import { summarizeTarget, type TargetSummary } from "./target-summary.js";
 
 /** Called once the target is resolved, before any object is touched. */
@@ -55,7 +55,7 @@ export async function runJob(
     counters: ctx.counters,
   });
   const checkpoint: Checkpoint | undefined = options.checkpoint
-    ? await openCheckpoint(options.checkpoint, checkpointHeaderOf(ctx, target), {
+    ? await openCheckpoint(options.checkpoint, checkpointHeaderOf(ctx, target, options.source), {
         ...options.checkpointOptions,
         ...(options.freshCheckpoint ? { fresh: true } : {}),
       })
@@ -72,25 +72,57 @@ export async function runJob(
     halt.abort();
   };
   let interrupted = false;
+  // Each source entry's sequence number in the checkpoint (by identity: a result carries its ref).
+  const seqOf = new WeakMap<object, number>();
+  const recording: Promise<void>[] = [];
+  const endEntry = (entry: object, result?: ObjectResult): Promise<void> | undefined => {
+    const seq = seqOf.get(entry);
+    if (!checkpoint) return undefined;
+    if (seq === undefined) return result ? checkpoint.retried(result) : undefined;
+    return checkpoint.end(seq, result);
+  };
+  async function* entries(): AsyncGenerator<SourceEntry> {
+    // Objects an earlier run must try again come first; then the source, after the watermark.
+    for (const ref of checkpoint?.retry ?? []) yield ref;
+    for await (const [entry, position] of openPositionedSource(
+      options.source,
+      ctx,
+      checkpoint?.resumeAfter,
+    )) {
+      if (checkpoint) seqOf.set(entry, checkpoint.begin(position));
+      yield entry;
+    }
+  }
   try {
-    const source = openSource(options.source, ctx);
     const stopSignal = AbortSignal.any(
       [options.stopSignal, options.signal, halt.signal].filter((s): s is AbortSignal => s !== undefined),
     );
-    ({ interrupted } = await driveSource<ObjectResult>(source, {
+    ({ interrupted } = await driveSource<ObjectResult>(entries(), {
       concurrency,
       stopSignal,
       ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
-      onInvalid: (e) => report.addInvalid(e),
+      onInvalid: (e) => {
+        report.addInvalid(e);
+        const done = endEntry(e);
+        if (done) recording.push(done);
+      },
       accept: (ref) => {
-        if (ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) return false;
-        if (options.shard && !inShard(ref, options.shard)) return false;
-        return !checkpoint?.isDone(ref);
+        const skipped =
+          (ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) ||
+          (options.shard !== undefined && !inShard(ref, options.shard));
+        const done = !skipped && checkpoint?.isDone(ref) === true;
+        if (skipped || done) {
+          const seq = seqOf.get(ref);
+          if (checkpoint && seq !== undefined)
+            recording.push(done ? checkpoint.skip(seq, ref) : checkpoint.end(seq));
+          return false;
+        }
+        return true;
       },
       work: (ref) => runObject(ref, ctx),
       onDone: async (result) => {
         // The store refused (or could not be probed): the object was not tried, so it is
-        // neither reported nor checkpointed, and the job stops.
+        // neither reported nor checkpointed (a resume tries it), and the job stops.
         if (result.code !== undefined && STORE_STOPS.has(result.code)) {
           stopWith({ code: result.code, reason: result.reason });
           return;
@@ -99,15 +131,18 @@ export async function runJob(
         // reported every run, never retried.
         if (result.planClass === "unplanned" && result.code === "ERR_JOB_SOURCE") {
           report.addInvalid({ kind: "invalid", where: describeRef(result.ref), reason: result.reason });
+          await endEntry(result.ref);
           return;
         }
         report.add(result);
-        await checkpoint?.record(result);
+        await endEntry(result.ref, result);
         const why = keyFailures.add(result);
         if (why) stopWith({ code: "ERR_JOB_KEY_UNUSABLE", reason: why });
       },
     }));
+    await Promise.all(recording);
   } finally {
+    await Promise.allSettled(recording);
     await checkpoint?.close();
   }
   Object.assign(fromCheckpoint, checkpoint?.previous ?? {});
@@ -152,10 +187,10 @@ export function checkConcurrency(value: number | undefined): number {
 }
 
 /** Everything of this job that decides which objects end done (see {@link CheckpointHeader}). */
-function checkpointHeaderOf(ctx: JobContext, target: TargetSummary): CheckpointHeader {
+function checkpointHeaderOf(ctx: JobContext, target: TargetSummary, source: JobSource): CheckpointHeader {
   const s = ctx.settings;
   return {
-    rekeyCheckpoint: 2,
+    rekeyCheckpoint: CHECKPOINT_FORMAT,
     mode: s.mode,
     target: target.spec,
     ...(target.keyArn ? { targetKeyArn: target.keyArn } : {}),
@@ -164,5 +199,6 @@ function checkpointHeaderOf(ctx: JobContext, target: TargetSummary): CheckpointH
     olderThanMaterial: s.filters.olderThanMaterial ?? false,
     includeCurrent: s.includeCurrent,
     ...(s.limits && Object.keys(s.limits).length > 0 ? { limits: s.limits } : {}),
+    source: describeSource(source),
   };
 }

@@ -16,6 +16,8 @@ export interface S3SourceOptions {
   readonly prefix?: string;
   /** Keys per page. @default 1000 */
   readonly pageSize?: number;
+  /** List the keys after this one only (`StartAfter`: a resumed job). @default the first */
+  readonly startAfter?: string;
 }
 
 /**
@@ -33,7 +35,11 @@ export async function* s3Source(options: S3SourceOptions, rt: S3Runtime): AsyncG
         new ListObjectsV2Command({
           Bucket: options.bucket,
           ...(options.prefix ? { Prefix: options.prefix } : {}),
-          ...(token ? { ContinuationToken: token } : {}),
+          ...(token
+            ? { ContinuationToken: token }
+            : !token && options.startAfter
+              ? { StartAfter: options.startAfter }
+              : {}),
           MaxKeys: options.pageSize ?? 1000,
         }),
         o,
