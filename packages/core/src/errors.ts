@@ -139,16 +139,26 @@ export class EncryptionContextError extends RekeyError {
 }
 
 /**
- * A caller passed an invalid option (a frame length out of range, a malformed key).
+ * A caller passed an invalid option (a frame length or a limit out of range, `NaN`, a malformed
+ * key). Numeric options are checked when they are given (a keyring's constructor, `encryptStream`,
+ * `decryptStream`, the start of `encrypt` / `decrypt` / `inspect`), before any KMS call.
  *
  * @example
  * ```ts
- * await encrypt(data, { keyring, frameLength: 0 }); // InvalidArgumentError
+ * await encrypt(data, { keyring, frameLength: 0 }); // InvalidArgumentError, option "frameLength"
  * ```
  */
 export class InvalidArgumentError extends RekeyError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("ERR_INVALID_ARGUMENT", message, options);
+  /** The option at fault (e.g. `limits.maxEntries`, `maxBytes`), when one option is. */
+  readonly option: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; option?: string }) {
+    super(
+      "ERR_INVALID_ARGUMENT",
+      message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.option = options?.option;
   }
 }
 

@@ -12,7 +12,7 @@ import { finalFrameHeader, regularFrameHeader } from "../format/frame.js";
 import { sealFrame } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
 import type { EncryptOptions } from "./options.js";
-import { startMessage, type SealedStart } from "./seal.js";
+import { resolveFrameLength, startMessage, type SealedStart } from "./seal.js";
 import { FrameBuffer } from "./frame-buffer.js";
 
 /**
@@ -36,6 +36,8 @@ class EncryptTransform extends Transform {
 
   constructor(options: EncryptOptions) {
     super();
+    // A bad option fails here, when the stream is made, not when the first chunk arrives.
+    resolveFrameLength(options.frameLength);
     this.options = options;
   }
 

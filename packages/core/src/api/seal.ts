@@ -3,6 +3,7 @@
  * header + wrapped-key section. The plaintext data key is zeroed before this returns.
  */
 import { InvalidArgumentError } from "../errors.js";
+import { integerOption } from "../integer-option.js";
 import {
   DATA_KEY_LENGTH,
   DEFAULT_FRAME_LENGTH,
@@ -26,18 +27,20 @@ export interface SealedStart {
   readonly frameLength: number;
 }
 
+/**
+ * The frame length a writer uses: the default when absent, else an integer a reader with the
+ * default limits accepts (1 B to 16 MiB); anything else is an {@link InvalidArgumentError}.
+ */
+export function resolveFrameLength(frameLength: unknown): number {
+  return integerOption("frameLength", frameLength, DEFAULT_FRAME_LENGTH, {
+    min: MIN_FRAME_LENGTH,
+    max: DEFAULT_LIMITS.maxFrameLength,
+  });
+}
+
 /** Validates options, wraps a new data key and builds the message prefix. */
 export async function startMessage(options: EncryptOptions, plaintextLength?: number): Promise<SealedStart> {
-  const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
-  if (
-    !Number.isInteger(frameLength) ||
-    frameLength < MIN_FRAME_LENGTH ||
-    frameLength > DEFAULT_LIMITS.maxFrameLength
-  ) {
-    throw new InvalidArgumentError(
-      `frameLength must be an integer from ${MIN_FRAME_LENGTH} to ${DEFAULT_LIMITS.maxFrameLength}`,
-    );
-  }
+  const frameLength = resolveFrameLength(options.frameLength);
   const encryptionContext = options.encryptionContext ?? {};
   // Serialize first: an invalid context fails before any KMS call.
   const context = serializeEncryptionContext(encryptionContext, DEFAULT_LIMITS.maxContextBytes);

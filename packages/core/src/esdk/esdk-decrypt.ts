@@ -28,6 +28,7 @@ import {
   NoMatchingKeyError,
   RekeyError,
 } from "../errors.js";
+import { integerOption } from "../integer-option.js";
 import { readU16 } from "../format/bytes.js";
 import { DEFAULT_LIMITS } from "../format/constants.js";
 import { requireEncryptionContext } from "../format/encryption-context.js";
@@ -126,8 +127,18 @@ function keyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): K
   });
 }
 
-/** Checks the options that need no ESDK, so bad input fails before the ESDK is loaded. */
-function checkOptions(options: EsdkDecryptOptions): void {
+/** The ESDK's limits as this reader sets them: defaults filled in, each checked. */
+interface EsdkLimits {
+  readonly maxEncryptedDataKeys: number;
+  readonly maxBodySize: number;
+}
+
+/**
+ * Checks the options that need no ESDK, so bad input fails before the ESDK is loaded, and
+ * returns the limits (an absent one is the default; `NaN`, `Infinity` or a fraction is refused:
+ * the ESDK reads some of those as "no limit").
+ */
+function checkOptions(options: EsdkDecryptOptions): EsdkLimits {
   const arns = options.allowedKeyArns ?? [];
   for (const a of arns)
     if (!isKeyArn(a)) throw new InvalidArgumentError(`allowedKeyArns takes key ARNs, not "${a}"`);
@@ -135,6 +146,14 @@ function checkOptions(options: EsdkDecryptOptions): void {
     throw new InvalidArgumentError("use allowedKeyArns or discovery, not both");
   if (arns.length === 0 && !options.discovery)
     throw new InvalidArgumentError("decrypting an ESDK message needs allowedKeyArns or a discovery filter");
+  return {
+    maxEncryptedDataKeys: integerOption("maxEncryptedDataKeys", options.maxEncryptedDataKeys, 16, {
+      max: 0xffff,
+    }),
+    maxBodySize: integerOption("maxBodySize", options.maxBodySize, DEFAULT_LIMITS.maxFrameLength, {
+      max: 0xffffffff,
+    }),
+  };
 }
 
 /**
@@ -153,12 +172,12 @@ function materialsFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch):
   return new RequiredContextCmm(keyringFor(esdk, options, watch));
 }
 
-function esdkClient(esdk: Esdk, options: EsdkDecryptOptions) {
+function esdkClient(esdk: Esdk, options: EsdkDecryptOptions, limits: EsdkLimits) {
   return esdk.buildClient({
     commitmentPolicy: options.allowLegacyNonCommitting
       ? esdk.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
       : esdk.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
-    maxEncryptedDataKeys: options.maxEncryptedDataKeys ?? 16,
+    maxEncryptedDataKeys: limits.maxEncryptedDataKeys,
   });
 }
 
@@ -192,13 +211,13 @@ export async function decryptEsdk(
   options: EsdkDecryptOptions,
 ): Promise<EsdkDecryptResult> {
   if (!isEsdkMessage(bytes)) throw new FormatError("not an AWS Encryption SDK message");
-  checkOptions(options);
+  const limits = checkOptions(options);
   const esdk = await loadEsdk();
   const watch: KmsWatch = {};
   let r;
   try {
-    r = await esdkClient(esdk, options).decrypt(materialsFor(esdk, options, watch), bytes, {
-      maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
+    r = await esdkClient(esdk, options, limits).decrypt(materialsFor(esdk, options, watch), bytes, {
+      maxBodySize: limits.maxBodySize,
     });
   } catch (e) {
     throw mapError(e, watch);
@@ -218,12 +237,12 @@ export async function decryptEsdk(
  * ```
  */
 export function decryptEsdkStream(options: EsdkDecryptOptions): Duplex {
-  checkOptions(options);
+  const limits = checkOptions(options);
   const watch: KmsWatch = {};
   const inner = loadEsdk().then(
     (esdk) =>
-      esdkClient(esdk, options).decryptStream(materialsFor(esdk, options, watch), {
-        maxBodySize: options.maxBodySize ?? DEFAULT_LIMITS.maxFrameLength,
+      esdkClient(esdk, options, limits).decryptStream(materialsFor(esdk, options, watch), {
+        maxBodySize: limits.maxBodySize,
       }) as unknown as Duplex,
   );
   return new MappedDuplex(inner, watch);

@@ -2,6 +2,8 @@
  * Fixed numbers of the rekey message format, version 1. SPEC.md describes every byte; this file
  * holds the constants the serializer and parser share.
  */
+import { InvalidArgumentError } from "../errors.js";
+import { integerOption } from "../integer-option.js";
 
 /** The first four bytes of every rekey message: ASCII "RKEY". */
 export const MAGIC = Uint8Array.of(0x52, 0x4b, 0x45, 0x59);
@@ -84,9 +86,40 @@ export const ENTRY_LIMITS = {
   maxBodyBytes: 4096,
 } as const;
 
-/** Merges caller limits over the defaults (the frozen defaults themselves when there are none). */
+/**
+ * The largest value each limit may take: what the format's length fields can express (a u16
+ * entry count and context length, u32 section and frame lengths, the last sequence number).
+ */
+export const LIMIT_MAXIMA: Readonly<FormatLimits> = Object.freeze({
+  maxEntries: 0xffff,
+  maxHeaderBytes: HEADER_OVERHEAD + 0xffff,
+  maxEntriesBytes: 4 + 0xffffffff,
+  maxContextBytes: 0xffff,
+  maxFrameLength: 0xffffffff,
+  maxFrames: MAX_SEQUENCE_NUMBER,
+});
+
+const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof FormatLimits)[];
+
+/**
+ * Merges caller limits over the defaults (the frozen defaults themselves when there are none). Each limit is `undefined` (its default) or an integer
+ * from 1 to its {@link LIMIT_MAXIMA} entry; `NaN`, `Infinity`, `null`, a negative or fractional
+ * number, a string, or a name that is not a limit is an {@link InvalidArgumentError} naming it,
+ * so no caller can switch a limit off by accident.
+ */
 export function resolveLimits(limits?: Partial<FormatLimits>): Readonly<FormatLimits> {
-  return limits === undefined || limits === DEFAULT_LIMITS
-    ? DEFAULT_LIMITS
-    : { ...DEFAULT_LIMITS, ...limits };
+  if (limits === undefined || limits === DEFAULT_LIMITS) return DEFAULT_LIMITS;
+  if (typeof limits !== "object" || limits === null)
+    throw new InvalidArgumentError("limits must be an object", { option: "limits" });
+  for (const name of Object.keys(limits)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, name))
+      throw new InvalidArgumentError(`limits.${name} is not a limit`, { option: `limits.${name}` });
+  }
+  const out = {} as FormatLimits;
+  for (const name of LIMIT_NAMES) {
+    out[name] = integerOption(`limits.${name}`, limits[name], DEFAULT_LIMITS[name], {
+      max: LIMIT_MAXIMA[name],
+    });
+  }
+  return out;
 }

@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
+import { integerOption } from "../integer-option.js";
 import { DEFAULT_LIMITS } from "../format/constants.js";
 import {
   parsedContextBytesOf,
@@ -27,11 +28,15 @@ import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js
 export interface CachingKeyringOptions {
   /** The keyring that makes and unwraps data keys on a miss. */
   readonly keyring: Keyring;
-  /** Longest a data key is used or kept, in ms. Required: there is no safe default. */
+  /** Longest a data key is used or kept, in ms (an integer from 1). Required: there is no safe default. */
   readonly maxAgeMs: number;
   /** Most messages encrypted under one cached data key. @default 1000 */
   readonly maxMessages?: number;
-  /** Most plaintext bytes under one cached data key; streams (size unknown) bypass the cache when set. @default Infinity */
+  /**
+   * Most plaintext bytes under one cached data key; streams (size unknown) bypass the cache when
+   * set. An integer from 1; leave it out for no byte budget (`Infinity` and `NaN` are refused).
+   * @default undefined (no byte budget)
+   */
   readonly maxBytes?: number;
   /** Most cached data keys (encrypt and decrypt each); the least recently used is evicted. @default 100 */
   readonly capacity?: number;
@@ -73,16 +78,21 @@ export class CachingKeyring implements Keyring {
   private readonly inflightUnwrap = new Map<string, Promise<boolean>>();
 
   constructor(options: CachingKeyringOptions) {
-    if (!(options.maxAgeMs > 0))
-      throw new InvalidArgumentError("maxAgeMs must be a positive number of milliseconds");
+    // Every limit is an integer from 1 up, or absent: NaN or Infinity would switch a limit off
+    // (a NaN byte budget made every wrap evict and refill for ever).
+    const maxAgeMs = integerOption("maxAgeMs", options.maxAgeMs, undefined);
+    if (maxAgeMs === undefined)
+      throw new InvalidArgumentError("maxAgeMs is required: there is no safe default", {
+        option: "maxAgeMs",
+      });
+    if (options.now !== undefined && typeof options.now !== "function")
+      throw new InvalidArgumentError("now must be a function", { option: "now" });
     this.inner = options.keyring;
-    this.maxAgeMs = options.maxAgeMs;
-    this.maxMessages = options.maxMessages ?? 1000;
-    this.maxBytes = options.maxBytes ?? Infinity;
-    this.capacity = options.capacity ?? 100;
+    this.maxAgeMs = maxAgeMs;
+    this.maxMessages = integerOption("maxMessages", options.maxMessages, 1000);
+    this.maxBytes = integerOption("maxBytes", options.maxBytes, Infinity);
+    this.capacity = integerOption("capacity", options.capacity, 100);
     this.now = options.now ?? Date.now;
-    if (!(this.maxMessages >= 1) || !(this.capacity >= 1))
-      throw new InvalidArgumentError("maxMessages and capacity must be at least 1");
   }
 
   async wrap(request: WrapRequest): Promise<WrapResult> {
