@@ -85,7 +85,7 @@ export class LimitError extends RekeyError {
 
 /**
  * No wrapped data key in the message could be unwrapped by the keyring (none is for it, or
- * KMS refused every one as not its key).
+ * KMS refused every one it tried: then `cause` is an `AggregateError` of KMS's answers).
  *
  * @example
  * ```ts

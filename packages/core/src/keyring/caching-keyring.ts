@@ -6,14 +6,16 @@
  * context until it reaches `maxAgeMs`, `maxMessages` or `maxBytes`. Each message still gets its
  * own content key (HKDF with a fresh random message id), so reuse never repeats a GCM key/nonce
  * pair; what reuse costs is blast radius — one leaked data key exposes every message that shared
- * it — hence the limits. Decrypt: unwrapped data keys are cached by (entries, context).
+ * it — hence the limits. Decrypt: unwrapped data keys are cached by (entries, context), and so
+ * are refusals (no entry could be unwrapped) for the same max age: a hostile message decrypted
+ * again and again costs its refused KMS calls once per max age, not once per attempt.
  *
  * Single-flight: concurrent misses for the same cache key share one keyring call, so N parallel
  * requests make one KMS call, not N. A failure is reported to the callers that waited on that call
  * and never cached. Cached keys are copies; the inner keyring's key is zeroed once copied.
  */
 import { createHash } from "node:crypto";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
 import { integerOption } from "../integer-option.js";
 import { DEFAULT_LIMITS } from "../format/constants.js";
 import {
@@ -57,6 +59,12 @@ interface DecryptEntry {
   readonly created: number;
 }
 
+/** Entries the inner keyring refused: `cause` is what its NoMatchingKeyError carried, if any. */
+interface RefusedEntry {
+  readonly created: number;
+  readonly cause: unknown;
+}
+
 /**
  * Caches data keys of another keyring.
  *
@@ -74,6 +82,7 @@ export class CachingKeyring implements Keyring {
   private readonly now: () => number;
   private readonly encryptCache = new Map<string, EncryptEntry>();
   private readonly decryptCache = new Map<string, DecryptEntry>();
+  private readonly refusedCache = new Map<string, RefusedEntry>();
   private readonly inflightWrap = new Map<string, Promise<void>>();
   private readonly inflightUnwrap = new Map<string, Promise<boolean>>();
 
@@ -132,6 +141,13 @@ export class CachingKeyring implements Keyring {
         return Uint8Array.from(hit.dataKey);
       }
       if (hit) this.evict(this.decryptCache, id);
+      const refused = this.refusedCache.get(id);
+      if (refused && this.now() - refused.created < this.maxAgeMs) {
+        // The same entries were refused within the max age: no KMS call is repeated for them.
+        if (refused.cause === undefined) return undefined;
+        throw new NoMatchingKeyError({ cause: refused.cause });
+      }
+      if (refused) this.refusedCache.delete(id);
       let flight = this.inflightUnwrap.get(id);
       if (!flight) {
         flight = this.fillUnwrap(id, entries, request.encryptionContext).finally(() =>
@@ -143,10 +159,11 @@ export class CachingKeyring implements Keyring {
     }
   }
 
-  /** Drops and zeroes every cached key. */
+  /** Drops and zeroes every cached key, and forgets the refused entries. */
   clear(): void {
     for (const id of [...this.encryptCache.keys()]) this.evict(this.encryptCache, id);
     for (const id of [...this.decryptCache.keys()]) this.evict(this.decryptCache, id);
+    this.refusedCache.clear();
   }
 
   private usable(e: EncryptEntry, size: number): boolean {
@@ -174,14 +191,27 @@ export class CachingKeyring implements Keyring {
     r.dataKey.fill(0);
   }
 
-  /** Like {@link fillWrap}; resolves to whether a key was found (and cached). */
+  /**
+   * Like {@link fillWrap}; resolves to whether a key was found (and cached). A refusal (no key,
+   * or a NoMatchingKeyError) is remembered for the max age, so a hostile message decrypted again
+   * and again costs its refused KMS calls once; a KMS failure (throttling, an outage) is not.
+   */
   private async fillUnwrap(
     id: string,
     entries: readonly WrappedKeyEntry[],
     encryptionContext: EncryptionContext,
   ): Promise<boolean> {
-    const key = await this.inner.unwrap(entries, { encryptionContext });
-    if (!key) return false;
+    let key;
+    try {
+      key = await this.inner.unwrap(entries, { encryptionContext });
+    } catch (e) {
+      if (e instanceof NoMatchingKeyError) this.refuse(id, e.cause ?? e);
+      throw e;
+    }
+    if (!key) {
+      this.refuse(id, undefined);
+      return false;
+    }
     this.insert(this.decryptCache, id, { dataKey: Uint8Array.from(key), created: this.now() });
     key.fill(0);
     return true;
@@ -190,10 +220,12 @@ export class CachingKeyring implements Keyring {
   private insert<T extends { dataKey: Uint8Array }>(map: Map<string, T>, id: string, value: T): void {
     this.evict(map, id);
     map.set(id, value);
-    while (map.size > this.capacity) {
-      const oldest = map.keys().next().value as string;
-      this.evict(map, oldest);
-    }
+    trim(map, this.capacity, (oldest) => this.evict(map, oldest));
+  }
+
+  private refuse(id: string, cause: unknown): void {
+    touch(this.refusedCache, id, { created: this.now(), cause });
+    trim(this.refusedCache, this.capacity, (oldest) => this.refusedCache.delete(oldest));
   }
 
   private evict<T extends { dataKey: Uint8Array }>(map: Map<string, T>, id: string): void {
@@ -222,6 +254,11 @@ function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<
       },
     );
   });
+}
+
+/** Drops the least recently used entries past `capacity`. */
+function trim<T>(map: Map<string, T>, capacity: number, drop: (id: string) => void): void {
+  while (map.size > capacity) drop(map.keys().next().value as string);
 }
 
 function touch<T>(map: Map<string, T>, id: string, value: T): void {

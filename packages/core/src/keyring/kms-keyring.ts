@@ -1,27 +1,36 @@
 /**
  * The KMS keyring. Encrypt: one `GenerateDataKey` under the primary key, plus one `Encrypt` of
  * the same data key per additional key (multi-Region / disaster recovery). Decrypt: `Decrypt` of
- * the first entry the keyring is allowed to try, always naming the key (`KeyId`) so KMS refuses a
- * blob under any other key, and always with the message's encryption context.
+ * the entries the keyring is allowed to try, in turn, always naming the key (`KeyId`) so KMS
+ * refuses a blob under any other key, and always with the message's encryption context.
  *
  * Which entries may be tried, and with which `KeyId`:
  * - entries under a configured key ARN, or whose ARN has a configured bare key id, with that key;
  * - entries whose key ARN is in `allowedKeyArns` (strict allow-list, e.g. the old key after a
  *   manual rotation until the re-encrypt job has moved everything), with that ARN;
- * - with `discovery`, entries whose ARN is in one of the listed accounts and partition;
- * - for a configured alias, any entry, with the alias as `KeyId`: only KMS knows where the alias
- *   points now, and it refuses a blob under any other key. Entries written through that alias
- *   (the unauthenticated `requestedKeyId` says so) are tried first, so the usual message costs one
- *   call; the others (written with the key's ARN, or rewrapped onto `key:<arn>`) after.
- * So an alias keyring, like a discovery one, may spend a refused call on an entry it cannot open
- * (at most one per key ARN the message names); a keyring of key ARNs, ids or an allow-list never
- * sends an entry outside them to KMS. Whatever an entry's advisory fields say, the `KeyId` sent
- * is always one the caller configured, so trust never comes from the message.
+ * - with `discovery`, entries whose ARN is in one of the listed accounts and partition, with the
+ *   entry's own ARN (the filter, not the message, decides that it may be sent);
+ * - for a configured alias, any other entry, with the alias as `KeyId`: only KMS knows where the
+ *   alias points now, and it refuses a blob under any other key. Entries written through that
+ *   alias (the unauthenticated `requestedKeyId` says so) are tried first, so the usual message
+ *   costs one call; the others (written with the key's ARN, or rewrapped onto `key:<arn>`) after,
+ *   each with the first configured alias that may cover it.
+ *
+ * Bounds: each entry is sent at most once per message (a `MultiKeyring` shares the record with
+ * its other keyrings), copies of one blob once, and no message costs more than
+ * {@link MAX_DECRYPT_CALLS}. A refused entry (not under the key named, a blob KMS cannot parse,
+ * a key the message named that does not exist) never stops the next entry, even under the same
+ * key: the entry's key ARN is not authenticated, so a refusal says nothing about the other
+ * entries. So a forged entry costs one refused call with every keyring type, and a hostile
+ * message at most one per entry. When every entry tried is refused the result is a
+ * NoMatchingKeyError whose cause (an AggregateError) holds KMS's answers; when a call failed
+ * for another reason (throttling, a disabled key, access denied) and no entry opened, that
+ * failure is the KmsError the caller gets.
  */
-import { InvalidArgumentError, KmsError } from "../errors.js";
+import { errorName, InvalidArgumentError, KmsError, NoMatchingKeyError } from "../errors.js";
 import { DATA_KEY_LENGTH, DEFAULT_LIMITS } from "../format/constants.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
-import { isNotThisKey, kmsApiOf, type KmsApi, type KmsClientLike } from "./kms-client.js";
+import { kmsApiOf, type KmsApi, type KmsClientLike } from "./kms-client.js";
 import { decodeKmsEntry, encodeKmsEntry, isKmsEntry, type KmsEntry } from "./kms-entry.js";
 import { observeKmsCall, type KmsCallListener } from "./kms-events.js";
 import { isAlias, isKeyArn, parseKmsArn } from "./arn.js";
@@ -43,6 +52,35 @@ export interface KmsKeyringOptions {
   readonly grantTokens?: readonly string[];
   /** Called after every KMS call. @default undefined */
   readonly onKmsCall?: KmsCallListener;
+}
+
+/**
+ * Most KMS `Decrypt` calls one message may cost, whatever limits the caller set: the default entry
+ * limit. Each entry is sent at most once, so a message within the default limits never reaches it.
+ */
+export const MAX_DECRYPT_CALLS = DEFAULT_LIMITS.maxEntries;
+
+/** One Decrypt call the keyring may make: the entry (and its index) and the `KeyId` named. */
+interface Attempt {
+  readonly index: number;
+  readonly entry: KmsEntry;
+  readonly keyId: string;
+  /** The `KeyId` is the entry's own ARN (discovery), not a key the caller configured. */
+  readonly fromMessage: boolean;
+}
+
+/** KMS errors that refuse one entry whatever `KeyId` was named: the blob is not one KMS can open with it. */
+const REFUSED = new Set(["InvalidCiphertextException", "IncorrectKeyException", "ValidationException"]);
+
+/**
+ * True when a Decrypt error refuses this entry rather than says that KMS failed: the blob is not
+ * under the key named, or is not a KMS ciphertext at all (`ValidationException`: a malformed blob
+ * is tampering, not an outage). When the `KeyId` came from the message (discovery), a key that
+ * does not exist (`NotFoundException`) is the message's fault too.
+ */
+function isEntryRefusal(e: unknown, fromMessage: boolean): boolean {
+  const name = errorName(e) ?? "";
+  return REFUSED.has(name) || (fromMessage && name === "NotFoundException");
 }
 
 /** The entry as a KMS entry, or `undefined` when it is another type or malformed. */
@@ -143,12 +181,20 @@ export class KmsKeyring implements Keyring {
   }
 
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
+    // Entries sent to KMS for this message, shared with the other keyrings of a MultiKeyring:
+    // no entry costs more than one call, and no message more than MAX_DECRYPT_CALLS.
+    const tried = request.triedEntries ?? new Set<number>();
+    // Copies of one blob sent under one KeyId get one answer: the copies are not sent again.
+    const sent = new Set<string>();
+    const refusals: unknown[] = [];
     let failure: unknown;
-    // A key that KMS said a blob is not under, per KeyId: other entries under it are not tried.
-    const refused = new Set<string>();
-    for (const { entry, keyId } of this.attempts(entries)) {
-      const attempt = `${keyId}\n${entry.keyArn}`;
-      if (refused.has(attempt)) continue;
+    for (const { index, entry, keyId, fromMessage } of this.attempts(entries)) {
+      if (tried.has(index)) continue;
+      const call = `${keyId}\n${Buffer.from(entry.ciphertextBlob).toString("base64")}`;
+      if (sent.has(call)) continue;
+      if (tried.size >= MAX_DECRYPT_CALLS) break;
+      tried.add(index);
+      sent.add(call);
       try {
         const r = await this.call("Decrypt", keyId, request.signal, (o) =>
           this.kms.decrypt(
@@ -165,49 +211,61 @@ export class KmsKeyring implements Keyring {
         r.Plaintext?.fill(0);
       } catch (e) {
         if (request.signal?.aborted) throw new KmsError("Decrypt", e);
-        // "Not my key" moves on to the next entry; anything else (throttling, a disabled key,
-        // access denied) is remembered so the caller learns the real reason if nothing works.
-        if (!isNotThisKey(e)) failure ??= e;
-        else if (isAlias(keyId)) refused.add(attempt);
+        // A refusal of this entry (not under this key, a blob KMS cannot parse, a key the message
+        // named that does not exist) moves on to the next entry, which may be under the same key;
+        // anything else (throttling, a disabled key, access denied) is remembered so the caller
+        // learns the real reason if nothing works.
+        if (isEntryRefusal(e, fromMessage)) refusals.push(e);
+        else failure ??= e;
       }
     }
     if (failure) throw new KmsError("Decrypt", failure);
+    if (refusals.length > 0)
+      throw new NoMatchingKeyError({ cause: new AggregateError(refusals, "KMS refused every entry tried") });
     return undefined;
   }
 
   /**
-   * The Decrypt calls this keyring may make for these entries, in order: entries it can name
-   * exactly (configured key, allow-list, discovery, or written through a configured alias), then
-   * the remaining entries once per configured alias.
+   * The Decrypt calls this keyring may make for these entries, in order, at most one per entry:
+   * entries it can name exactly (configured key, allow-list, discovery, or written through a
+   * configured alias), then each remaining entry once, with the first configured alias that may
+   * cover it. An entry with an empty blob (no KMS ciphertext) is never sent.
    */
-  private *attempts(entries: readonly WrappedKeyEntry[]): Generator<{ entry: KmsEntry; keyId: string }> {
-    const later: KmsEntry[] = [];
-    for (const raw of entries) {
+  private *attempts(entries: readonly WrappedKeyEntry[]): Generator<Attempt> {
+    const later: { index: number; entry: KmsEntry }[] = [];
+    for (const [index, raw] of entries.entries()) {
       const entry = decodeTrying(raw);
-      if (!entry) continue;
-      const keyId = this.exactKeyIdFor(entry);
-      if (keyId) yield { entry, keyId };
-      else later.push(entry);
+      if (!entry || entry.ciphertextBlob.length === 0) continue;
+      const exact = this.exactKeyIdFor(entry);
+      if (exact) yield { index, entry, keyId: exact.keyId, fromMessage: exact.fromMessage };
+      else later.push({ index, entry });
     }
-    for (const alias of this.keyIds.filter(isAlias)) {
-      for (const entry of later) if (aliasMayCover(alias, entry.keyArn)) yield { entry, keyId: alias };
+    const aliases = this.keyIds.filter(isAlias);
+    for (const { index, entry } of later) {
+      const alias = aliases.find((a) => aliasMayCover(a, entry.keyArn));
+      if (alias) yield { index, entry, keyId: alias, fromMessage: false };
     }
   }
 
-  /** The `KeyId` that names this entry's key exactly, or `undefined`. */
-  private exactKeyIdFor(entry: KmsEntry): string | undefined {
+  /**
+   * The `KeyId` that names this entry's key exactly, or `undefined`; `fromMessage` when it is the
+   * entry's own ARN accepted by the discovery filter rather than a key the caller listed.
+   */
+  private exactKeyIdFor(entry: KmsEntry): { keyId: string; fromMessage: boolean } | undefined {
     const arn = parseKmsArn(entry.keyArn);
     if (!arn || arn.resourceType !== "key") return undefined;
-    if (this.allowed.has(entry.keyArn)) return entry.keyArn;
+    if (this.allowed.has(entry.keyArn)) return { keyId: entry.keyArn, fromMessage: false };
     for (const k of this.keyIds) {
-      if (k === entry.keyArn) return entry.keyArn;
+      if (k === entry.keyArn) return { keyId: k, fromMessage: false };
       // Bare key id: match on the id part of the entry's ARN; KMS confirms with KeyId = id.
-      if (!k.startsWith("arn:") && !isAlias(k) && k === arn.resourceId) return k;
+      if (!k.startsWith("arn:") && !isAlias(k) && k === arn.resourceId)
+        return { keyId: k, fromMessage: false };
       // Written through this alias: try the alias first (KMS still checks where it points).
-      if (isAlias(k) && entry.requestedKeyId === k) return k;
+      if (isAlias(k) && entry.requestedKeyId === k) return { keyId: k, fromMessage: false };
     }
     const d = this.options.discovery;
-    if (d && d.partition === arn.partition && d.accountIds.includes(arn.accountId)) return entry.keyArn;
+    if (d && d.partition === arn.partition && d.accountIds.includes(arn.accountId))
+      return { keyId: entry.keyArn, fromMessage: true };
     return undefined;
   }
 

@@ -3,7 +3,7 @@
  * first keyring that unwraps an entry wins. Use it to add an offline raw-AES recovery key next to
  * KMS, or keys in several Regions through separate clients.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
 
@@ -41,16 +41,31 @@ export class MultiKeyring implements Keyring {
   }
 
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
+    // One record of the entries sent to KMS for the whole message: a second KMS keyring does not
+    // send an entry the first one had refused.
+    const shared = { ...request, triedEntries: request.triedEntries ?? new Set<number>() };
     let failure: unknown;
+    const refusals: unknown[] = [];
     for (const k of this.keyrings) {
       try {
-        const key = await k.unwrap(entries, request);
+        const key = await k.unwrap(entries, shared);
         if (key) return key;
       } catch (e) {
-        failure ??= e;
+        // A refusal lets the next keyring try; a real failure is what the caller hears if none works.
+        if (e instanceof NoMatchingKeyError) refusals.push(...refusalsOf(e));
+        else failure ??= e;
       }
     }
     if (failure) throw failure;
+    if (refusals.length > 0)
+      throw new NoMatchingKeyError({
+        cause: new AggregateError(refusals, "every keyring's entries were refused"),
+      });
     return undefined;
   }
+}
+
+/** The refusals a NoMatchingKeyError carries (its AggregateError cause's errors), or the error itself. */
+function refusalsOf(e: NoMatchingKeyError): unknown[] {
+  return e.cause instanceof AggregateError ? e.cause.errors : [e];
 }

@@ -29,6 +29,12 @@ export interface WrapResult {
 export interface UnwrapRequest {
   readonly encryptionContext: EncryptionContext;
   readonly signal?: AbortSignal;
+  /**
+   * Indexes of the entries already sent to KMS for this message. A `MultiKeyring` passes one set
+   * to each of its keyrings so that no entry costs more than one KMS call per message; a KMS
+   * keyring skips the entries in it and adds those it sends. @default a new set per call
+   */
+  readonly triedEntries?: Set<number>;
 }
 
 /**
@@ -42,6 +48,9 @@ export interface UnwrapRequest {
 export interface Keyring {
   /** Wraps `dataKey` (or a new one) for every recipient of this keyring. */
   wrap(request: WrapRequest): Promise<WrapResult>;
-  /** Unwraps the data key from the first entry this keyring can open, or `undefined`. */
+  /**
+   * Unwraps the data key from the first entry this keyring can open; `undefined` when no entry is
+   * for it, or a `NoMatchingKeyError` whose cause lists the refusals when it tried some.
+   */
   unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined>;
 }
