@@ -42,7 +42,12 @@ export {
   KMS_ENTRY_TYPE,
   type KmsEntry,
 } from "./keyring/kms-entry.js";
-export type { KmsCallEvent, KmsCallListener } from "./keyring/kms-events.js";
+export {
+  observeKmsCall,
+  type KmsCallEvent,
+  type KmsCallListener,
+  type KmsOperation,
+} from "./keyring/kms-events.js";
 export { parseKmsArn, isKeyArn, isAlias, type KmsArn } from "./keyring/arn.js";
 
 export { parseMessagePrefix, serializePrefixWithEntries, type MessagePrefix } from "./format/message.js";

@@ -153,5 +153,5 @@ export {
   type CutoverRewrapRequest,
 } from "./keys/cutover-alias.js";
 export { waitForAlias, type WaitForAliasOptions, type AliasReadBack } from "./keys/wait-for-alias.js";
-export { kmsAdminOf, type KmsAdminApi, type KmsAdminClient } from "./keys/kms-admin.js";
+export { kmsAdminOf, type KmsAdminApi, type KmsAdminClient, type KmsAdminOptions } from "./keys/kms-admin.js";
 export { KeyToolError, type KeyToolErrorCode } from "./keys/errors.js";

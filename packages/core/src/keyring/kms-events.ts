@@ -4,9 +4,31 @@
  */
 import { errorName } from "../errors.js";
 
+/**
+ * The KMS operations rekey makes: the data plane of the SDK and the re-encrypt job, and the
+ * control plane of the key tooling (`kmsAdminOf` in `@rekey/reencrypt`).
+ */
+export type KmsOperation =
+  | "GenerateDataKey"
+  | "Encrypt"
+  | "Decrypt"
+  | "ReEncrypt"
+  | "DescribeKey"
+  | "ListKeys"
+  | "ListAliases"
+  | "GetKeyRotationStatus"
+  | "ListKeyRotations"
+  | "EnableKeyRotation"
+  | "RotateKeyOnDemand"
+  | "GetKeyPolicy"
+  | "ListGrants"
+  | "ListResourceTags"
+  | "CreateKey"
+  | "UpdateAlias";
+
 /** One KMS call, reported after it settles. */
 export interface KmsCallEvent {
-  readonly operation: "GenerateDataKey" | "Encrypt" | "Decrypt" | "ReEncrypt";
+  readonly operation: KmsOperation;
   /** The key id, ARN or alias the call named. */
   readonly keyId: string | undefined;
   /** The key ARN KMS answered with (the destination key for ReEncrypt). */
@@ -27,8 +49,15 @@ export interface KmsCallEvent {
 export type KmsCallListener = (event: KmsCallEvent) => void;
 
 /**
- * Runs one KMS call and reports it to `listener`. `describe` picks the key ARN and material id
- * out of the response.
+ * Runs one KMS call and reports it to `listener` (if any) once it settles, with its duration and,
+ * on failure, the error and its name; the call's result or error is passed on unchanged.
+ * `describe` picks the key ARN and material id out of the response.
+ *
+ * @example
+ * ```ts
+ * const out = await observeKmsCall(onKmsCall, "DescribeKey", keyId, () => kms.describeKey({ KeyId: keyId }),
+ *   (r) => ({ keyArn: r.KeyMetadata?.Arn, keyMaterialId: r.KeyMetadata?.CurrentKeyMaterialId }));
+ * ```
  */
 export async function observeKmsCall<T>(
   listener: KmsCallListener | undefined,

@@ -47,6 +47,8 @@ import {
   type UpdateAliasCommandOutput,
 } from "@aws-sdk/client-kms";
 
+import { observeKmsCall, type KmsCallListener, type KmsOperation } from "@rekey/core";
+
 type Out<T> = Omit<T, "$metadata">;
 
 /** The KMS operations of `rekey keys` and `rekey alias`. */
@@ -75,19 +77,33 @@ function isAdminApi(client: KmsAdminClient): client is KmsAdminApi {
   return typeof (client as Partial<KmsAdminApi>).describeKey === "function";
 }
 
+/** Options of {@link kmsAdminOf}. */
+export interface KmsAdminOptions {
+  /**
+   * Called after every KMS call made through the returned API, with the operation, the key named,
+   * the key ARN and material KMS answered (`DescribeKey`: `Arn` and `CurrentKeyMaterialId`),
+   * the duration and the error name — the same event as the SDK's and the job's `onKmsCall`.
+   * @default undefined
+   */
+  readonly onKmsCall?: KmsCallListener;
+}
+
 /**
  * Adapts a `KMSClient` to {@link KmsAdminApi}; an object that already implements it is returned
- * as is.
+ * as is, or, with `onKmsCall`, wrapped so that every call is reported.
  *
  * @example
  * ```ts
- * const kms = kmsAdminOf(new KMSClient({ region: "eu-west-1" }));
+ * const kms = kmsAdminOf(new KMSClient({ region: "eu-west-1" }), { onKmsCall: (e) => log(e) });
  * const { KeyMetadata } = await kms.describeKey({ KeyId: "alias/app-data" });
  * ```
  */
-export function kmsAdminOf(client: KmsAdminClient): KmsAdminApi {
-  if (isAdminApi(client)) return client;
-  const c = client;
+export function kmsAdminOf(client: KmsAdminClient, options: KmsAdminOptions = {}): KmsAdminApi {
+  const api = isAdminApi(client) ? client : sdkAdmin(client);
+  return options.onKmsCall ? observed(api, options.onKmsCall) : api;
+}
+
+function sdkAdmin(c: KMSClient): KmsAdminApi {
   return {
     listKeys: (input) => c.send(new ListKeysCommand(input)),
     describeKey: (input) => c.send(new DescribeKeyCommand(input)),
@@ -102,5 +118,47 @@ export function kmsAdminOf(client: KmsAdminClient): KmsAdminApi {
     createKey: (input) => c.send(new CreateKeyCommand(input)),
     updateAlias: (input) => c.send(new UpdateAliasCommand(input)),
     generateDataKey: (input) => c.send(new GenerateDataKeyCommand(input)),
+  };
+}
+
+type Facts = { keyArn: string | undefined; keyMaterialId: string | undefined };
+const none = (): Facts => ({ keyArn: undefined, keyMaterialId: undefined });
+
+/** `api` with every call reported to `listener`. */
+function observed(api: KmsAdminApi, listener: KmsCallListener): KmsAdminApi {
+  const watch =
+    <I, O>(
+      operation: KmsOperation,
+      call: (input: I) => Promise<O>,
+      keyOf: (input: I) => string | undefined,
+      describe: (output: O) => Facts = none,
+    ) =>
+    (input: I): Promise<O> =>
+      observeKmsCall(listener, operation, keyOf(input), () => call(input), describe);
+  const keyId = <I extends { KeyId?: string | undefined }>(i: I): string | undefined => i.KeyId;
+  const noKey = (): undefined => undefined;
+  return {
+    listKeys: watch("ListKeys", api.listKeys.bind(api), noKey),
+    describeKey: watch("DescribeKey", api.describeKey.bind(api), keyId, (o) => ({
+      keyArn: o.KeyMetadata?.Arn,
+      keyMaterialId: o.KeyMetadata?.CurrentKeyMaterialId,
+    })),
+    listAliases: watch("ListAliases", api.listAliases.bind(api), keyId),
+    getKeyRotationStatus: watch("GetKeyRotationStatus", api.getKeyRotationStatus.bind(api), keyId),
+    listKeyRotations: watch("ListKeyRotations", api.listKeyRotations.bind(api), keyId),
+    enableKeyRotation: watch("EnableKeyRotation", api.enableKeyRotation.bind(api), keyId),
+    rotateKeyOnDemand: watch("RotateKeyOnDemand", api.rotateKeyOnDemand.bind(api), keyId),
+    getKeyPolicy: watch("GetKeyPolicy", api.getKeyPolicy.bind(api), keyId),
+    listGrants: watch("ListGrants", api.listGrants.bind(api), keyId),
+    listResourceTags: watch("ListResourceTags", api.listResourceTags.bind(api), keyId),
+    createKey: watch("CreateKey", api.createKey.bind(api), noKey, (o) => ({
+      keyArn: o.KeyMetadata?.Arn,
+      keyMaterialId: o.KeyMetadata?.CurrentKeyMaterialId,
+    })),
+    updateAlias: watch("UpdateAlias", api.updateAlias.bind(api), (i) => i.AliasName),
+    generateDataKey: watch("GenerateDataKey", api.generateDataKey.bind(api), keyId, (o) => ({
+      keyArn: o.KeyId,
+      keyMaterialId: o.KeyMaterialId,
+    })),
   };
 }
