@@ -54,7 +54,12 @@ export { parseMessagePrefix, serializePrefixWithEntries, type MessagePrefix } fr
 export { hasMagic, type MessageHeader, type ParseResult } from "./format/header.js";
 export type { WrappedKeyEntry } from "./format/entries.js";
 export type { EncryptionContext } from "./format/encryption-context.js";
-export { DEFAULT_FRAME_LENGTH, DEFAULT_LIMITS, type FormatLimits } from "./format/constants.js";
+export {
+  DEFAULT_FRAME_LENGTH,
+  DEFAULT_LIMITS,
+  SIGNING_KEY_CONTEXT_KEY,
+  type FormatLimits,
+} from "./format/constants.js";
 
 export {
   RekeyError,

@@ -1,5 +1,6 @@
 /**
- * Hostile whole messages. Fuzzing: decrypt, decryptStream and inspect on mutated valid messages
+ * Hostile whole messages. Fuzzing: decrypt, decryptStream and inspect on mutated valid messages,
+ * unsigned and signed
  * (bit flips, byte writes, hostile u32 length fields, truncation, insertion, deletion, duplicated
  * ranges), with a fixed seed and a fixed number of runs, so CI runs the same cases every time:
  * nothing but a typed RekeyError is thrown, and no plaintext other than the original is ever
@@ -29,11 +30,13 @@ const RUNS = 250;
 
 const keyring = new RawAesKeyring({ name: "fuzz", key: randomBytes(32) });
 
-const plaintexts = [randomBytes(300), Buffer.alloc(0), randomBytes(64)];
+// Three unsigned messages and two signed ones (suite 2).
+const plaintexts = [randomBytes(300), Buffer.alloc(0), randomBytes(64), randomBytes(200), Buffer.alloc(0)];
 const messages = await Promise.all(
   plaintexts.map(
     async (p, i) =>
-      (await encrypt(p, { keyring, frameLength: 64, encryptionContext: { i: `${i}` } })).ciphertext,
+      (await encrypt(p, { keyring, frameLength: 64, encryptionContext: { i: `${i}` }, signed: i >= 3 }))
+        .ciphertext,
   ),
 );
 

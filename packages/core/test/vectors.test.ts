@@ -1,5 +1,5 @@
 /**
- * Runs the frozen version-1 vectors. Each names its outcome; for the decrypt failures (which share
+ * Runs the frozen version-1 vectors (suite 1, and suite 2 — signed — from 100 up). Each names its outcome; for the decrypt failures (which share
  * one public error) a diagnosis with the internal primitives confirms *which* check fails, so a
  * vector cannot pass for the wrong reason.
  */
@@ -21,6 +21,8 @@ import {
 } from "@rekey/core";
 import { commitmentMatches, deriveKeys } from "../src/crypto/derive.js";
 import { verifyHeaderTag } from "../src/crypto/header-tag.js";
+import { MessageVerifier } from "../src/crypto/signature.js";
+import { SIGNATURE_LENGTH } from "../src/format/constants.js";
 import { FakeKmsError } from "./helpers/fake-kms.js";
 import { through } from "./helpers/streams.js";
 import type { Vector } from "./vectors/vector.js";
@@ -41,6 +43,7 @@ const CODES: Record<string, RekeyErrorCode> = {
   limit: "ERR_LIMIT",
   format: "ERR_FORMAT",
   encryption_context: "ERR_ENCRYPTION_CONTEXT",
+  signature: "ERR_DECRYPT_FAILED",
 };
 
 const sameContext = (a: Record<string, string> | undefined, b: Record<string, string>): boolean =>
@@ -161,8 +164,18 @@ describe("frozen vectors (format v1)", () => {
       if (v.outcome === "commitment") expect(await diagnose(v, bytes)).toMatchObject({ commitment: false });
       if (v.outcome === "header_auth")
         expect(await diagnose(v, bytes)).toEqual({ commitment: true, headerTag: false });
-      if (["frame_auth", "truncated", "trailing"].includes(v.outcome)) {
+      if (["frame_auth", "truncated", "trailing", "signature"].includes(v.outcome)) {
         expect(await diagnose(v, bytes)).toEqual({ commitment: true, headerTag: true });
+      }
+      // A signed vector's signature holds exactly when its outcome is not "signature".
+      const info = ["format", "limit"].includes(v.outcome) ? undefined : inspect(bytes);
+      if (info?.signed) {
+        const verifier = new MessageVerifier(info.prefix.header.signingKey as string);
+        verifier.update(bytes.subarray(0, info.headerLength));
+        verifier.update(bytes.subarray(info.bodyOffset, bytes.length - SIGNATURE_LENGTH));
+        expect(verifier.finish(bytes.subarray(bytes.length - SIGNATURE_LENGTH))).toBe(
+          v.outcome !== "signature",
+        );
       }
     });
   }

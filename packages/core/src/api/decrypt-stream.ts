@@ -4,7 +4,9 @@
  * the final frame, or carries bytes after it, errors instead of ending quietly.
  *
  * States: `prefix` (collect header + wrapped keys, bounded by the header limits) → `opening`
- * (unwrap, commitment, header tag) → per frame `frame-header` → `ciphertext` → `tag` → … → `done`.
+ * (unwrap, commitment, header tag) → per frame `frame-header` → `ciphertext` → `tag` → … →
+ * (signed messages) `signature` → `done`. A signed message's frames are released as they verify;
+ * its signature is checked after the final frame, and a failure there errors the stream.
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { DecryptError, FormatError, LimitError } from "../errors.js";
@@ -12,6 +14,7 @@ import {
   FINAL_FRAME_HEADER,
   HEADER_FIXED,
   resolveLimits,
+  SIGNATURE_LENGTH,
   TAG_LENGTH,
   type FormatLimits,
 } from "../format/constants.js";
@@ -19,6 +22,7 @@ import type { MessageHeader } from "../format/header.js";
 import { parseMessagePrefix, type MessagePrefix } from "../format/message.js";
 import { FrameOpener } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
+import { MessageVerifier } from "../crypto/signature.js";
 import { nextFrameHeader, openMessage } from "./open.js";
 import { FrameBuffer } from "./frame-buffer.js";
 import type { DecryptOptions } from "./options.js";
@@ -42,7 +46,7 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
   return new DecryptTransform(options) as DecryptStream;
 }
 
-type State = "prefix" | "frame-header" | "ciphertext" | "tag" | "done";
+type State = "prefix" | "frame-header" | "ciphertext" | "tag" | "signature" | "done";
 
 /** Ciphertext is handed to the cipher once this much is staged (or the frame's ciphertext ends). */
 const STAGE_BYTES = 64 * 1024;
@@ -64,6 +68,10 @@ class DecryptTransform extends Transform {
   private opener: FrameOpener | undefined;
   private final = false;
   private remaining = 0;
+  /** Signed messages: the signature check, fed the header and every body byte. */
+  private verifier: MessageVerifier | undefined;
+  private readonly signature = Buffer.alloc(SIGNATURE_LENGTH);
+  private signatureLength = 0;
 
   constructor(options: DecryptOptions) {
     super();
@@ -107,6 +115,10 @@ class DecryptTransform extends Transform {
       }
       this.contentKey = key;
       this.header = prefix.header;
+      if (prefix.header.signingKey !== undefined) {
+        this.verifier = new MessageVerifier(prefix.header.signingKey);
+        this.verifier.update(bytes.subarray(0, prefix.header.headerLength));
+      }
       this.state = "frame-header";
       try {
         this.emit("header", prefix);
@@ -147,6 +159,7 @@ class DecryptTransform extends Transform {
           // Four bytes tell a regular frame from the final one; the final needs eight more.
           const want = this.smallLength < 4 ? 4 : FINAL_FRAME_HEADER;
           const n = Math.min(want - this.smallLength, chunk.length - at);
+          this.verifier?.update(chunk.subarray(at, at + n));
           chunk.copy(this.small, this.smallLength, at, at + n);
           this.smallLength += n;
           at += n;
@@ -174,6 +187,7 @@ class DecryptTransform extends Transform {
         case "ciphertext": {
           const n = Math.min(this.remaining, chunk.length - at);
           const piece = chunk.subarray(at, at + n);
+          this.verifier?.update(piece);
           this.remaining -= n;
           at += n;
           // Feed the cipher in large pieces: one held output buffer per tiny input chunk would
@@ -192,6 +206,7 @@ class DecryptTransform extends Transform {
         }
         case "tag": {
           const n = Math.min(TAG_LENGTH - this.smallLength, chunk.length - at);
+          this.verifier?.update(chunk.subarray(at, at + n));
           chunk.copy(this.small, this.smallLength, at, at + n);
           this.smallLength += n;
           at += n;
@@ -203,9 +218,21 @@ class DecryptTransform extends Transform {
           for (const p of plain) this.push(p);
           this.sequence++;
           if (this.final) {
-            this.state = "done";
+            this.state = this.verifier ? "signature" : "done";
             zeroize(this.contentKey);
           } else this.state = "frame-header";
+          break;
+        }
+        case "signature": {
+          // Frames already released verified one by one; the message as a whole verifies here,
+          // and the stream fails (at its end at the latest) if it does not.
+          const n = Math.min(SIGNATURE_LENGTH - this.signatureLength, chunk.length - at);
+          chunk.copy(this.signature, this.signatureLength, at, at + n);
+          this.signatureLength += n;
+          at += n;
+          if (this.signatureLength < SIGNATURE_LENGTH) break;
+          if (!(this.verifier as MessageVerifier).finish(this.signature)) throw new DecryptError();
+          this.state = "done";
           break;
         }
         case "done":

@@ -6,7 +6,7 @@ import { parseMessagePrefix } from "../format/message.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import { FrameOpener } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
-import { nextFrameHeader, openMessage } from "./open.js";
+import { nextFrameHeader, openMessage, verifiedBody } from "./open.js";
 import type { DecryptOptions } from "./options.js";
 
 /** The result of {@link decrypt}. */
@@ -20,7 +20,8 @@ export interface DecryptResult {
 
 /**
  * Decrypts a complete message. Fails with {@link DecryptError} on any authentication failure or
- * truncation, without saying which.
+ * truncation, without saying which. A signed message's signature is verified before anything
+ * else; nothing is returned unless the whole message verified.
  *
  * @example
  * ```ts
@@ -36,6 +37,8 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   if (parsed.status === "need") throw new FormatError("message is truncated before its body");
   const prefix = parsed.value;
   const { header } = prefix;
+  // Signed: the signature is checked first, so a forged message costs no KMS call.
+  if (header.signingKey !== undefined) ciphertext = verifiedBody(ciphertext, prefix);
   const contentKey = await openMessage(prefix, options);
   try {
     const pieces: Buffer[] = [];

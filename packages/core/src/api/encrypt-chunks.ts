@@ -55,6 +55,11 @@ export async function encryptChunks(
     const rest = plaintext.length - at;
     chunks.push(finalFrameHeader(seq, rest));
     add(sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest));
+    // Signed: the signature covers the header (fed already) and the body, not the entries.
+    if (start.signer) {
+      for (let i = start.prefix.length; i < chunks.length; i++) start.signer.update(chunks[i] as Uint8Array);
+      chunks.push(start.signer.finish());
+    }
     let byteLength = 0;
     for (const c of chunks) byteLength += c.length;
     return { chunks, byteLength, messageId: Buffer.from(messageId).toString("hex") };

@@ -12,7 +12,7 @@ import { finalFrameHeader, regularFrameHeader } from "../format/frame.js";
 import { sealFrame } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
 import type { EncryptOptions } from "./options.js";
-import { resolveFrameLength, startMessage, type SealedStart } from "./seal.js";
+import { resolveFrameLength, resolveSigned, startMessage, type SealedStart } from "./seal.js";
 import { FrameBuffer } from "./frame-buffer.js";
 
 /**
@@ -38,6 +38,7 @@ class EncryptTransform extends Transform {
     super();
     // A bad option fails here, when the stream is made, not when the first chunk arrives.
     resolveFrameLength(options.frameLength);
+    resolveSigned(options.signed);
     this.options = options;
   }
 
@@ -56,8 +57,9 @@ class EncryptTransform extends Transform {
         const pending = this.pending as FrameBuffer;
         const rest = pending.length;
         const pieces = pending.take(rest);
-        this.push(finalFrameHeader(this.sequence, rest));
-        for (const b of sealFrame(s.contentKey, s.messageId, this.sequence, true, pieces, rest)) this.push(b);
+        this.body(finalFrameHeader(this.sequence, rest));
+        for (const b of sealFrame(s.contentKey, s.messageId, this.sequence, true, pieces, rest)) this.body(b);
+        if (s.signer) this.push(s.signer.finish());
         zeroize(s.contentKey);
         callback();
       } catch (e) {
@@ -87,6 +89,12 @@ class EncryptTransform extends Transform {
     return true;
   }
 
+  /** Writes body bytes, which a signed message's signature covers. */
+  private body(bytes: Uint8Array): void {
+    this.started?.signer?.update(bytes);
+    this.push(bytes);
+  }
+
   private absorb(chunk: Buffer, callback: TransformCallback): void {
     try {
       const s = this.started as SealedStart;
@@ -96,9 +104,9 @@ class EncryptTransform extends Transform {
         if (this.sequence >= MAX_SEQUENCE_NUMBER)
           throw new LimitError("stream needs more frames than the format allows");
         const pieces = pending.take(s.frameLength);
-        this.push(regularFrameHeader(this.sequence));
+        this.body(regularFrameHeader(this.sequence));
         for (const b of sealFrame(s.contentKey, s.messageId, this.sequence, false, pieces, s.frameLength))
-          this.push(b);
+          this.body(b);
         this.sequence++;
       }
       callback();

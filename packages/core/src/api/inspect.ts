@@ -30,7 +30,9 @@ export interface InspectedEntry {
 /** What {@link inspect} reports. */
 export interface Inspection {
   readonly formatVersion: number;
-  readonly algorithm: "AES-256-GCM/HKDF-SHA512/commit";
+  readonly algorithm: "AES-256-GCM/HKDF-SHA512/commit" | "AES-256-GCM/HKDF-SHA512/commit/ECDSA-P384";
+  /** True for a signed message (suite 2); its public key is in the encryption context. */
+  readonly signed: boolean;
   readonly messageId: string;
   readonly frameLength: number;
   readonly encryptionContext: EncryptionContext;
@@ -111,7 +113,11 @@ function describe(prefix: MessagePrefix): Inspection {
   const h = prefix.header;
   return {
     formatVersion: h.version,
-    algorithm: "AES-256-GCM/HKDF-SHA512/commit",
+    algorithm:
+      h.signingKey === undefined
+        ? "AES-256-GCM/HKDF-SHA512/commit"
+        : "AES-256-GCM/HKDF-SHA512/commit/ECDSA-P384",
+    signed: h.signingKey !== undefined,
     messageId: Buffer.from(h.messageId).toString("hex"),
     frameLength: h.frameLength,
     encryptionContext: h.encryptionContext,

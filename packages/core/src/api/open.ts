@@ -3,11 +3,12 @@
  * commitment (constant time) and the header tag — all before any frame is decrypted.
  */
 import { DecryptError, FormatError, InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
-import { DATA_KEY_LENGTH } from "../format/constants.js";
+import { DATA_KEY_LENGTH, SIGNATURE_LENGTH } from "../format/constants.js";
 import { requireEncryptionContext } from "../format/encryption-context.js";
 import { readFrameHeader, type FrameHeader } from "../format/frame.js";
 import { deriveKeys, commitmentMatches, zeroize } from "../crypto/derive.js";
 import { verifyHeaderTag } from "../crypto/header-tag.js";
+import { MessageVerifier } from "../crypto/signature.js";
 import type { MessagePrefix } from "../format/message.js";
 import type { DecryptOptions } from "./options.js";
 
@@ -34,6 +35,21 @@ export async function openMessage(prefix: MessagePrefix, options: DecryptOptions
     throw new DecryptError();
   }
   return contentKey;
+}
+
+/**
+ * The body of a signed message held whole, once its signature (the last 96 bytes) verified over
+ * the header and the body: the bytes without the signature. Any failure is the same
+ * {@link DecryptError} as a failed tag.
+ */
+export function verifiedBody(bytes: Uint8Array, prefix: MessagePrefix): Uint8Array {
+  const end = bytes.length - SIGNATURE_LENGTH;
+  if (end < prefix.bodyOffset) throw new DecryptError();
+  const verifier = new MessageVerifier(prefix.header.signingKey as string);
+  verifier.update(bytes.subarray(0, prefix.header.headerLength));
+  verifier.update(bytes.subarray(prefix.bodyOffset, end));
+  if (!verifier.finish(bytes.subarray(end))) throw new DecryptError();
+  return bytes.subarray(0, end);
 }
 
 /**

@@ -11,6 +11,14 @@ export interface EncryptOptions {
   readonly encryptionContext?: EncryptionContext;
   /** Plaintext bytes per frame. @default 1048576 (1 MiB) */
   readonly frameLength?: number;
+  /**
+   * Sign the message (suite 2): an ECDSA P-384 signature over the header and the body, with a
+   * key pair made for this message whose public key goes into the encryption context (under
+   * `rekey-signing-key`) and so into every KMS entry's context. A reader who can decrypt cannot
+   * then forge a message under this header; a rewrap keeps the signature valid.
+   * @default false
+   */
+  readonly signed?: boolean;
   /** Cancels the KMS call. */
   readonly signal?: AbortSignal;
 }

@@ -2,13 +2,16 @@
  * Starting a message: make and wrap a data key, derive the content key and commitment, and write
  * header + wrapped-key section. The plaintext data key is zeroed before this returns.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { EncryptionContextError, InvalidArgumentError } from "../errors.js";
 import { integerOption } from "../integer-option.js";
 import {
   DATA_KEY_LENGTH,
   DEFAULT_FRAME_LENGTH,
   DEFAULT_LIMITS,
   MIN_FRAME_LENGTH,
+  SIGNING_KEY_CONTEXT_KEY,
+  SUITE_AES256_GCM_HKDF_SHA512_COMMIT,
+  SUITE_SIGNED_ECDSA_P384,
 } from "../format/constants.js";
 import { serializeEncryptionContext } from "../format/encryption-context.js";
 import { serializeEntries } from "../format/entries.js";
@@ -16,6 +19,7 @@ import { serializeHeaderBody } from "../format/header.js";
 import { computeHeaderTag } from "../crypto/header-tag.js";
 import { deriveKeys, zeroize } from "../crypto/derive.js";
 import { newMessageId } from "../crypto/message-id.js";
+import { generateSigningKey, MessageSigner } from "../crypto/signature.js";
 import type { EncryptOptions } from "./options.js";
 
 /** A message ready for its frames. */
@@ -25,6 +29,17 @@ export interface SealedStart {
   readonly contentKey: Buffer;
   readonly messageId: Uint8Array;
   readonly frameLength: number;
+  /**
+   * A signed message's signer, already fed the header: the writer feeds it every body byte and
+   * appends its signature after the final frame.
+   */
+  readonly signer: MessageSigner | undefined;
+}
+
+/** The `signed` option: absent is false; anything but a boolean is refused. */
+export function resolveSigned(signed: unknown): boolean {
+  if (signed === undefined || typeof signed === "boolean") return signed === true;
+  throw new InvalidArgumentError("signed must be true or false", { option: "signed" });
 }
 
 /**
@@ -41,7 +56,18 @@ export function resolveFrameLength(frameLength: unknown): number {
 /** Validates options, wraps a new data key and builds the message prefix. */
 export async function startMessage(options: EncryptOptions, plaintextLength?: number): Promise<SealedStart> {
   const frameLength = resolveFrameLength(options.frameLength);
-  const encryptionContext = options.encryptionContext ?? {};
+  const signed = resolveSigned(options.signed);
+  const callerContext = options.encryptionContext ?? {};
+  if (Object.hasOwn(callerContext, SIGNING_KEY_CONTEXT_KEY))
+    throw new EncryptionContextError(
+      `the context key "${SIGNING_KEY_CONTEXT_KEY}" is reserved for signed messages`,
+    );
+  // A signed message's public key joins the context: authenticated by the header tag, and the
+  // context of every entry the keyring makes.
+  const signing = signed ? generateSigningKey() : undefined;
+  const encryptionContext = signing
+    ? { ...callerContext, [SIGNING_KEY_CONTEXT_KEY]: signing.publicKey }
+    : callerContext;
   // Serialize first: an invalid context fails before any KMS call.
   const context = serializeEncryptionContext(encryptionContext, DEFAULT_LIMITS.maxContextBytes);
   const wrapped = await options.keyring.wrap({
@@ -58,9 +84,20 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
   zeroize(wrapped.dataKey);
   try {
     const entries = serializeEntries(wrapped.entries, DEFAULT_LIMITS);
-    const body = serializeHeaderBody({ messageId, frameLength, context, commitment }, DEFAULT_LIMITS);
-    const prefix = [body, computeHeaderTag(contentKey, body), entries];
-    return { prefix, contentKey, messageId, frameLength };
+    const suiteId = signing ? SUITE_SIGNED_ECDSA_P384 : SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
+    const body = serializeHeaderBody(
+      { suiteId, messageId, frameLength, context, commitment },
+      DEFAULT_LIMITS,
+    );
+    const tag = computeHeaderTag(contentKey, body);
+    const prefix = [body, tag, entries];
+    let signer: MessageSigner | undefined;
+    if (signing) {
+      signer = new MessageSigner(signing.privateKey);
+      signer.update(body);
+      signer.update(tag);
+    }
+    return { prefix, contentKey, messageId, frameLength, signer };
   } catch (e) {
     zeroize(contentKey);
     throw e;

@@ -11,6 +11,15 @@ export const MAGIC = Uint8Array.of(0x52, 0x4b, 0x45, 0x59);
 export const FORMAT_VERSION = 1;
 /** Algorithm suite 1: AES-256-GCM, HKDF-SHA512 key derivation, key commitment. */
 export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT = 0x0001;
+/** Algorithm suite 2: suite 1 plus an ECDSA P-384 signature over the header and the body. */
+export const SUITE_SIGNED_ECDSA_P384 = 0x0002;
+/** Bytes of a suite 2 signature (`r || s`), the last bytes of a signed message. */
+export const SIGNATURE_LENGTH = 96;
+/**
+ * The encryption-context key that carries a signed message's public key (base64 of the
+ * compressed P-384 point). Reserved: a caller's context may not use it.
+ */
+export const SIGNING_KEY_CONTEXT_KEY = "rekey-signing-key";
 
 export const MESSAGE_ID_LENGTH = 32;
 export const COMMITMENT_LENGTH = 32;

@@ -13,17 +13,21 @@ import {
   MAGIC,
   MESSAGE_ID_LENGTH,
   SUITE_AES256_GCM_HKDF_SHA512_COMMIT,
+  SUITE_SIGNED_ECDSA_P384,
   TAG_LENGTH,
   type FormatLimits,
 } from "./constants.js";
 import { parseEncryptionContext, type EncryptionContext } from "./encryption-context.js";
+import { signingKeyOf } from "./signing-key.js";
 
 /** A parsed header. */
 export interface MessageHeader {
   /** Format version (1). */
   readonly version: number;
-  /** Algorithm suite id (1: AES-256-GCM, HKDF-SHA512, committing). */
+  /** Algorithm suite id (1: AES-256-GCM, HKDF-SHA512, committing; 2: the same, signed). */
   readonly suiteId: number;
+  /** Suite 2: the public key the signature verifies under (from the encryption context). */
+  readonly signingKey: string | undefined;
   /** Random 32-byte message id; the HKDF salt. */
   readonly messageId: Uint8Array;
   /** Plaintext bytes per regular frame. */
@@ -42,6 +46,8 @@ export interface MessageHeader {
 
 /** Header fields a writer chooses. */
 export interface HeaderFields {
+  /** @default 1 (unsigned) */
+  suiteId?: number;
   messageId: Uint8Array;
   frameLength: number;
   /** Serialized (canonical) encryption context. */
@@ -68,7 +74,7 @@ export function serializeHeaderBody(fields: HeaderFields, limits: FormatLimits):
   const out = new Uint8Array(headerLength - TAG_LENGTH);
   out.set(MAGIC, HEADER_FIXED.magic);
   out[HEADER_FIXED.version] = FORMAT_VERSION;
-  writeU16(out, HEADER_FIXED.suite, SUITE_AES256_GCM_HKDF_SHA512_COMMIT);
+  writeU16(out, HEADER_FIXED.suite, fields.suiteId ?? SUITE_AES256_GCM_HKDF_SHA512_COMMIT);
   writeU32(out, HEADER_FIXED.headerLength, headerLength);
   out.set(fields.messageId, HEADER_FIXED.messageId);
   writeU32(out, HEADER_FIXED.frameLength, fields.frameLength);
@@ -93,7 +99,7 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
   const version = bytes[HEADER_FIXED.version] ?? 0;
   if (version !== FORMAT_VERSION) throw new FormatError(`unsupported format version ${version}`);
   const suiteId = readU16(bytes, HEADER_FIXED.suite);
-  if (suiteId !== SUITE_AES256_GCM_HKDF_SHA512_COMMIT)
+  if (suiteId !== SUITE_AES256_GCM_HKDF_SHA512_COMMIT && suiteId !== SUITE_SIGNED_ECDSA_P384)
     throw new FormatError(`unsupported algorithm suite ${suiteId}`);
   const headerLength = readU32(bytes, HEADER_FIXED.headerLength);
   const contextLength = readU16(bytes, HEADER_FIXED.contextLength);
@@ -113,11 +119,13 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
   const encryptionContext = parseEncryptionContext(
     authenticatedBytes.subarray(HEADER_FIXED.context, contextEnd),
   );
+  const signingKey = signingKeyOf(suiteId, encryptionContext);
   return {
     status: "ok",
     value: {
       version,
       suiteId,
+      signingKey,
       messageId: bytes.slice(HEADER_FIXED.messageId, HEADER_FIXED.messageId + MESSAGE_ID_LENGTH),
       frameLength,
       encryptionContext,

@@ -14,9 +14,14 @@ import {
   parseMessagePrefix,
   RawAesKeyring,
   serializePrefixWithEntries,
+  type Keyring,
   type KmsApi,
   type MessagePrefix,
 } from "@rekey/core";
+import { deriveKeys } from "../../src/crypto/derive.js";
+import { sealFrame } from "../../src/crypto/frame-cipher.js";
+import { computeHeaderTag } from "../../src/crypto/header-tag.js";
+import { finalFrameHeader } from "../../src/format/frame.js";
 import type { KmsRecord, Vector } from "./vector.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -234,6 +239,83 @@ const kmsVectors: Record<string, Vector> = {
   },
 };
 Object.assign(vectors, kmsVectors);
+
+// Signed (suite 2) vectors: 100 and up. A keyring that keeps the data key stands for the
+// "data-key holder" who can forge an unsigned message but not a signed one.
+const heldKeys: Buffer[] = [];
+const holding: Keyring = {
+  wrap: async (r) => {
+    const w = await keyring.wrap(r);
+    heldKeys.push(Buffer.from(w.dataKey));
+    return w;
+  },
+  unwrap: (e, r) => keyring.unwrap(e, r),
+};
+const signed = (await encrypt(plaintext, { keyring: holding, frameLength: FRAME, encryptionContext: ctx, signed: true })).ciphertext;
+const ps = prefixOf(signed);
+const signedKeys = deriveKeys(heldKeys[0] as Buffer, ps.header.messageId);
+const forgedText = Buffer.from("a body forged by a holder of the data key");
+const forgedBody = Buffer.concat([
+  finalFrameHeader(1, forgedText.length),
+  ...sealFrame(signedKeys.contentKey, ps.header.messageId, 1, true, [forgedText], forgedText.length),
+]);
+const downgraded = (() => {
+  const body = Buffer.from(ps.header.authenticatedBytes);
+  body.writeUInt16BE(1, 5);
+  const tag = computeHeaderTag(signedKeys.contentKey, body);
+  return Buffer.concat([body, tag, signed.subarray(ps.header.headerLength, signed.length - 96)]);
+})();
+const signedViaAlias = (await encrypt(kmsText, { keyring: new KmsKeyring({ client: writerKms(MATERIAL_1), keyId: "alias/app" }), encryptionContext: kmsCtx, frameLength: 32, signed: true })).ciphertext;
+const pSignedAlias = prefixOf(signedViaAlias);
+const signedAliasKey = records[records.length - 1] as KmsRecord;
+const signedRewrapped = Buffer.concat([
+  serializePrefixWithEntries(pSignedAlias.header, [
+    encodeKmsEntry({
+      keyArn: KEY_ARN,
+      requestedKeyId: "alias/app",
+      keyMaterialId: MATERIAL_2,
+      // ReEncrypt keeps the encryption context, the public key included.
+      ciphertextBlob: record(Buffer.from(signedAliasKey.plaintextHex, "hex"), signedAliasKey.encryptionContext, MATERIAL_2),
+    }),
+  ]),
+  signedViaAlias.subarray(pSignedAlias.bodyOffset),
+]);
+const signedVectors: Record<string, Vector> = {
+  "100-ok-signed": { description: "suite 2 (signed): 200 bytes in 64-byte frames, the public key in the context, a 96-byte signature after the final frame", outcome: "ok", keyring: kr, ciphertextBase64: signed.toString("base64"), plaintextHex: plaintext.toString("hex") },
+  "101-signature-flipped": { description: "100 with the last byte of its signature flipped", outcome: "signature", keyring: kr, ciphertextBase64: flip(signed, signed.length - 1).toString("base64") },
+  "102-signature-forged-body": {
+    description: "100 with a new body made by a holder of the data key (header tag and frame tag verify); the signature is 100's",
+    outcome: "signature",
+    keyring: kr,
+    ciphertextBase64: Buffer.concat([signed.subarray(0, ps.bodyOffset), forgedBody, signed.subarray(signed.length - 96)]).toString("base64"),
+  },
+  "103-format-signed-downgrade": {
+    description: "100 turned into suite 1 by a holder of the data key (suite field changed, header tag recomputed, signature dropped): the context still holds the reserved public-key entry",
+    outcome: "format",
+    keyring: kr,
+    ciphertextBase64: downgraded.toString("base64"),
+  },
+  "104-ok-signed-aws-kms": {
+    description: "suite 2 through a KMS alias: the public key is part of the entry's KMS encryption context",
+    outcome: "ok",
+    keyring: { type: "aws-kms", keyId: "alias/app" },
+    kms: { aliases, records: records.filter((r) => r === signedAliasKey) },
+    entries: [{ keyArn: KEY_ARN, requestedKeyId: "alias/app", keyMaterialId: MATERIAL_1 }],
+    ciphertextBase64: signedViaAlias.toString("base64"),
+    plaintextHex: kmsText.toString("hex"),
+  },
+  "105-ok-signed-aws-kms-rewrapped": {
+    description: "104 after a rewrap onto new material (ReEncrypt keeps the context): header, body and signature bytes are 104's, and the signature verifies",
+    outcome: "ok",
+    keyring: { type: "aws-kms", allowedKeyArns: [KEY_ARN] },
+    kms: { aliases, records: records.slice(-1) },
+    entries: [{ keyArn: KEY_ARN, requestedKeyId: "alias/app", keyMaterialId: MATERIAL_2 }],
+    rewrapOf: "104-ok-signed-aws-kms",
+    ciphertextBase64: signedRewrapped.toString("base64"),
+    plaintextHex: kmsText.toString("hex"),
+  },
+};
+Object.assign(vectors, signedVectors);
 
 for (const [name, v] of Object.entries(vectors)) {
   const file = join(here, `${name}.json`);
