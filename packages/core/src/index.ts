@@ -23,6 +23,16 @@ export {
   type EsdkDecryptOptions,
   type EsdkDecryptResult,
 } from "./esdk/esdk-decrypt.js";
+export {
+  parseEsdkHeader,
+  esdkSuite,
+  ESDK_KMS_PROVIDER_ID,
+  ESDK_RESERVED_CONTEXT_PREFIX,
+  type EsdkHeader,
+  type EsdkDataKey,
+  type EsdkSuite,
+  type EsdkHeaderLimits,
+} from "./esdk/esdk-header.js";
 
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest } from "./keyring/types.js";
 export {

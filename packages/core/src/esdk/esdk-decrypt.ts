@@ -15,6 +15,7 @@
 import { Duplex } from "node:stream";
 import type * as EsdkModule from "@aws-crypto/client-node";
 import type {
+  KeyringNode,
   KmsKeyringNode,
   NodeDecryptionMaterial,
   NodeDecryptionRequest,
@@ -34,10 +35,9 @@ import { DEFAULT_LIMITS } from "../format/constants.js";
 import { requireEncryptionContext } from "../format/encryption-context.js";
 import { isNotThisKey, kmsApiOf, type KmsApi, type KmsClientLike } from "../keyring/kms-client.js";
 import { isKeyArn } from "../keyring/arn.js";
-
-/** Algorithm suites of ESDK message format version 1 and 2. */
-const V1_SUITES = new Set([0x0014, 0x0046, 0x0078, 0x0114, 0x0146, 0x0178, 0x0214, 0x0346, 0x0378]);
-const V2_SUITES = new Set([0x0478, 0x0578]);
+import { esdkRawAesKeysOf } from "../keyring/esdk-raw-keys.js";
+import type { Keyring } from "../keyring/types.js";
+import { esdkSuite } from "./esdk-header.js";
 
 /** The ESDK, loaded on first use: applications that never read ESDK messages never load it. */
 type Esdk = typeof EsdkModule;
@@ -54,8 +54,9 @@ const loadEsdk = (): Promise<Esdk> => (esdkModule ??= import("@aws-crypto/client
  */
 export function isEsdkMessage(bytes: Uint8Array): boolean {
   if (bytes.length < 3) return false;
-  if (bytes[0] === 0x02) return V2_SUITES.has(readU16(bytes, 1));
-  if (bytes[0] === 0x01 && bytes[1] === 0x80 && bytes.length >= 4) return V1_SUITES.has(readU16(bytes, 2));
+  if (bytes[0] === 0x02) return esdkSuite(readU16(bytes, 1))?.messageVersion === 2;
+  if (bytes[0] === 0x01 && bytes[1] === 0x80 && bytes.length >= 4)
+    return esdkSuite(readU16(bytes, 2))?.messageVersion === 1;
   return false;
 }
 
@@ -67,6 +68,13 @@ export interface EsdkDecryptOptions {
   readonly allowedKeyArns?: readonly string[];
   /** Or: any key in these accounts and partition. */
   readonly discovery?: { readonly accountIds: readonly string[]; readonly partition: string };
+  /**
+   * A rekey keyring whose `RawAesKeyring`s created with `esdkKeyNamespace` (directly or in a
+   * `MultiKeyring`) also open data keys an ESDK raw AES keyring wrapped. With such a keyring,
+   * `allowedKeyArns` and `discovery` may both be left out (no KMS at all).
+   * @default undefined: KMS only
+   */
+  readonly keyring?: Keyring;
   /** Pairs that must be in the message's encryption context. @default {} */
   readonly requiredEncryptionContext?: Readonly<Record<string, string>>;
   /** Most encrypted data keys a message may carry. @default 16 */
@@ -112,19 +120,38 @@ function watched(api: KmsApi, watch: KmsWatch): KmsApi {
   };
 }
 
-function keyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode {
+function kmsKeyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode | undefined {
   const api = watched(kmsApiOf(options.client), watch);
   const clientProvider = (() => api) as unknown as NonNullable<
     NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
   >;
   const arns = options.allowedKeyArns ?? [];
   if (arns.length > 0) return new esdk.KmsKeyringNode({ keyIds: [...arns], clientProvider });
-  const discovery = options.discovery as NonNullable<EsdkDecryptOptions["discovery"]>;
+  const discovery = options.discovery;
+  if (!discovery) return undefined;
   return new esdk.KmsKeyringNode({
     discovery: true,
     discoveryFilter: { accountIDs: [...discovery.accountIds], partition: discovery.partition },
     clientProvider,
   });
+}
+
+/** The ESDK keyring: KMS (strict or discovery) and the raw AES keys of `options.keyring`. */
+function keyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): KeyringNode {
+  const kms = kmsKeyringFor(esdk, options, watch);
+  const raw = esdkRawAesKeysOf(options.keyring).map(
+    (k) =>
+      new esdk.RawAesKeyringNode({
+        keyNamespace: k.keyNamespace,
+        keyName: k.keyName,
+        // A copy: the ESDK takes the array it is given and wipes it when it disposes of it.
+        unencryptedMasterKey: Uint8Array.from(k.key),
+        wrappingSuite: esdk.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+      }),
+  );
+  const all: KeyringNode[] = [...(kms ? [kms] : []), ...raw];
+  if (all.length === 1) return all[0] as KeyringNode;
+  return new esdk.MultiKeyringNode({ children: all });
 }
 
 /** The ESDK's limits as this reader sets them: defaults filled in, each checked. */
@@ -144,8 +171,10 @@ function checkOptions(options: EsdkDecryptOptions): EsdkLimits {
     if (!isKeyArn(a)) throw new InvalidArgumentError(`allowedKeyArns takes key ARNs, not "${a}"`);
   if (arns.length > 0 && options.discovery)
     throw new InvalidArgumentError("use allowedKeyArns or discovery, not both");
-  if (arns.length === 0 && !options.discovery)
-    throw new InvalidArgumentError("decrypting an ESDK message needs allowedKeyArns or a discovery filter");
+  if (arns.length === 0 && !options.discovery && esdkRawAesKeysOf(options.keyring).length === 0)
+    throw new InvalidArgumentError(
+      "decrypting an ESDK message needs allowedKeyArns, a discovery filter or a keyring with ESDK raw AES keys",
+    );
   return {
     maxEncryptedDataKeys: integerOption("maxEncryptedDataKeys", options.maxEncryptedDataKeys, 16, {
       max: 0xffff,

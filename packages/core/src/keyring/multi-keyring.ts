@@ -6,6 +6,7 @@
 import { InvalidArgumentError, NoMatchingKeyError } from "../errors.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
+import { registerKeyringChildren } from "./esdk-raw-keys.js";
 
 /**
  * Combines keyrings.
@@ -21,6 +22,7 @@ export class MultiKeyring implements Keyring {
   constructor(keyrings: readonly Keyring[]) {
     if (keyrings.length === 0) throw new InvalidArgumentError("a multi-keyring needs at least one keyring");
     this.keyrings = keyrings;
+    registerKeyringChildren(this, keyrings);
   }
 
   async wrap(request: WrapRequest): Promise<WrapResult> {

@@ -12,6 +12,7 @@ import { concatBytes, encodeUtf8 } from "../format/bytes.js";
 import { serializeEncryptionContext, type EncryptionContext } from "../format/encryption-context.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
+import { registerEsdkRawAesKey } from "./esdk-raw-keys.js";
 
 /** The entry type of raw-AES-wrapped data keys. */
 export const RAW_AES_ENTRY_TYPE = "raw-aes";
@@ -22,6 +23,14 @@ export interface RawAesKeyringOptions {
   readonly name: string;
   /** The 32-byte wrapping key. The keyring keeps a copy. */
   readonly key: Uint8Array;
+  /**
+   * Also open AWS Encryption SDK messages whose data key was wrapped by an ESDK raw AES keyring
+   * with this key namespace and `name` as its key name (the same 32-byte key): `decryptEsdk`,
+   * `decryptEsdkStream` and the re-encrypt job's ESDK migration use it. The rekey entries this
+   * keyring writes and reads are unchanged.
+   * @default undefined: not used for ESDK messages
+   */
+  readonly esdkKeyNamespace?: string;
 }
 
 const LABEL = encodeUtf8("RKEY raw-aes v1\0");
@@ -52,6 +61,14 @@ export class RawAesKeyring implements Keyring {
     if (!options.name) throw new InvalidArgumentError("a raw AES keyring needs a name");
     this.name = options.name;
     this.key = Buffer.from(options.key);
+    if (options.esdkKeyNamespace !== undefined) {
+      if (!options.esdkKeyNamespace) throw new InvalidArgumentError("esdkKeyNamespace must not be empty");
+      registerEsdkRawAesKey(this, {
+        keyNamespace: options.esdkKeyNamespace,
+        keyName: this.name,
+        key: this.key,
+      });
+    }
   }
 
   async wrap(request: WrapRequest): Promise<WrapResult> {
