@@ -73,13 +73,21 @@ Exit codes:
   0    every object is on the target (rewrapped, reencrypted or current)
   1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job:
        use another file or --fresh-checkpoint)
-  2    some objects are not on the target: conflict, foreign, unreadable, skipped, bad manifest lines
+  2    some objects are not on the target: conflict, esdk (run reencrypt), foreign, unreadable,
+       skipped, bad manifest lines
   3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
   4    the store does not honour conditional writes (If-Match ignored), or its probe could not
        run: nothing was written there (see --writers-stopped, --probe-prefix)
   5    stopped early: the same permanent KMS error on the same key hit --max-key-failures
        objects in a row; the objects not tried are left for a re-run
   130  interrupted (SIGINT); with --checkpoint, the same command resumes
+
+AWS Encryption SDK messages (format 1 and 2) are planned as class esdk, with their suite and
+key ARNs. "rekey reencrypt" migrates them into rekey messages under the target: the ESDK decrypts
+(KMS, limited to the message's key ARNs in the job's Region), signed messages are written only
+after their signature verified, and the encryption context is kept except the ESDK's reserved
+aws-crypto- keys (listed in the report). "rekey rewrap" cannot move them: it reports them (esdk,
+exit code 2) and leaves them untouched. Messages without key commitment (ESDK 1.x) are skipped.
 
 Stores: before its first write to a bucket the job probes, under --probe-prefix, whether the
 store honours If-Match / If-None-Match (PutObject, CompleteMultipartUpload, GetObject) and has
@@ -161,7 +169,7 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
       program
         .command("reencrypt")
         .description(
-          "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory)",
+          "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory); migrates AWS Encryption SDK messages",
         ),
     ),
   )

@@ -82,6 +82,11 @@ async function inspectS3(url: string, options: InspectSourceOptions): Promise<So
   const read = await completePrefix(first.bytes, size, async (start, end) => {
     return (await get(`bytes=${start}-${end - 1}`, etag)).bytes;
   });
+  if (read.kind === "esdk")
+    throw new FileError(
+      "ERR_INPUT",
+      `${url}: an AWS Encryption SDK message (suite ${read.header.suite.name}), not a rekey message`,
+    );
   if (read.kind !== "ok") throw new FileError("ERR_INPUT", `${url}: ${read.reason}`);
   return strip(url, inspect(read.bytes), size);
 }

@@ -3,7 +3,7 @@
  * was read to decide (version token, size, attributes, the header itself). `processObject`
  * carries the plan out without reading the header again.
  */
-import type { MessagePrefix } from "@rekey/core";
+import type { EsdkHeader, MessagePrefix } from "@rekey/core";
 import type { ObjectRef } from "./object-ref.js";
 
 /**
@@ -12,11 +12,13 @@ import type { ObjectRef } from "./object-ref.js";
  *   material KMS reports as current); nothing to do, no KMS call;
  * - `rewrap`: one KMS `ReEncrypt` per entry to move; the payload stays byte for byte;
  * - `reencrypt`: a full re-encrypt (requested with `mode: "reencrypt"`, or no KMS entry to rewrap);
- * - `foreign`: not a rekey message (no magic), left alone;
+ * - `esdk`: an AWS Encryption SDK message: a full re-encrypt (mode `reencrypt`) migrates it to a
+ *   rekey message under the target; `rewrap` cannot move it and leaves it alone;
+ * - `foreign`: neither a rekey nor an ESDK message, left alone;
  * - `unreadable`: starts like a rekey message but its header does not parse, left alone;
  * - `skipped`: not selected by `fromKeys` / `olderThanMaterial`.
  */
-export type PlanClass = "current" | "rewrap" | "reencrypt" | "foreign" | "unreadable" | "skipped";
+export type PlanClass = "current" | "rewrap" | "reencrypt" | "esdk" | "foreign" | "unreadable" | "skipped";
 
 /** What happens to one wrapped-key entry. */
 export type EntryAction =
@@ -51,13 +53,18 @@ export interface ObjectPlan {
   /** Header and wrapped keys (rekey objects only). */
   readonly prefix?: MessagePrefix;
   /**
-   * The bytes `prefix` was parsed from (`[0, prefix.bodyOffset)`): every later read of the object
-   * is compared with them before it is used.
+   * The AWS Encryption SDK header (class `esdk`): suite, encrypted data keys and their key ARNs,
+   * encryption context, frame length.
+   */
+  readonly esdk?: EsdkHeader;
+  /**
+   * The bytes `prefix` (or `esdk`) was parsed from, the whole header: every later read of the
+   * object is compared with them before it is used.
    */
   readonly headBytes?: Uint8Array;
   /** Per entry of `prefix.entries`, in order (class `rewrap`). */
   readonly actions: readonly EntryAction[];
-  /** Who the new data key is wrapped for, primary first (class `reencrypt`). */
+  /** Who the new data key is wrapped for, primary first (class `reencrypt`; `esdk` in mode `reencrypt`). */
   readonly recipients: readonly Recipient[];
   /** Key ARNs of the object's KMS entries. */
   readonly sourceKeyArns: readonly string[];

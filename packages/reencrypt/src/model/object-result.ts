@@ -7,13 +7,23 @@ import type { PlanClass } from "./object-plan.js";
  * - `rewrapped` / `reencrypted`: written, verified, on the target;
  * - `current`: already on the target, untouched;
  * - `conflict`: another writer changed or deleted it since it was read; left as they made it;
- * - `foreign`: not a rekey message; `unreadable`: a corrupt rekey header; both untouched;
+ * - `esdk`: an AWS Encryption SDK message `rewrap` cannot move (run `reencrypt` to migrate it);
+ * - `foreign`: neither a rekey nor an ESDK message; `unreadable`: a corrupt header or a message
+ *   that does not decrypt; all three untouched;
  * - `failed`: an error (KMS refused, S3 kept failing, verification failed); the object is
  *   unchanged or, if the failure came after the write, still a valid message;
  * - `skipped`: not selected by the entry filters.
  */
 export type ObjectOutcome =
-  "rewrapped" | "reencrypted" | "current" | "conflict" | "foreign" | "unreadable" | "failed" | "skipped";
+  | "rewrapped"
+  | "reencrypted"
+  | "current"
+  | "conflict"
+  | "esdk"
+  | "foreign"
+  | "unreadable"
+  | "failed"
+  | "skipped";
 
 /** Every outcome, in report order. */
 export const OBJECT_OUTCOMES: readonly ObjectOutcome[] = [
@@ -21,6 +31,7 @@ export const OBJECT_OUTCOMES: readonly ObjectOutcome[] = [
   "reencrypted",
   "current",
   "conflict",
+  "esdk",
   "foreign",
   "unreadable",
   "failed",
@@ -63,6 +74,11 @@ export interface ObjectResult {
    * store against a writer that was not stopped.
    */
   readonly unconditional?: boolean;
+  /**
+   * Encryption-context keys of a migrated AWS Encryption SDK message that the new message does
+   * not carry: the ESDK's reserved `aws-crypto-` keys (its signing key), meaningless to rekey.
+   */
+  readonly droppedContextKeys?: readonly string[];
   /** KMS entries under keys outside the job's KMS scope, kept as they were. @default 0 */
   readonly keptEntries?: number;
   readonly durationMs: number;

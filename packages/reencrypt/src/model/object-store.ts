@@ -6,16 +6,21 @@
  * planned version. The rules of when to write, what to compare and how to verify live with the
  * operations, not in each store.
  */
-import type { FormatLimits, MessagePrefix } from "@rekey/core";
+import type { EsdkHeader, FormatLimits, MessagePrefix } from "@rekey/core";
 import type { Readable } from "node:stream";
 import type { ObjectRef } from "./object-ref.js";
 import type { ObjectPlan } from "./object-plan.js";
 
-/** What a header read found. */
+/**
+ * What a header read found: a rekey header (`ok`), an AWS Encryption SDK header (`esdk`), an
+ * object of neither format (`foreign`), or a header of one that does not parse (`unreadable`).
+ * `bytes` are the bytes read, the whole header included.
+ */
 export type PrefixRead =
   | { readonly kind: "foreign"; readonly reason: string }
   | { readonly kind: "unreadable"; readonly code: string; readonly reason: string }
-  | { readonly kind: "ok"; readonly prefix: MessagePrefix; readonly bytes: Uint8Array };
+  | { readonly kind: "ok"; readonly prefix: MessagePrefix; readonly bytes: Uint8Array }
+  | { readonly kind: "esdk"; readonly header: EsdkHeader; readonly bytes: Uint8Array };
 
 /** How a store reads heads. */
 export interface HeadReadSettings {

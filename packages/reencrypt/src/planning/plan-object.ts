@@ -1,12 +1,14 @@
 /**
  * `planHead`: the plan of one object, from what its store read (the head) and what KMS says of
- * its keys (their current material). Pure: no IO — the runner reads the head and looks the keys
+ * its keys (their current material). A rekey header is classified by `classifyPrefix`, an AWS
+ * Encryption SDK header by `classifyEsdk`. Pure: no IO — the runner reads the head and looks the keys
  * up (`keysToLookUp`), then plans.
  */
 import { describeError } from "../errors.js";
 import type { ObjectPlan } from "../model/object-plan.js";
 import type { ObjectRef } from "../model/object-ref.js";
 import type { StoredHead } from "../model/object-store.js";
+import { classifyEsdk } from "./classify-esdk.js";
 import { classifyPrefix, type ClassifyInput } from "./classify-prefix.js";
 
 /** What planning needs besides the head. */
@@ -42,6 +44,15 @@ export function planHead(ref: ObjectRef, head: StoredHead, input: PlanInput): Ob
   if (read.kind === "foreign") return { ...empty, class: "foreign", reason: read.reason };
   if (read.kind === "unreadable")
     return { ...empty, class: "unreadable", reason: read.reason, code: read.code };
+  if (read.kind === "esdk") {
+    const c = classifyEsdk({ ...input, header: read.header });
+    return {
+      ...empty,
+      ...c,
+      esdk: read.header,
+      headBytes: read.bytes.subarray(0, read.header.headerLength),
+    };
+  }
   try {
     const c = classifyPrefix({ ...input, prefix: read.prefix });
     return { ...empty, ...c, prefix: read.prefix, headBytes: read.bytes.subarray(0, read.prefix.bodyOffset) };

@@ -1,10 +1,21 @@
 /**
- * Reads just the header of a stored object: a first read of `initialBytes` (4 KiB by default),
- * then more only when `parseMessagePrefix` answers "need N bytes" — a message with a large
- * encryption context or many wrapped keys. Storage-agnostic: the caller passes how to read a
+ * Reads just the header of a stored object, rekey or AWS Encryption SDK: a first read of
+ * `initialBytes` (4 KiB by default), then more only when the format's parser answers "need N
+ * bytes" — a message with a large encryption context or many wrapped keys. The growth is bounded
+ * by each format's limits (a rekey header by `FormatLimits`; an ESDK header by its fields'
+ * 16-bit lengths and `maxEncryptedDataKeys`). Storage-agnostic: the caller passes how to read a
  * byte range (ranged GET, file read).
  */
-import { hasMagic, parseMessagePrefix, type FormatLimits } from "@rekey/core";
+import {
+  hasMagic,
+  isEsdkMessage,
+  parseEsdkHeader,
+  parseMessagePrefix,
+  type EsdkHeader,
+  type FormatLimits,
+  type MessagePrefix,
+  type ParseResult,
+} from "@rekey/core";
 import { describeError } from "../errors.js";
 import type { PrefixRead } from "../model/object-store.js";
 
@@ -12,6 +23,11 @@ export type { PrefixRead };
 
 /** Bytes read by the first request when the caller sets nothing: 4 KiB. */
 export const DEFAULT_HEADER_READ_BYTES = 4096;
+
+/** Most encrypted data keys an ESDK header may carry: the rekey limit on wrapped-key entries. */
+function esdkMaxKeys(limits: Partial<FormatLimits> | undefined): number {
+  return limits?.maxEntries ?? 16;
+}
 
 /**
  * Completes the header read from the first bytes of an object of `size` bytes. `readRange(start,
@@ -21,6 +37,7 @@ export const DEFAULT_HEADER_READ_BYTES = 4096;
  * ```ts
  * const read = await completePrefix(first, size, (s, e) => readFileRange(fd, s, e));
  * if (read.kind === "ok") console.log(read.prefix.bodyOffset);
+ * if (read.kind === "esdk") console.log(read.header.suite.name);
  * ```
  */
 export async function completePrefix(
@@ -30,17 +47,41 @@ export async function completePrefix(
   limits?: Partial<FormatLimits>,
 ): Promise<PrefixRead> {
   if (size === 0 || first.length === 0) return { kind: "foreign", reason: "empty object" };
-  if (!hasMagic(first)) return { kind: "foreign", reason: "not a rekey message (no magic)" };
+  if (hasMagic(first)) {
+    const r = await readHeader<MessagePrefix>(first, size, readRange, (b) => parseMessagePrefix(b, limits));
+    return r.kind === "parsed" ? { kind: "ok", prefix: r.value, bytes: r.bytes } : r;
+  }
+  if (isEsdkMessage(first)) {
+    const r = await readHeader<EsdkHeader>(first, size, readRange, (b) =>
+      parseEsdkHeader(b, { maxEncryptedDataKeys: esdkMaxKeys(limits) }),
+    );
+    if (r.kind !== "parsed") return { ...r, reason: `AWS Encryption SDK ${r.reason}` };
+    return { kind: "esdk", header: r.value, bytes: r.bytes };
+  }
+  return { kind: "foreign", reason: "neither a rekey nor an AWS Encryption SDK message" };
+}
+
+type HeaderRead<T> =
+  | { readonly kind: "parsed"; readonly value: T; readonly bytes: Uint8Array }
+  | { readonly kind: "unreadable"; readonly code: string; readonly reason: string };
+
+/** The "need more" loop shared by both formats. */
+async function readHeader<T>(
+  first: Uint8Array,
+  size: number,
+  readRange: (start: number, end: number) => Promise<Uint8Array>,
+  parse: (bytes: Uint8Array) => ParseResult<T>,
+): Promise<HeaderRead<T>> {
   let bytes = first;
   for (;;) {
     let parsed;
     try {
-      parsed = parseMessagePrefix(bytes, limits);
+      parsed = parse(bytes);
     } catch (e) {
       const { code, reason } = describeError(e);
       return { kind: "unreadable", code, reason: `header does not parse: ${reason}` };
     }
-    if (parsed.status === "ok") return { kind: "ok", prefix: parsed.value, bytes };
+    if (parsed.status === "ok") return { kind: "parsed", value: parsed.value, bytes };
     if (parsed.minBytes > size)
       return {
         kind: "unreadable",

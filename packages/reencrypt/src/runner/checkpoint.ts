@@ -72,6 +72,7 @@ const DONE: ReadonlySet<ObjectOutcome> = new Set([
   "rewrapped",
   "reencrypted",
   "current",
+  "esdk",
   "foreign",
   "unreadable",
   "skipped",

@@ -26,7 +26,8 @@ export const MAX_LISTED_FAILURES = 10_000;
  * - `1`: the job could not run (bad arguments, unknown bucket, target not found, checkpoint of
  *   another job);
  * - `2`: finished, but some objects are not on the target and need a person: `conflict`,
- *   `foreign`, `unreadable`, `skipped`, or invalid manifest lines;
+ *   `esdk` (an AWS Encryption SDK message `rewrap` cannot move: run `reencrypt`), `foreign`,
+ *   `unreadable`, `skipped`, or invalid manifest lines;
  * - `3`: finished, and some objects `failed` (KMS refused, S3 kept failing): a re-run retries them;
  * - `4`: the store does not honour conditional writes (or could not be probed): nothing was
  *   written there; stop every writer and use `writersStopped`, or fix the store;
@@ -136,6 +137,11 @@ export interface JobReport {
   };
   readonly kms: ServiceRequests;
   readonly s3: ServiceRequests;
+  /**
+   * AWS Encryption SDK messages migrated to rekey messages, and the reserved context keys the
+   * new messages do not carry (key → objects).
+   */
+  readonly esdk: { readonly migrated: number; readonly droppedContextKeys: Record<string, number> };
   /** Objects moved because their material could not be compared (backend without material ids). */
   readonly materialUnproven: number;
   /**
@@ -178,6 +184,8 @@ export class RunReportBuilder {
   private keptObjects = 0;
   private keptEntries = 0;
   private unconditional = 0;
+  private esdkMigrated = 0;
+  private readonly droppedContextKeys: Record<string, number> = {};
 
   constructor(
     private readonly base: {
@@ -194,6 +202,9 @@ export class RunReportBuilder {
     this.objectBytes += r.size;
     this.outcomes[r.outcome]++;
     if (r.unconditional) this.unconditional++;
+    if (r.planClass === "esdk" && r.outcome === "reencrypted") this.esdkMigrated++;
+    for (const k of r.droppedContextKeys ?? [])
+      this.droppedContextKeys[k] = (this.droppedContextKeys[k] ?? 0) + 1;
     if (r.materialUnproven && SUCCESS_OUTCOMES.has(r.outcome)) this.unproven++;
     if (r.keptEntries) {
       this.keptObjects++;
@@ -326,6 +337,7 @@ export class RunReportBuilder {
       },
       kms: service("kms"),
       s3: service("s3"),
+      esdk: { migrated: this.esdkMigrated, droppedContextKeys: { ...this.droppedContextKeys } },
       materialUnproven: this.unproven,
       keptEntries: { objects: this.keptObjects, entries: this.keptEntries },
       notes,

@@ -32,7 +32,7 @@ import { s3AttributesOf, SOURCE_VERSION_METADATA } from "../stores/s3/object-att
  */
 export async function currentRewriteOf(plan: ObjectPlan, ctx: JobContext): Promise<ObjectPlan | undefined> {
   const ref = plan.ref;
-  if (ref.kind !== "s3" || ref.versionId === undefined || !plan.prefix) return undefined;
+  if (ref.kind !== "s3" || ref.versionId === undefined || (!plan.prefix && !plan.esdk)) return undefined;
   const current: S3ObjectRef = { kind: "s3", bucket: ref.bucket, key: ref.key };
   let head;
   try {
@@ -44,7 +44,9 @@ export async function currentRewriteOf(plan: ObjectPlan, ctx: JobContext): Promi
   if (head.versionId === undefined || head.versionId === ref.versionId) return undefined;
   const marked = s3AttributesOf(head).metadata[SOURCE_VERSION_METADATA] === ref.versionId;
   const mine = plan.prefix;
+  // (An ESDK message migrated is known by the mark only: its rekey header is all new.)
   const same =
+    mine !== undefined &&
     head.read.kind === "ok" &&
     sameBytes(head.read.prefix.header.authenticatedBytes, mine.header.authenticatedBytes) &&
     sameBytes(head.read.prefix.header.headerTag, mine.header.headerTag) &&

@@ -10,12 +10,14 @@ import { multipartLayout } from "../stores/s3/multipart-layout.js";
 import { keptNote, MAX_LISTED_FAILURES, type ReportedFailure } from "./job-report.js";
 import type { TargetSummary } from "./target-summary.js";
 import type { VerifyLevel } from "./job-context.js";
+import { esdkSuiteLabel } from "../planning/classify-esdk.js";
 
 /** Every plan class, in report order. */
 export const PLAN_CLASSES: readonly PlanClass[] = [
   "current",
   "rewrap",
   "reencrypt",
+  "esdk",
   "foreign",
   "unreadable",
   "skipped",
@@ -25,6 +27,15 @@ export const PLAN_CLASSES: readonly PlanClass[] = [
 export interface ClassStats {
   objects: number;
   bytes: number;
+}
+
+/**
+ * The AWS Encryption SDK messages of a plan (class `esdk`), by suite (`0x0578 AES256_…`) and by
+ * the key ARN of their KMS data keys (`(no KMS key)` for raw-keyring-only messages).
+ */
+export interface EsdkPlanStats extends ClassStats {
+  readonly bySuite: Record<string, ClassStats>;
+  readonly byKey: Record<string, ClassStats>;
 }
 
 /** The report of {@link planJob}. */
@@ -41,6 +52,8 @@ export interface PlanReport {
   readonly objects: number;
   readonly bytes: number;
   readonly classes: Record<PlanClass, ClassStats>;
+  /** AWS Encryption SDK messages (class `esdk`) by suite and key. */
+  readonly esdk: EsdkPlanStats;
   /** Objects that could not be planned (header read failed after retries). */
   readonly planFailures: number;
   readonly invalidSourceEntries: number;
@@ -118,6 +131,7 @@ export class PlanReportBuilder {
   private readonly bySourceKey: PlanReport["bySourceKey"] = {};
   private readonly bySourceMaterial: PlanReport["bySourceMaterial"] = {};
   private readonly kms: Record<string, number> = {};
+  private readonly esdk = { objects: 0, bytes: 0, bySuite: {}, byKey: {} } as EsdkPlanStats & ClassStats;
   private readonly failures: ReportedFailure[] = [];
   private failuresOmitted = 0;
   private objects = 0;
@@ -168,8 +182,13 @@ export class PlanReportBuilder {
       m.bytes += plan.size;
       m.classes[plan.class] = (m.classes[plan.class] ?? 0) + 1;
     });
+    if (plan.class === "esdk" && plan.esdk) this.addEsdk(plan, plan.esdk.suite);
     this.addWork(plan);
-    if (plan.class === "unreadable" || plan.class === "foreign")
+    if (
+      plan.class === "unreadable" ||
+      plan.class === "foreign" ||
+      (plan.class === "esdk" && this.s.mode === "rewrap")
+    )
       this.list({
         object: describeRef(plan.ref),
         outcome: plan.class,
@@ -220,6 +239,7 @@ export class PlanReportBuilder {
       objects: this.objects,
       bytes: this.bytes,
       classes: this.classes,
+      esdk: this.esdk,
       planFailures: this.planFailures,
       invalidSourceEntries: this.invalid,
       bySourceKey: this.bySourceKey,
@@ -242,6 +262,19 @@ export class PlanReportBuilder {
       failures: this.failures,
       failuresOmitted: this.failuresOmitted,
     };
+  }
+
+  /** Counts an ESDK message by suite and key. */
+  private addEsdk(plan: ObjectPlan, suite: Parameters<typeof esdkSuiteLabel>[0]): void {
+    const count = (stats: ClassStats): void => {
+      stats.objects++;
+      stats.bytes += plan.size;
+    };
+    count(this.esdk);
+    count((this.esdk.bySuite[esdkSuiteLabel(suite)] ??= { objects: 0, bytes: 0 }));
+    const keys = new Set(plan.sourceKeyArns);
+    if (keys.size === 0) keys.add("(no KMS key)");
+    for (const arn of keys) count((this.esdk.byKey[arn] ??= { objects: 0, bytes: 0 }));
   }
 
   /** Counts the KMS calls, requests and bytes processing the plan would take. */
@@ -275,9 +308,11 @@ export class PlanReportBuilder {
         this.requests += (plan.whole ? 0 : 1) + 2;
       }
       if (full) this.throughJob += 2 * plan.size;
-    } else if (plan.class === "reencrypt") {
+    } else if (plan.class === "reencrypt" || (plan.class === "esdk" && this.s.mode === "reencrypt")) {
       const wraps = Math.max(1, plan.recipients.length);
-      bump("Decrypt", 1 + (full ? 1 : 0));
+      // An ESDK message under raw keys only is opened without KMS.
+      const opens = plan.class === "esdk" && plan.sourceKeyArns.length === 0 ? 0 : 1;
+      bump("Decrypt", opens + (full ? 1 : 0));
       bump("GenerateDataKey", 1);
       bump("Encrypt", wraps - 1);
       this.throughJob += 2 * plan.size + header + (full ? plan.size : 0);

@@ -1,6 +1,7 @@
 /**
  * `processObject`: carries out one object's plan — nothing for `current`, `foreign`,
- * `unreadable` and `skipped`; a rewrap or a full re-encrypt otherwise — and turns every error
+ * `unreadable` and `skipped`, nor for `esdk` in mode `rewrap` (outcome `esdk`: run `reencrypt`);
+ * a rewrap, a full re-encrypt or an ESDK migration otherwise — and turns every error
  * into an outcome: a changed or deleted object is a `conflict` (unless it is a pinned version
  * whose current version is the job's own rewrite of it: then that rewrite is processed), anything
  * else `failed` with its code and reason. It never throws, so a driver can run millions of them without a crash.
@@ -9,6 +10,7 @@ import { awsErrorNameOf, describeError, JobError } from "../errors.js";
 import { isTransientFailure } from "../support/retry.js";
 import type { JobContext } from "./job-context.js";
 import type { ObjectPlan } from "../model/object-plan.js";
+import { migrateEsdkObject } from "../operations/migrate-esdk.js";
 import { reencryptObject } from "../operations/reencrypt.js";
 import { rewrapObject } from "../operations/rewrap.js";
 import { currentRewriteOf } from "./pinned-version.js";
@@ -51,6 +53,9 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
       return result(plan.class, plan.reason);
     case "unreadable":
       return result("unreadable", plan.reason, { code: plan.code ?? "ERR_FORMAT" });
+    case "esdk":
+      if (ctx.settings.mode !== "reencrypt") return result("esdk", plan.reason);
+      break;
     case "rewrap":
     case "reencrypt":
       break;
@@ -70,7 +75,7 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     // A full re-encrypt streams the whole object before its conditional write can fail: for a
     // pinned version, look at the current version first (one header read). A rewrap learns it
     // from its write's 412 below, at the cost of one ReEncrypt.
-    if (ref.kind === "s3" && ref.versionId !== undefined && plan.class === "reencrypt") {
+    if (ref.kind === "s3" && ref.versionId !== undefined && plan.class !== "rewrap") {
       const next = await currentRewriteOf(plan, ctx);
       if (next) return await followRewrite(next);
     }
@@ -78,12 +83,16 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     const written =
       plan.class === "rewrap"
         ? await rewrapObject(plan, store, ctx)
-        : await reencryptObject(plan, store, ctx);
+        : plan.class === "esdk"
+          ? await migrateEsdkObject(plan, store, ctx)
+          : await reencryptObject(plan, store, ctx);
     const unconditional = written.unconditional;
+    const dropped = "droppedContextKeys" in written ? written.droppedContextKeys : [];
     return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
       ...(written.etag ? { newEtag: written.etag } : {}),
       ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),
       ...(unconditional ? { unconditional: true } : {}),
+      ...(dropped.length > 0 ? { droppedContextKeys: dropped } : {}),
     });
   } catch (e) {
     const { code, reason } = describeError(e);

@@ -19,7 +19,7 @@ export function exitMeaning(code: number): string {
     case EXIT_CODES.ok:
       return "every object is on the target";
     case EXIT_CODES.incomplete:
-      return "some objects are not on the target (conflict, foreign, unreadable, skipped or bad manifest lines)";
+      return "some objects are not on the target (conflict, esdk, foreign, unreadable, skipped or bad manifest lines)";
     case EXIT_CODES.failed:
       return "some objects failed; a re-run retries them";
     case EXIT_CODES.unsafeStore:
@@ -53,6 +53,13 @@ export function runSummary(r: JobReport, reportPath: string | undefined): string
   for (const [outcome, n] of Object.entries(r.outcomes))
     if (n > 0) lines.push(`  ${outcome.padEnd(12)} ${n}`);
   for (const store of r.stores) lines.push(`Store ${describeCapabilities(store)}`);
+  if (r.esdk.migrated > 0) {
+    const dropped = Object.entries(r.esdk.droppedContextKeys);
+    lines.push(
+      `Migrated from the AWS Encryption SDK: ${r.esdk.migrated} object(s)` +
+        (dropped.length > 0 ? `; reserved context keys dropped: ${ops(r.esdk.droppedContextKeys)}` : ""),
+    );
+  }
   if (r.unconditionalWrites > 0)
     lines.push(
       `Written without store-enforced conditions (--writers-stopped): ${r.unconditionalWrites} object(s)`,
@@ -112,6 +119,16 @@ export function planSummary(p: PlanReport, reportPath: string | undefined): stri
   if (p.planFailures > 0)
     lines.push(`  unplanned    ${String(p.planFailures).padStart(8)}  (header read failed)`);
   if (p.invalidSourceEntries > 0) lines.push(`Invalid source lines: ${p.invalidSourceEntries}`);
+  if (p.esdk.objects > 0) {
+    lines.push(
+      `AWS Encryption SDK messages: ${p.esdk.objects} (${formatBytes(p.esdk.bytes)}), ` +
+        (p.mode === "reencrypt" ? "a run migrates them" : "rewrap cannot move them: run reencrypt"),
+    );
+    for (const [suite, s] of Object.entries(p.esdk.bySuite))
+      lines.push(`  suite ${suite}: ${s.objects} object(s), ${formatBytes(s.bytes)}`);
+    for (const [arn, s] of Object.entries(p.esdk.byKey))
+      lines.push(`  key ${arn}: ${s.objects} object(s), ${formatBytes(s.bytes)}`);
+  }
   const keys = Object.entries(p.bySourceKey);
   if (keys.length > 0) {
     lines.push("By source key:");

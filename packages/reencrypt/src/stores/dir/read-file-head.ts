@@ -61,7 +61,7 @@ export async function readFileHead(
       size,
       etag: fingerprintOf(st),
       attributes: { mode: Number(st.mode) & 0o7777 },
-      bytes: read.kind === "ok" ? read.bytes : first,
+      bytes: "bytes" in read ? read.bytes : first,
     };
   } finally {
     await fh.close();

@@ -80,6 +80,6 @@ export async function readS3Head(
     ...(etag ? { etag } : {}),
     ...(out.VersionId ? { versionId: out.VersionId } : {}),
     attributes: attributesOf(out),
-    bytes: read.kind === "ok" ? read.bytes : first.bytes,
+    bytes: "bytes" in read ? read.bytes : first.bytes,
   };
 }
