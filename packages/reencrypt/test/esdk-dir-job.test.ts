@@ -62,7 +62,8 @@ async function fixture(): Promise<Fixture> {
   await add("unsigned-multi.esdk", randomBytes(300_000), {
     suiteId: UNSIGNED,
     frameLength: 65536,
-    context: { app: "logs", tenant: "t1" },
+    // A header longer than the first 4 KiB read: the head read grows to cover it.
+    context: { app: "logs", tenant: "t1", note: "v".repeat(6000) },
   });
   await add("empty.esdk", Buffer.alloc(0), { suiteId: SIGNED, context: { app: "empty" } });
   await add("raw.esdk", randomBytes(5000), {
