@@ -58,7 +58,7 @@ export async function completePrefix(
     if (r.kind !== "parsed") return { ...r, reason: `AWS Encryption SDK ${r.reason}` };
     return { kind: "esdk", header: r.value, bytes: r.bytes };
   }
-  return { kind: "foreign", reason: "neither a rekey nor an AWS Encryption SDK message" };
+  return { kind: "foreign", reason: "not a rekey message (no magic), nor an AWS Encryption SDK message" };
 }
 
 type HeaderRead<T> =
