@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decrypt, encrypt, inspect, KmsKeyring, RekeyError } from "@rekey/core";
+import { decrypt, encrypt, inspect, KmsKeyring, RekeyError, SIGNING_KEY_CONTEXT_KEY } from "@rekey/core";
 import { describe, expect, it } from "vitest";
 import { runJob } from "../src/index.js";
 import { FakeKms } from "./helpers/fake-kms.js";
@@ -58,5 +58,43 @@ describe("rewrap of signed messages", () => {
       expect(e).toBeInstanceOf(RekeyError);
       expect((e as RekeyError).code).toBe("ERR_DECRYPT_FAILED");
     }
+  });
+
+  it("a full re-encrypt of a signed message makes a signed message with a new key pair and data key", async () => {
+    const kms = new FakeKms();
+    const key = kms.createKey();
+    const dir = await mkdtemp(join(tmpdir(), "rekey-signed-re-"));
+    const plaintext = randomBytes(150_000);
+    const { ciphertext } = await encrypt(plaintext, {
+      keyring: new KmsKeyring({ client: kms, keyId: key }),
+      encryptionContext: { file: "s" },
+      frameLength: 65536,
+      signed: true,
+    });
+    const path = join(dir, "s.rkey");
+    await writeFile(path, ciphertext);
+    const report = await runJob({
+      kms,
+      source: { kind: "dir", path: dir },
+      target: "current",
+      mode: "reencrypt",
+      includeCurrent: true,
+      kmsRps: Infinity,
+      verify: "full",
+    });
+    expect(report.outcomes.reencrypted).toBe(1);
+    const now = await readFile(path);
+    const before = inspect(ciphertext);
+    const after = inspect(now);
+    expect(after.signed).toBe(true);
+    expect(after.messageId).not.toBe(before.messageId);
+    // A new key pair: the public key in the context changed; the caller's context is kept.
+    expect(after.encryptionContext["file"]).toBe("s");
+    expect(after.encryptionContext[SIGNING_KEY_CONTEXT_KEY]).toBeDefined();
+    expect(after.encryptionContext[SIGNING_KEY_CONTEXT_KEY]).not.toBe(
+      before.encryptionContext[SIGNING_KEY_CONTEXT_KEY],
+    );
+    const keyring = new KmsKeyring({ client: kms, allowedKeyArns: [key] });
+    expect((await decrypt(now, { keyring })).plaintext).toEqual(plaintext);
   });
 });

@@ -6,7 +6,7 @@
  * plaintext digest is taken on the way through for full verification. A message that does not
  * decrypt was damaged before the job: it is `unreadable`, left as it was.
  */
-import { decryptStream } from "@rekey/core";
+import { decryptStream, SIGNING_KEY_CONTEXT_KEY, type EncryptionContext } from "@rekey/core";
 import { JobError } from "../errors.js";
 import type { ObjectPlan } from "../model/object-plan.js";
 import type { ObjectStore, WrittenVersion } from "../model/object-store.js";
@@ -47,7 +47,21 @@ export async function reencryptObject(
         ...(ctx.settings.limits ? { limits: ctx.settings.limits } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
-    encryptionContext: prefix.header.encryptionContext,
+    ...newContextOf(prefix.header.encryptionContext),
     frameLength: prefix.header.frameLength,
   });
+}
+
+/**
+ * The new message's context and whether it is signed: a signed message is re-encrypted into a
+ * signed one with a new key pair, so its old public key leaves the context (the new message
+ * records its own).
+ */
+function newContextOf(context: EncryptionContext): {
+  encryptionContext: EncryptionContext;
+  signed?: boolean;
+} {
+  if (!Object.hasOwn(context, SIGNING_KEY_CONTEXT_KEY)) return { encryptionContext: context };
+  const { [SIGNING_KEY_CONTEXT_KEY]: _old, ...rest } = context;
+  return { encryptionContext: rest, signed: true };
 }

@@ -31,6 +31,8 @@ export interface ReencryptSource {
   readonly encryptionContext: EncryptionContext;
   /** The new message's frame length. */
   readonly frameLength: number;
+  /** Sign the new message (suite 2) with a new key pair. @default false */
+  readonly signed?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function writeReencrypted(
             keyring: encryptKeyring,
             encryptionContext: source.encryptionContext,
             frameLength: source.frameLength,
+            ...(source.signed ? { signed: true } : {}),
             ...(ctx.signal ? { signal: ctx.signal } : {}),
           }),
           rewriter,
