@@ -4,7 +4,7 @@
  * is counted, and is retried with backoff on throttling and transient errors. Each retry takes a
  * new token: a retry is a request against the same quota.
  */
-import type { KmsCallOptions } from "@rekey/core";
+import { observeKmsCall, type KmsCallListener, type KmsCallOptions } from "@rekey/core";
 import type { JobCounters } from "../support/job-counters.js";
 import type { JobKmsApi } from "./job-kms.js";
 import type { RateLimiter } from "../support/rate-limiter.js";
@@ -18,6 +18,11 @@ export interface LimitedKmsOptions {
   readonly retry?: RetryOptions;
   /** Cancels waits, backoffs and calls that were given no signal of their own. */
   readonly signal?: AbortSignal;
+  /**
+   * Reported for the job's own `DescribeKey` and `ListAliases` calls (each after its retries);
+   * the cryptographic calls are reported by the keyrings that make them.
+   */
+  readonly onKmsCall?: KmsCallListener;
 }
 
 /**
@@ -47,12 +52,35 @@ export function limitedKms(inner: JobKmsApi, options: LimitedKmsOptions): JobKms
         },
       );
     };
+  const describeKey = wrap("DescribeKey", (i: Parameters<JobKmsApi["describeKey"]>[0], o) =>
+    inner.describeKey(i, o),
+  );
+  const listAliases = wrap("ListAliases", (i: Parameters<JobKmsApi["listAliases"]>[0], o) =>
+    inner.listAliases(i, o),
+  );
   return {
     generateDataKey: wrap("GenerateDataKey", (i, o) => inner.generateDataKey(i, o)),
     encrypt: wrap("Encrypt", (i, o) => inner.encrypt(i, o)),
     decrypt: wrap("Decrypt", (i, o) => inner.decrypt(i, o)),
     reEncrypt: wrap("ReEncrypt", (i, o) => inner.reEncrypt(i, o)),
-    describeKey: wrap("DescribeKey", (i, o) => inner.describeKey(i, o)),
-    listAliases: wrap("ListAliases", (i, o) => inner.listAliases(i, o)),
+    describeKey: (i, o) =>
+      observeKmsCall(
+        options.onKmsCall,
+        "DescribeKey",
+        i.KeyId,
+        () => describeKey(i, o),
+        (r) => ({ keyArn: r.KeyMetadata?.Arn, keyMaterialId: r.KeyMetadata?.CurrentKeyMaterialId }),
+      ),
+    listAliases: (i, o) =>
+      observeKmsCall(
+        options.onKmsCall,
+        "ListAliases",
+        i.KeyId,
+        () => listAliases(i, o),
+        () => ({
+          keyArn: undefined,
+          keyMaterialId: undefined,
+        }),
+      ),
   };
 }

@@ -192,6 +192,7 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
     counters,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.hooks?.onKmsCall ? { onKmsCall: options.hooks.onKmsCall } : {}),
   });
   const target = await resolveTarget(spec, kms, options.signal, {
     client: options.kms,
