@@ -226,6 +226,29 @@ describe("rekey encrypt / decrypt / inspect with a raw AES key", () => {
     expect(parsed.prefix).toBeUndefined();
   });
 
+  it("--signed makes a signed message that inspect shows as signed and decrypt verifies", async () => {
+    const data = randomBytes(70_000);
+    await writeFile(at("s.bin"), data);
+    const enc = await runCli([
+      "encrypt",
+      at("s.bin"),
+      "-o",
+      at("s.rkey"),
+      "--raw-key-file",
+      keyFile,
+      "--signed",
+    ]);
+    expect(enc).toMatchObject({ code: 0, stderr: "" });
+    const parsed = JSON.parse((await runCli(["inspect", at("s.rkey"), "--json"])).stdout);
+    expect(parsed.signed).toBe(true);
+    const dec = await runCli(["decrypt", at("s.rkey"), "-o", at("s.out"), "--raw-key-file", keyFile]);
+    expect(dec).toMatchObject({ code: 0, stderr: "" });
+    expect((await readFile(at("s.out"))).equals(data)).toBe(true);
+    // Without the flag, the message is not signed.
+    await runCli(["encrypt", at("s.bin"), "-o", at("u.rkey"), "--raw-key-file", keyFile]);
+    expect(JSON.parse((await runCli(["inspect", at("u.rkey"), "--json"])).stdout).signed).toBe(false);
+  });
+
   it("round-trips through stdin and stdout in-process", async () => {
     const data = randomBytes(100_000);
     const enc = await runCli(["encrypt", "--raw-key-file", keyFile, "--raw-key-name", "backup"], {

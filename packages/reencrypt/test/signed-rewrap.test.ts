@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decrypt, encrypt, inspect, KmsKeyring, RekeyError, SIGNING_KEY_CONTEXT_KEY } from "@rekey/core";
 import { describe, expect, it } from "vitest";
-import { runJob } from "../src/index.js";
+import { planJob, runJob } from "../src/index.js";
 import { FakeKms } from "./helpers/fake-kms.js";
 
 describe("rewrap of signed messages", () => {
@@ -31,6 +31,14 @@ describe("rewrap of signed messages", () => {
       files.set(path, { plaintext, before: ciphertext });
     }
     const newMaterial = kms.rotate(key);
+    const plan = await planJob({
+      kms,
+      source: { kind: "dir", path: dir },
+      target: "current",
+      kmsRps: Infinity,
+    });
+    expect(plan.signed.objects).toBe(files.size);
+    expect(plan.classes.rewrap.objects).toBe(files.size);
     const report = await runJob({
       kms,
       source: { kind: "dir", path: dir },

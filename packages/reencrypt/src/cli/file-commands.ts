@@ -34,6 +34,7 @@ interface FileFlags extends AwsFlags, KeyringFlags {
 
 interface EncryptFlags extends FileFlags {
   readonly frameSize?: string;
+  readonly signed?: boolean;
 }
 
 function where(path: string, to: "input" | "output"): string {
@@ -70,7 +71,14 @@ async function encryptAction(ctx: CliContext, input: string | undefined, flags: 
     await transformFile({
       input: source,
       output: flags.output,
-      transforms: [encryptStream({ keyring, encryptionContext, ...(frameLength ? { frameLength } : {}) })],
+      transforms: [
+        encryptStream({
+          keyring,
+          encryptionContext,
+          ...(frameLength ? { frameLength } : {}),
+          ...(flags.signed ? { signed: true } : {}),
+        }),
+      ],
       stdin: ctx.stdin,
       stdout: ctx.stdout,
       ...(flags.force ? { force: true } : {}),
@@ -183,7 +191,11 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
         .command("encrypt")
         .description("Encrypt a file or stdin into a rekey message")
         .argument("[input]", "file to encrypt, or - for stdin", "-")
-        .option("--frame-size <bytes>", `plaintext bytes per frame (default: ${DEFAULT_FRAME_LENGTH})`),
+        .option("--frame-size <bytes>", `plaintext bytes per frame (default: ${DEFAULT_FRAME_LENGTH})`)
+        .option(
+          "--signed",
+          "sign the message (ECDSA P-384, suite 2): a reader who can decrypt cannot forge one; a rewrap keeps the signature",
+        ),
       "encrypt",
     ),
   ).action((input: string | undefined, flags: EncryptFlags) => encryptAction(ctx, input, flags));

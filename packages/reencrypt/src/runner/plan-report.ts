@@ -54,6 +54,8 @@ export interface PlanReport {
   readonly classes: Record<PlanClass, ClassStats>;
   /** AWS Encryption SDK messages (class `esdk`) by suite and key. */
   readonly esdk: EsdkPlanStats;
+  /** Signed rekey messages (suite 2): a rewrap keeps their signature; a re-encrypt signs anew. */
+  readonly signed: ClassStats;
   /** Objects that could not be planned (header read failed after retries). */
   readonly planFailures: number;
   readonly invalidSourceEntries: number;
@@ -132,6 +134,7 @@ export class PlanReportBuilder {
   private readonly bySourceMaterial: PlanReport["bySourceMaterial"] = {};
   private readonly kms: Record<string, number> = {};
   private readonly esdk = { objects: 0, bytes: 0, bySuite: {}, byKey: {} } as EsdkPlanStats & ClassStats;
+  private readonly signed: ClassStats = { objects: 0, bytes: 0 };
   private readonly failures: ReportedFailure[] = [];
   private failuresOmitted = 0;
   private objects = 0;
@@ -183,6 +186,10 @@ export class PlanReportBuilder {
       m.classes[plan.class] = (m.classes[plan.class] ?? 0) + 1;
     });
     if (plan.class === "esdk" && plan.esdk) this.addEsdk(plan, plan.esdk.suite);
+    if (plan.prefix?.header.signingKey !== undefined) {
+      this.signed.objects++;
+      this.signed.bytes += plan.size;
+    }
     this.addWork(plan);
     if (
       plan.class === "unreadable" ||
@@ -240,6 +247,7 @@ export class PlanReportBuilder {
       bytes: this.bytes,
       classes: this.classes,
       esdk: this.esdk,
+      signed: { ...this.signed },
       planFailures: this.planFailures,
       invalidSourceEntries: this.invalid,
       bySourceKey: this.bySourceKey,

@@ -119,6 +119,10 @@ export function planSummary(p: PlanReport, reportPath: string | undefined): stri
   if (p.planFailures > 0)
     lines.push(`  unplanned    ${String(p.planFailures).padStart(8)}  (header read failed)`);
   if (p.invalidSourceEntries > 0) lines.push(`Invalid source lines: ${p.invalidSourceEntries}`);
+  if (p.signed.objects > 0)
+    lines.push(
+      `Signed rekey messages: ${p.signed.objects} (${formatBytes(p.signed.bytes)}); a rewrap keeps their signatures`,
+    );
   if (p.esdk.objects > 0) {
     lines.push(
       `AWS Encryption SDK messages: ${p.esdk.objects} (${formatBytes(p.esdk.bytes)}), ` +
