@@ -27,7 +27,7 @@ import type { KmsInspector } from "./emulator/kms/inspector.js";
 import type { S3EmulatorControl } from "./emulator/s3/index.js";
 import { startEmulator } from "./emulator/server.js";
 import { LocalAwsError, messageOf } from "./errors.js";
-import { acquireLocalstack, LOCALSTACK_IMAGE, probeContainerRuntime } from "./localstack.js";
+import { acquireLocalstack, LOCALSTACK_IMAGE, whyNoLocalstack } from "./localstack.js";
 import { askBroker, BROKER_VARIABLE } from "./shared-backend.js";
 
 /** Where the endpoint comes from. */
@@ -282,7 +282,9 @@ interface Started {
 }
 
 /** LocalStack, or why there is none (the caller falls through to the emulator, or fails). */
-type LocalstackLookup = { found: Started } | { missing: string; shared: boolean };
+type LocalstackLookup =
+  | { found: Started }
+  | { missing: string; code: "NO_CONTAINER_LIBRARY" | "NO_CONTAINER_RUNTIME"; shared: boolean };
 
 /**
  * Starts (or finds) a KMS + S3 endpoint for tests and returns clients pointed at it.
@@ -326,7 +328,7 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
       backend = "localstack";
       started = lookup.found;
     } else if (forced === "localstack") {
-      throw new LocalAwsError("NO_CONTAINER_RUNTIME", `backend localstack was forced but ${lookup.missing}`);
+      throw new LocalAwsError(lookup.code, `backend localstack was forced but ${lookup.missing}`);
     } else {
       backend = "builtin";
       started = {
@@ -429,17 +431,16 @@ async function startBuiltin(
   };
 }
 
-let runtimeProbe: Promise<boolean> | undefined;
+let runtimeProbe: ReturnType<typeof whyNoLocalstack> | undefined;
 
 /**
  * LocalStack started (or joined) by this process. The runtime probe is cached for the process:
  * another file of the same process would only pay the same wait again.
  */
 async function ownLocalstack(image: string, timeoutMs: number): Promise<LocalstackLookup> {
-  runtimeProbe ??= probeContainerRuntime(timeoutMs);
-  if (!(await runtimeProbe)) {
-    return { missing: `no container runtime answered within ${timeoutMs} ms`, shared: false };
-  }
+  runtimeProbe ??= whyNoLocalstack(timeoutMs);
+  const absent = await runtimeProbe;
+  if (absent !== undefined) return { missing: absent.why, code: absent.code, shared: false };
   const lease = await acquireLocalstack(image);
   return {
     found: {
@@ -453,7 +454,9 @@ async function ownLocalstack(image: string, timeoutMs: number): Promise<Localsta
 /** The run's LocalStack, as the broker of the vitest global setup decided it. */
 async function sharedLocalstack(broker: string, image: string, timeoutMs: number): Promise<LocalstackLookup> {
   const choice = await askBroker(broker, { image, runtimeProbeTimeoutMs: timeoutMs });
-  if (choice.backend === "builtin") return { missing: choice.why, shared: true };
+  if (choice.backend === "builtin") {
+    return { missing: choice.why, code: choice.code ?? "NO_CONTAINER_RUNTIME", shared: true };
+  }
   // The container belongs to the run; the global setup's teardown stops it.
   return { found: { endpoint: choice.endpoint, why: choice.why, stop: async () => {}, shared: true } };
 }

@@ -6,6 +6,8 @@
  * - `BAD_VARIABLE`: another `REKEY_TEST_*` variable has a value of the wrong form;
  * - `NO_ENDPOINT`: the env backend was forced without `REKEY_TEST_ENDPOINT` / `AWS_ENDPOINT_URL`;
  * - `ENDPOINT_UNREACHABLE`: the env backend was forced and its endpoint does not answer;
+ * - `NO_CONTAINER_LIBRARY`: LocalStack was forced and its optional peer dependencies
+ *   (`testcontainers`, `@testcontainers/localstack`) are not installed;
  * - `NO_CONTAINER_RUNTIME`: LocalStack was forced and no container runtime answered;
  * - `LOCALSTACK_FAILED`: a container runtime answered but the LocalStack container did not start.
  *
@@ -19,6 +21,7 @@ export const LOCAL_AWS_ERROR_CODES = [
   "BAD_VARIABLE",
   "NO_ENDPOINT",
   "ENDPOINT_UNREACHABLE",
+  "NO_CONTAINER_LIBRARY",
   "NO_CONTAINER_RUNTIME",
   "LOCALSTACK_FAILED",
 ] as const;

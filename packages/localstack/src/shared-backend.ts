@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { LOCAL_AWS_ERROR_CODES, LocalAwsError, messageOf, type LocalAwsErrorCode } from "./errors.js";
-import { acquireLocalstack, probeContainerRuntime, type LocalstackLease } from "./localstack.js";
+import { acquireLocalstack, whyNoLocalstack, type LocalstackLease } from "./localstack.js";
 
 /** The variable through which the global setup hands the broker's URL to test processes. */
 export const BROKER_VARIABLE = "REKEY_TEST_BROKER";
@@ -31,7 +31,12 @@ export const BROKER_VARIABLE = "REKEY_TEST_BROKER";
 /** What the broker decided for the run. */
 export type SharedChoice =
   | { readonly backend: "localstack"; readonly endpoint: string; readonly why: string }
-  | { readonly backend: "builtin"; readonly why: string };
+  | {
+      readonly backend: "builtin";
+      readonly why: string;
+      /** Why not LocalStack: its libraries are not installed, or no container runtime answered. */
+      readonly code?: "NO_CONTAINER_LIBRARY" | "NO_CONTAINER_RUNTIME";
+    };
 
 /** What a test process asks the broker. */
 export interface BrokerRequest {
@@ -88,10 +93,12 @@ export async function startBackendBroker(options: BackendBrokerOptions = {}): Pr
     if (decision === undefined) {
       decision = (async (): Promise<SharedChoice> => {
         // Probed once per image and run: the decision itself is what is kept.
-        if (!(await probeContainerRuntime(ask.runtimeProbeTimeoutMs))) {
+        const absent = await whyNoLocalstack(ask.runtimeProbeTimeoutMs);
+        if (absent !== undefined) {
           return {
             backend: "builtin",
-            why: `no container runtime answered within ${ask.runtimeProbeTimeoutMs} ms; one built-in emulator per test file`,
+            why: `${absent.why}; one built-in emulator per test file`,
+            code: absent.code,
           };
         }
         const lease = await acquireLocalstack(ask.image);

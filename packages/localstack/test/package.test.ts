@@ -8,6 +8,7 @@ const manifest = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
   files: string[];
   bin: Record<string, string>;
   exports: Record<string, { "rekey-source": string; types: string; default: string }>;
+  publishConfig: { exports: Record<string, Record<string, string>> };
 };
 
 /** The source a `./dist/….js` file is compiled from (tsconfig.build: rootDir src, outDir dist). */
@@ -34,5 +35,15 @@ describe("package.json", () => {
       expect(target.types.replace(/\.d\.ts$/, ".js"), name).toBe(target.default);
     }
     expect(Object.keys(manifest.exports)).toContain("./vitest-global-setup");
+  });
+
+  it("publishes the same exports without the source-only condition (src/ is not published)", () => {
+    for (const [name, target] of Object.entries(manifest.exports)) {
+      expect(manifest.publishConfig.exports[name], name).toEqual({
+        types: target.types,
+        default: target.default,
+      });
+    }
+    expect(Object.keys(manifest.publishConfig.exports)).toEqual(Object.keys(manifest.exports));
   });
 });

@@ -39,10 +39,28 @@ import { esdkRawAesKeysOf } from "../keyring/esdk-raw-keys.js";
 import type { Keyring } from "../keyring/types.js";
 import { esdkSuite } from "./esdk-header.js";
 
-/** The ESDK, loaded on first use: applications that never read ESDK messages never load it. */
+/**
+ * The ESDK, loaded on first use: applications that never read ESDK messages never load it, and
+ * `@aws-crypto/client-node` is an optional peer dependency. Without it, an ESDK message is a
+ * `FormatError` that names the package to install (a format this install cannot read), not a
+ * failure to decrypt.
+ */
 type Esdk = typeof EsdkModule;
 let esdkModule: Promise<Esdk> | undefined;
-const loadEsdk = (): Promise<Esdk> => (esdkModule ??= import("@aws-crypto/client-node"));
+const ESDK_PACKAGE = "@aws-crypto/client-node";
+const loadEsdk = (): Promise<Esdk> =>
+  (esdkModule ??= import("@aws-crypto/client-node").catch((e: unknown) => {
+    const code = (e as { code?: unknown } | null)?.code;
+    const missing =
+      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+      e instanceof Error &&
+      e.message.includes(`'${ESDK_PACKAGE}'`);
+    if (!missing) throw e;
+    throw new FormatError(
+      `this is an AWS Encryption SDK message; reading it needs the optional peer dependency ${ESDK_PACKAGE} (npm install ${ESDK_PACKAGE}@5)`,
+      { cause: e },
+    );
+  }));
 
 /**
  * True when `bytes` start like an AWS Encryption SDK message (format version 1 or 2).
