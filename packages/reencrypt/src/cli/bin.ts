@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** The `rekey` executable: runs the program and turns failures into one line and an exit code. */
+// First: no AWS SDK client may be created before the SDK's version notice is switched off.
+import "./sdk-notice.js";
 import { CommanderError } from "commander";
 import { flushed } from "../file-tools/flushed.js";
 import { buildProgram } from "./main.js";
+import { commandPath } from "./usage-output.js";
 
 /**
  * Exits once stdout and stderr have written everything: on a pipe, writes complete as the reader
@@ -13,16 +16,16 @@ async function exit(code: number | string): Promise<never> {
   process.exit(code);
 }
 
-buildProgram()
-  .parseAsync(process.argv)
-  .then(
-    () => exit(process.exitCode ?? 0),
-    (e: unknown) => {
-      if (e instanceof CommanderError) return exit(e.exitCode);
-      // One line: the message, and the stable code when the error has one (e.g. ERR_JOB_SOURCE).
-      const code = (e as { code?: unknown }).code;
-      const suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
-      process.stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
-      return exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
-    },
-  );
+const program = buildProgram();
+program.parseAsync(process.argv).then(
+  () => exit(process.exitCode ?? 0),
+  (e: unknown) => {
+    if (e instanceof CommanderError) return exit(e.exitCode);
+    // One line: the message, and the stable code when the error has one (e.g. ERR_JOB_SOURCE).
+    const code = (e as { code?: unknown }).code;
+    let suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
+    if (code === "ERR_USAGE") suffix += ` (see '${commandPath(program, process.argv.slice(2))} --help')`;
+    process.stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
+    return exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
+  },
+);

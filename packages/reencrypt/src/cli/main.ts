@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { registerJobCommands } from "./job-commands.js";
 import { registerKeyCommands } from "./key-commands.js";
 import { registerFileCommands } from "./file-commands.js";
+import { oneLineUsageErrors } from "./usage-output.js";
 
 // The package's version: `package.json` is two levels up from both `src/cli` and `dist/cli`.
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -24,10 +25,10 @@ export function buildProgram(): Command {
   const program = new Command("rekey")
     .description("Envelope encryption on AWS KMS whose data follows key rotation.")
     .version(VERSION, "-V, --version", "print the version")
-    .showHelpAfterError()
     .exitOverride();
   registerJobCommands(program);
   registerKeyCommands(program);
   registerFileCommands(program);
+  oneLineUsageErrors(program);
   return program;
 }
