@@ -1,21 +1,18 @@
-/** `pnpm emulator`: the standalone emulator prints its endpoint, serves, and stops on a signal. */
+/**
+ * `rekey-emulator` (the package's executable, as `pnpm exec rekey-emulator` runs it): prints its
+ * endpoint, serves, and stops on a signal delivered to that one process.
+ */
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { expect, it } from "vitest";
 
-const tsx = createRequire(import.meta.url).resolve("tsx/cli");
-const bin = fileURLToPath(new URL("../src/bin/emulator.ts", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/rekey-emulator.js", import.meta.url));
 
 it("prints export lines, answers KMS at the endpoint, and exits 0 on SIGTERM", async () => {
-  const child = spawn(
-    process.execPath,
-    [tsx, "--conditions=rekey-source", bin, "--port", "0", "--region", "eu-west-1"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [bin, "--port", "0", "--region", "eu-west-1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   try {
     let stdout = "";
     const endpoint = await new Promise<string>((resolve, reject) => {

@@ -21,11 +21,14 @@ describe("package.json", () => {
     }
   });
 
-  it("has a rekey-emulator executable built from the emulator's source, which starts with a shebang", () => {
-    const built = manifest.bin["rekey-emulator"];
-    expect(built).toBe("./dist/bin/emulator.js");
-    const source = readFileSync(`${root}/${sourceOf(built!)}`, "utf8");
-    expect(source.startsWith("#!/usr/bin/env node\n")).toBe(true);
+  it("has a rekey-emulator executable: a launcher that starts with a shebang and runs the emulator's entry", () => {
+    const launcher = manifest.bin["rekey-emulator"];
+    expect(launcher).toBe("./bin/rekey-emulator.js");
+    expect(manifest.files).toContain("bin");
+    const text = readFileSync(`${root}/${launcher!}`, "utf8");
+    expect(text.startsWith("#!/usr/bin/env node\n")).toBe(true);
+    const entry = /launch\(new URL\("\.\.\/", import\.meta\.url\), "([^"]+)"/.exec(text)?.[1];
+    expect(existsSync(`${root}/src/${entry!}.ts`)).toBe(true);
   });
 
   it("maps every export onto a source file, and its built files onto that source", () => {
