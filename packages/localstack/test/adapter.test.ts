@@ -156,18 +156,17 @@ describe("startLocalAws backend selection", () => {
     expect(await runChoice()).toEqual(choice);
   });
 
-  it("forced LocalStack: NO_CONTAINER_RUNTIME, fast, without a runtime; LocalStack with one", async () => {
+  it("forced LocalStack: NO_CONTAINER_RUNTIME without a runtime; LocalStack with one", async () => {
     // This machine's answer, as the run's broker probed it (the mocked cases of both branches
-    // are in shared-backend.test.ts).
+    // are in shared-backend.test.ts). How long the probe may wait is its own option
+    // (runtimeProbeTimeoutMs), not something a test can time on a loaded machine.
     const choice = await runChoice();
-    const started = Date.now();
     const result = await startLocalAws({ env: { REKEY_TEST_BACKEND: "localstack" }, ...silent }).catch(
       (e: unknown) => e,
     );
     if (choice.backend === "builtin") {
       expect(result).toBeInstanceOf(LocalAwsError);
       expect(result).toMatchObject({ code: "NO_CONTAINER_RUNTIME" });
-      expect(Date.now() - started).toBeLessThan(5000);
     } else {
       expect(result).not.toBeInstanceOf(Error);
       await using(result as LocalAws, async (aws) => expect(aws.backend).toBe("localstack"));

@@ -579,7 +579,6 @@ test(
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 10);
     try {
-      const putStarted = performance.now();
       const put = await h.client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -588,7 +587,6 @@ test(
           ContentLength: size,
         }),
       );
-      const putMs = performance.now() - putStarted;
       expect(put.ETag).toBe(`"${expectedMd5}"`);
 
       const { UploadId } = await h.client.send(
@@ -608,7 +606,6 @@ test(
         );
         Parts.push({ PartNumber: i + 1, ETag: out.CopyPartResult!.ETag! });
       }
-      const completeStarted = performance.now();
       await h.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
@@ -618,9 +615,7 @@ test(
         }),
       );
       // Completion joins extents; it does not move 100 MiB. The proof is the disk usage below
-      // (one copy of the bytes); in time, it takes less than streaming them once did, a ratio
-      // that holds however loaded the machine is.
-      expect(performance.now() - completeStarted).toBeLessThan(putMs);
+      // (one copy of the bytes), not a timing, which a loaded machine can upset.
 
       for (const key of ["huge", "huge-copy"]) {
         const got = await h.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
