@@ -359,7 +359,9 @@ describe("rekey encrypt / decrypt / inspect with a raw AES key", () => {
       "a",
     ]);
     expect(bad.code).toBe(1);
-    expect(lines(bad.stderr)).toEqual(['rekey: --context "a" is not key=value [ERR_USAGE]']);
+    expect(lines(bad.stderr)).toEqual([
+      `rekey: --context "a" is not key=value [ERR_USAGE] (see 'rekey encrypt --help')`,
+    ]);
     expect((await listing()).includes("nope.rkey")).toBe(false);
   });
 });

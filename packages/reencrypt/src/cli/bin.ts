@@ -5,6 +5,7 @@ import "./sdk-notice.js";
 import { CommanderError } from "commander";
 import { flushed } from "../file-tools/flushed.js";
 import { buildProgram } from "./main.js";
+import { awsConfigProblem } from "./aws-config-errors.js";
 import { commandPath } from "./usage-output.js";
 
 /**
@@ -16,11 +17,25 @@ async function exit(code: number | string): Promise<never> {
   process.exit(code);
 }
 
+/** The profile the command line or the environment chose, for the credentials hint. */
+function profileOf(argv: readonly string[]): string | undefined {
+  const at = argv.findIndex((a) => a === "--profile" || a.startsWith("--profile="));
+  if (at < 0) return process.env["AWS_PROFILE"] || undefined;
+  const arg = argv[at]!;
+  return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
+}
+
 const program = buildProgram();
 program.parseAsync(process.argv).then(
   () => exit(process.exitCode ?? 0),
   (e: unknown) => {
     if (e instanceof CommanderError) return exit(e.exitCode);
+    // No Region, no credentials, refused credentials: a code of their own and what to do.
+    const problem = awsConfigProblem(e, profileOf(process.argv));
+    if (problem !== undefined) {
+      process.stderr.write(`rekey: ${problem.message} [${problem.code}]\n`);
+      return exit(1);
+    }
     // One line: the message, and the stable code when the error has one (e.g. ERR_JOB_SOURCE).
     const code = (e as { code?: unknown }).code;
     let suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";

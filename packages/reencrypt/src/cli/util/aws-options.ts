@@ -4,12 +4,13 @@ import type { AwsClientOptions } from "./context.js";
 
 /** The flags as commander parses them. */
 export interface AwsFlags {
+  readonly profile?: string;
   readonly region?: string;
   readonly endpointUrl?: string;
 }
 
 /**
- * Adds `--region` and `--endpoint-url` to a command.
+ * Adds `--profile`, `--region` and `--endpoint-url` to a command, with the AWS CLI's meanings.
  *
  * @example
  * ```ts
@@ -18,13 +19,15 @@ export interface AwsFlags {
  */
 export function withAwsOptions(command: Command): Command {
   return command
-    .option("--region <region>", "AWS Region (default: the SDK's configuration, e.g. AWS_REGION)")
+    .option("--profile <name>", "named profile of the AWS config files (default: AWS_PROFILE, else default)")
+    .option("--region <region>", "AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, else the profile's)")
     .option("--endpoint-url <url>", "KMS/S3 endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL or AWS's)");
 }
 
 /** The client options of parsed flags. */
 export function awsOptionsOf(flags: AwsFlags): AwsClientOptions {
   return {
+    ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.region ? { region: flags.region } : {}),
     ...(flags.endpointUrl ? { endpointUrl: flags.endpointUrl } : {}),
   };

@@ -10,8 +10,10 @@ import { S3Client } from "@aws-sdk/client-s3";
 /** A writable stream that may be a terminal. */
 export type OutputStream = Writable & { readonly isTTY?: boolean; readonly columns?: number };
 
-/** `--region` / `--endpoint-url` as given on the command line. */
+/** `--profile` / `--region` / `--endpoint-url` as given on the command line. */
 export interface AwsClientOptions {
+  /** Named profile of the AWS config files; the SDK reads AWS_PROFILE itself when absent. */
+  readonly profile?: string;
   readonly region?: string;
   readonly endpointUrl?: string;
   /** SDK attempts per request; the re-encrypt job asks for 1 because it retries itself. @default the SDK's (3) */
@@ -30,16 +32,23 @@ export interface CliContext {
 }
 
 /**
- * The SDK clients for the command line: region and endpoint from the flags, else the SDK's own
- * configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles). S3 uses path-style addressing
+ * The SDK clients for the command line, configured as the AWS CLI would be: profile from
+ * `--profile`, else `AWS_PROFILE`; Region from `--region`, else `AWS_REGION`, else
+ * `AWS_DEFAULT_REGION` (which the SDK alone ignores), else the profile's; endpoint from
+ * `--endpoint-url`, else the SDK's (`AWS_ENDPOINT_URL`...). S3 uses path-style addressing
  * whenever the endpoint is not AWS's, because emulators on loopback have no bucket subdomains.
  */
 export function processContext(): CliContext {
-  const common = (o: AwsClientOptions) => ({
-    ...(o.region ? { region: o.region } : {}),
-    ...(o.endpointUrl ? { endpoint: o.endpointUrl } : {}),
-    ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
-  });
+  const envRegion = process.env["AWS_REGION"] || process.env["AWS_DEFAULT_REGION"] || undefined;
+  const common = (o: AwsClientOptions) => {
+    const region = o.region || envRegion;
+    return {
+      ...(o.profile ? { profile: o.profile } : {}),
+      ...(region ? { region } : {}),
+      ...(o.endpointUrl ? { endpoint: o.endpointUrl } : {}),
+      ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+    };
+  };
   return {
     stdin: process.stdin,
     stdout: process.stdout,
