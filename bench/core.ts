@@ -374,11 +374,117 @@ async function rss(report: Report): Promise<void> {
   );
 }
 
+/**
+ * The cost of signing (suite 2, ECDSA P-384): rekey signed against rekey unsigned, and against
+ * the ESDK's signed default suite, at the same frame size, for 1 KiB messages and a 16 MiB stream.
+ */
+async function signedSuite(report: Report): Promise<void> {
+  report.heading("Core: the signed suite");
+  report.para(
+    "rekey's signed suite (ECDSA P-384 over header and body; a rewrap keeps it valid) against rekey " +
+      "unsigned, and against the AWS Encryption SDK's signed default suite, same raw AES key, same " +
+      `frame size; ${ROUNDS} interleaved rounds, median (min–max). A ratio over 1 is rekey signed faster.`,
+  );
+  const small = data.subarray(0, 1024);
+  const n = 200;
+  const frame = 4096;
+  const rkSigned = (await encrypt(small, { keyring, frameLength: frame, signed: true })).ciphertext;
+  const rkUnsigned = (await encrypt(small, { keyring, frameLength: frame })).ciphertext;
+  const esSigned = (await esdk.encrypt(esdkKeyring, small, { suiteId: SIGNED, frameLength: frame })).result;
+  const t = await interleave(ROUNDS, {
+    unsignedEnc: loop(n, () => encrypt(small, { keyring, frameLength: frame })),
+    signedEnc: loop(n, () => encrypt(small, { keyring, frameLength: frame, signed: true })),
+    esdkEnc: loop(n, () => esdk.encrypt(esdkKeyring, small, { suiteId: SIGNED, frameLength: frame })),
+    unsignedDec: loop(n, () => decrypt(rkUnsigned, { keyring })),
+    signedDec: loop(n, () => decrypt(rkSigned, { keyring })),
+    esdkDec: loop(n, () => esdk.decrypt(esdkKeyring, esSigned)),
+  });
+  const per = (xs: readonly number[]): string => fmtSpread(rates(xs, n));
+  report.table([
+    [
+      "1 KiB messages (messages/s)",
+      "rekey unsigned",
+      "rekey signed",
+      "signed / unsigned",
+      "ESDK signed",
+      "rekey signed / ESDK signed",
+    ],
+    [
+      "encrypt",
+      per(t.unsignedEnc),
+      per(t.signedEnc),
+      fmtRatio(speedRatios(t.signedEnc, t.unsignedEnc)),
+      per(t.esdkEnc),
+      fmtRatio(speedRatios(t.signedEnc, t.esdkEnc)),
+    ],
+    [
+      "decrypt",
+      per(t.unsignedDec),
+      per(t.signedDec),
+      fmtRatio(speedRatios(t.signedDec, t.unsignedDec)),
+      per(t.esdkDec),
+      fmtRatio(speedRatios(t.signedDec, t.esdkDec)),
+    ],
+  ]);
+  const total = 16 * MiB;
+  const big = MiB;
+  const rkSignedCt = await collect([encryptStream({ keyring, frameLength: big, signed: true })], total);
+  const rkUnsignedCt = await collect([encryptStream({ keyring, frameLength: big })], total);
+  const esCt = await collect(
+    [esdk.encryptStream(esdkKeyring, { suiteId: SIGNED, frameLength: big }) as unknown as Transform],
+    total,
+  );
+  const s = await interleave(ROUNDS, {
+    unsignedEnc: () =>
+      timePipeline(source(data, total), [encryptStream({ keyring, frameLength: big })], sink()),
+    signedEnc: () =>
+      timePipeline(source(data, total), [encryptStream({ keyring, frameLength: big, signed: true })], sink()),
+    esdkEnc: () =>
+      timePipeline(
+        source(data, total),
+        [esdk.encryptStream(esdkKeyring, { suiteId: SIGNED, frameLength: big }) as unknown as Transform],
+        sink(),
+      ),
+    unsignedDec: () => timePipeline(bufferSource(rkUnsignedCt), [decryptStream({ keyring })], sink()),
+    signedDec: () => timePipeline(bufferSource(rkSignedCt), [decryptStream({ keyring })], sink()),
+    esdkDec: () =>
+      timePipeline(bufferSource(esCt), [esdk.decryptStream(esdkKeyring) as unknown as Transform], sink()),
+  });
+  const mb = (xs: readonly number[]): string => fmtSpread(rates(xs, total / 1e6));
+  report.table([
+    [
+      "16 MiB stream, 1 MiB frames (MB/s)",
+      "rekey unsigned",
+      "rekey signed",
+      "signed / unsigned",
+      "ESDK signed",
+      "rekey signed / ESDK signed",
+    ],
+    [
+      "encrypt",
+      mb(s.unsignedEnc),
+      mb(s.signedEnc),
+      fmtRatio(speedRatios(s.signedEnc, s.unsignedEnc)),
+      mb(s.esdkEnc),
+      fmtRatio(speedRatios(s.signedEnc, s.esdkEnc)),
+    ],
+    [
+      "decrypt",
+      mb(s.unsignedDec),
+      mb(s.signedDec),
+      fmtRatio(speedRatios(s.signedDec, s.unsignedDec)),
+      mb(s.esdkDec),
+      fmtRatio(speedRatios(s.signedDec, s.esdkDec)),
+    ],
+  ]);
+}
+
 /** The core sections, by the name `bench/run.ts` selects them with, in the order they run. */
 export const coreSections = {
   stream: streaming,
   buffer: buffers,
   esdk: againstEsdk,
   small: smallMessages,
+  signed: signedSuite,
   rss,
 } as const;
