@@ -19,7 +19,9 @@ export type RekeyErrorCode =
   | "ERR_INVALID_ARGUMENT";
 
 /**
- * Base class of every rekey error.
+ * Base class of every rekey error, in every package: the SDK's errors have a
+ * {@link RekeyErrorCode}; the job's and the command line's extend it with codes of their own
+ * (`C`), each a closed set.
  *
  * @example
  * ```ts
@@ -27,11 +29,11 @@ export type RekeyErrorCode =
  * catch (e) { if (e instanceof RekeyError && e.code === "ERR_DECRYPT_FAILED") { ... } }
  * ```
  */
-export class RekeyError extends Error {
+export class RekeyError<C extends string = RekeyErrorCode> extends Error {
   /** A stable, machine-readable code. */
-  readonly code: RekeyErrorCode;
+  readonly code: C;
 
-  constructor(code: RekeyErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -116,7 +118,7 @@ export class KmsError extends RekeyError {
   readonly kmsErrorName: string | undefined;
 
   constructor(operation: string, cause: unknown) {
-    const name = errorName(cause);
+    const name = errorNameOf(cause);
     super("ERR_KMS", `KMS ${operation} failed${name ? `: ${name}` : ""}`, { cause });
     this.kmsErrorName = name;
   }
@@ -162,8 +164,67 @@ export class InvalidArgumentError extends RekeyError {
   }
 }
 
-/** The `name` of an error-like value, if it has one. */
-export function errorName(e: unknown): string | undefined {
+/**
+ * The `name` of an error-like value, if it has one.
+ *
+ * @example
+ * ```ts
+ * errorNameOf(sdkError); // "ThrottlingException"
+ * ```
+ */
+export function errorNameOf(e: unknown): string | undefined {
   if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
+  return undefined;
+}
+
+/**
+ * The HTTP status an AWS SDK error carries, if any.
+ *
+ * @example
+ * ```ts
+ * httpStatusOf(sdkError); // 412
+ * ```
+ */
+export function httpStatusOf(e: unknown): number | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const meta = (e as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
+  const status = meta?.httpStatusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * An error and its `cause`s, outermost first, at most six deep (a cycle or a deep chain ends
+ * there).
+ *
+ * @example
+ * ```ts
+ * for (const at of causeChain(e)) if (isRetryable(at)) return true;
+ * ```
+ */
+export function* causeChain(e: unknown): Generator<object> {
+  let at: unknown = e;
+  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
+    yield at;
+    at = (at as { cause?: unknown }).cause;
+  }
+}
+
+/**
+ * The name of the AWS error behind a failure (`DisabledException`, `AccessDenied`, `SlowDown`,
+ * `NoSuchKey`, …), looked for along the `cause` chain: an error that names it as `kmsErrorName`
+ * (core's `KmsError`, the key tooling's errors), or an SDK error (it carries `$metadata`).
+ * `undefined` when no AWS error is behind it. The one helper every package uses.
+ *
+ * @example
+ * ```ts
+ * awsErrorNameOf(new KmsError("ReEncrypt", sdkError)); // "DisabledException"
+ * ```
+ */
+export function awsErrorNameOf(e: unknown): string | undefined {
+  for (const at of causeChain(e)) {
+    const kmsName = (at as { kmsErrorName?: unknown }).kmsErrorName;
+    if (typeof kmsName === "string") return kmsName;
+    if (typeof (at as { $metadata?: unknown }).$metadata === "object") return errorNameOf(at);
+  }
   return undefined;
 }

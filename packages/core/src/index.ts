@@ -73,6 +73,10 @@ export {
 
 export {
   RekeyError,
+  awsErrorNameOf,
+  causeChain,
+  errorNameOf,
+  httpStatusOf,
   DecryptError,
   FormatError,
   LimitError,

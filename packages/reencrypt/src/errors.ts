@@ -4,8 +4,16 @@
  * {@link JobError}s; failures of `@rekey/core` keep their `RekeyError` class and code, and both
  * show up in a report as `{ code, reason }`.
  */
+import {
+  awsErrorNameOf,
+  causeChain,
+  errorNameOf,
+  httpStatusOf,
+  RekeyError,
+  type RekeyErrorCode,
+} from "@rekey/core";
 
-/** The stable error codes of the re-encrypt job. */
+/** The stable error codes of the re-encrypt job (`JobError`). */
 export type JobErrorCode =
   /** An option or CLI argument is invalid. */
   | "ERR_JOB_INVALID_OPTION"
@@ -38,6 +46,105 @@ export type JobErrorCode =
   /** The object does not decrypt: it was damaged before the job, which left it alone. */
   | "ERR_JOB_UNREADABLE";
 
+/** The stable codes of `KeyToolError` (the key tooling). */
+export type KeyToolErrorCode =
+  /** An option or argument is malformed or out of range. */
+  | "ERR_INVALID_ARGUMENT"
+  /** The key or alias does not exist (KMS `NotFoundException`). */
+  | "ERR_KEY_NOT_FOUND"
+  /** A file given as a Terraform plan is not one. */
+  | "ERR_NOT_A_PLAN"
+  /** A key policy is not a readable policy document. */
+  | "ERR_INVALID_POLICY"
+  /** An on-demand rotation did not complete within the timeout. */
+  | "ERR_ROTATION_TIMEOUT"
+  /** The alias cutover preflight failed; nothing was changed. */
+  | "ERR_PREFLIGHT_FAILED"
+  /**
+   * An alias does not resolve to the key a cutover moved it to: still the old key after the
+   * bounded read-back (KMS aliases are eventually consistent), or moved again meanwhile.
+   */
+  | "ERR_ALIAS_MISMATCH"
+  /** The command was interrupted (SIGINT) while waiting; what was already requested goes on. */
+  | "ERR_INTERRUPTED"
+  /** A KMS call failed (access denied, throttled, disabled key, network). */
+  | "ERR_KMS";
+
+/** The stable codes of `FileError` (the file commands). */
+export type FileErrorCode =
+  /** A malformed option: `--context` without `=`, no key given. */
+  | "ERR_USAGE"
+  /** The input cannot be read (missing, a directory, no permission, an unknown S3 object). */
+  | "ERR_INPUT"
+  /** The output cannot be written, or exists and `--force` was not given. */
+  | "ERR_OUTPUT"
+  /** The raw AES key file is not 32 bytes or 64 hex characters. */
+  | "ERR_RAW_KEY";
+
+/** The stable codes of the command line's own errors. */
+export type CliErrorCode =
+  /** A malformed command line. */
+  | "ERR_USAGE"
+  /** A command failed for a reason with no code of its own. */
+  | "ERR_COMMAND"
+  /** No AWS Region is configured. */
+  | "ERR_AWS_REGION"
+  /** AWS credentials are missing or were refused. */
+  | "ERR_AWS_CREDENTIALS";
+
+/**
+ * Every stable error code of rekey, one closed union: the SDK's (`@rekey/core`), the job's, the
+ * key tooling's, the file commands' and the command line's. Every error is a `RekeyError` with
+ * one of them.
+ */
+export type ErrorCode = RekeyErrorCode | JobErrorCode | KeyToolErrorCode | FileErrorCode | CliErrorCode;
+
+/**
+ * The exit codes of `rekey`, one table for every command:
+ * - `ok` 0: done (every object on the target; no finding);
+ * - `fatal` 1: the command could not run, or failed (bad arguments, unknown bucket or key, an
+ *   error of any other code);
+ * - `incomplete` 2: the job finished but some objects are not on the target and need a person;
+ *   `findings` 2: an audit or check found something to fix;
+ * - `failed` 3: the job finished and some objects failed; a re-run retries them;
+ * - `unsafeStore` 4: the store does not honour conditional writes (or could not be probed);
+ * - `keyUnusable` 5: the job stopped early on a key that fails every object;
+ * - `interrupted` 130: SIGINT.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  fatal: 1,
+  incomplete: 2,
+  findings: 2,
+  failed: 3,
+  unsafeStore: 4,
+  keyUnusable: 5,
+  interrupted: 130,
+} as const;
+
+/**
+ * The exit code of a command that ended on an error of this code.
+ *
+ * @example
+ * ```ts
+ * exitCodeOf("ERR_JOB_STORE_UNSAFE"); // 4
+ * ```
+ */
+export function exitCodeOf(code: string | undefined): number {
+  switch (code) {
+    case "ERR_JOB_STORE_UNSAFE":
+    case "ERR_JOB_STORE_PROBE":
+      return EXIT_CODES.unsafeStore;
+    case "ERR_JOB_KEY_UNUSABLE":
+      return EXIT_CODES.keyUnusable;
+    case "ERR_INTERRUPTED":
+    case "ERR_JOB_ABORTED":
+      return EXIT_CODES.interrupted;
+    default:
+      return EXIT_CODES.fatal;
+  }
+}
+
 /**
  * An error of the re-encrypt job. The `code` is the contract; the message is one line for people.
  *
@@ -47,14 +154,9 @@ export type JobErrorCode =
  * catch (e) { if (e instanceof JobError && e.code === "ERR_JOB_SOURCE") console.error(e.message); }
  * ```
  */
-export class JobError extends Error {
-  /** A stable, machine-readable code. */
-  readonly code: JobErrorCode;
-
+export class JobError extends RekeyError<JobErrorCode> {
   constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = "JobError";
+    super(code, message, options);
   }
 }
 
@@ -78,66 +180,4 @@ export function describeError(e: unknown): { code: string; reason: string } {
   return { code: "Error", reason: String(e) };
 }
 
-/**
- * The HTTP status an AWS SDK error carries, if any.
- *
- * @example
- * ```ts
- * httpStatusOf(sdkError); // 412
- * ```
- */
-export function httpStatusOf(e: unknown): number | undefined {
-  if (typeof e !== "object" || e === null) return undefined;
-  const meta = (e as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
-  const status = meta?.httpStatusCode;
-  return typeof status === "number" ? status : undefined;
-}
-
-/**
- * The `name` of an error-like value, if it has one.
- *
- * @example
- * ```ts
- * errorNameOf(sdkError); // "ThrottlingException"
- * ```
- */
-export function errorNameOf(e: unknown): string | undefined {
-  if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
-  return undefined;
-}
-
-/**
- * The name of the AWS error behind a failure (`DisabledException`, `AccessDenied`, `SlowDown`,
- * `NoSuchKey`, …), looked for along the `cause` chain: a core `KmsError` names it as
- * `kmsErrorName`, an SDK error carries `$metadata`. `undefined` when no AWS error is behind it.
- *
- * @example
- * ```ts
- * awsErrorNameOf(new KmsError("ReEncrypt", sdkError)); // "DisabledException"
- * ```
- */
-export function awsErrorNameOf(e: unknown): string | undefined {
-  for (const at of causeChain(e)) {
-    const kmsName = (at as { kmsErrorName?: unknown }).kmsErrorName;
-    if (typeof kmsName === "string") return kmsName;
-    if (typeof (at as { $metadata?: unknown }).$metadata === "object") return errorNameOf(at);
-  }
-  return undefined;
-}
-
-/**
- * An error and its `cause`s, outermost first, at most six deep (a cycle or a deep chain ends
- * there).
- *
- * @example
- * ```ts
- * for (const at of causeChain(e)) if (isRetryableError(at)) return true;
- * ```
- */
-export function* causeChain(e: unknown): Generator<object> {
-  let at: unknown = e;
-  for (let depth = 0; depth < 6 && typeof at === "object" && at !== null; depth++) {
-    yield at;
-    at = (at as { cause?: unknown }).cause;
-  }
-}
+export { awsErrorNameOf, causeChain, errorNameOf, httpStatusOf };

@@ -90,7 +90,13 @@ export {
 } from "./lambda/batch-operations-handler.js";
 
 // Errors
-export { JobError, type JobErrorCode } from "./errors.js";
+export {
+  JobError,
+  type CliErrorCode,
+  type ErrorCode,
+  type FileErrorCode,
+  type JobErrorCode,
+} from "./errors.js";
 
 // Key tooling
 export {

@@ -15,7 +15,7 @@ import type {
   ReEncryptCommandInput,
   ReEncryptCommandOutput,
 } from "@aws-sdk/client-kms";
-import { errorName } from "../errors.js";
+import { errorNameOf } from "../errors.js";
 
 type Out<T> = Omit<T, "$metadata">;
 
@@ -24,7 +24,7 @@ const NOT_THIS_KEY = new Set(["InvalidCiphertextException", "IncorrectKeyExcepti
 
 /** True when a KMS error says only that the blob is not for the key named (not a failure of KMS). */
 export function isNotThisKey(e: unknown): boolean {
-  return NOT_THIS_KEY.has(errorName(e) ?? "");
+  return NOT_THIS_KEY.has(errorNameOf(e) ?? "");
 }
 /** Per-call options. */
 export interface KmsCallOptions {

@@ -2,7 +2,7 @@
  * A hook on every KMS call rekey makes: operation, key, key material, duration and error. Use it
  * for metrics, audit logs and counting calls per object.
  */
-import { errorName } from "../errors.js";
+import { errorNameOf } from "../errors.js";
 
 /**
  * The KMS operations rekey makes: the data plane of the SDK and the re-encrypt job, and the
@@ -79,7 +79,7 @@ export async function observeKmsCall<T>(
       keyMaterialId: undefined,
       durationMs: performance.now() - start,
       error,
-      errorName: errorName(error),
+      errorName: errorNameOf(error),
     });
     throw error;
   }

@@ -27,7 +27,7 @@
  * for another reason (throttling, a disabled key, access denied) and no entry opened, that
  * failure is the KmsError the caller gets.
  */
-import { errorName, InvalidArgumentError, KmsError, NoMatchingKeyError } from "../errors.js";
+import { errorNameOf, InvalidArgumentError, KmsError, NoMatchingKeyError } from "../errors.js";
 import { DATA_KEY_LENGTH, DEFAULT_LIMITS } from "../format/constants.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
 import { kmsApiOf, type KmsApi, type KmsClientLike } from "./kms-client.js";
@@ -79,7 +79,7 @@ const REFUSED = new Set(["InvalidCiphertextException", "IncorrectKeyException", 
  * does not exist (`NotFoundException`) is the message's fault too.
  */
 function isEntryRefusal(e: unknown, fromMessage: boolean): boolean {
-  const name = errorName(e) ?? "";
+  const name = errorNameOf(e) ?? "";
   return REFUSED.has(name) || (fromMessage && name === "NotFoundException");
 }
 

@@ -4,9 +4,10 @@
  * refused credentials get their own stable codes and a hint, as the AWS CLI's conventions would
  * suggest to anyone who has used it.
  */
+import type { CliErrorCode } from "../errors.js";
 
 /** The codes of {@link awsConfigProblem}. */
-export type AwsConfigProblemCode = "ERR_AWS_REGION" | "ERR_AWS_CREDENTIALS";
+export type AwsConfigProblemCode = Extract<CliErrorCode, "ERR_AWS_REGION" | "ERR_AWS_CREDENTIALS">;
 
 /** A configuration problem: its code and one line for people, hint included. */
 export interface AwsConfigProblem {

@@ -7,6 +7,7 @@ import { flushed } from "../file-tools/flushed.js";
 import { buildProgram } from "./main.js";
 import { awsConfigProblem } from "./aws-config-errors.js";
 import { commandPath } from "./usage-output.js";
+import { exitCodeOf } from "../errors.js";
 
 /**
  * Exits once stdout and stderr have written everything: on a pipe, writes complete as the reader
@@ -41,6 +42,10 @@ program.parseAsync(process.argv).then(
     let suffix = typeof code === "string" && code.startsWith("ERR_") ? ` [${code}]` : "";
     if (code === "ERR_USAGE") suffix += ` (see '${commandPath(program, process.argv.slice(2))} --help')`;
     process.stderr.write(`rekey: ${e instanceof Error ? e.message : String(e)}${suffix}\n`);
-    return exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : 1);
+    return exit(
+      typeof process.exitCode === "number" && process.exitCode !== 0
+        ? process.exitCode
+        : exitCodeOf(typeof code === "string" ? code : undefined),
+    );
   },
 );

@@ -5,6 +5,7 @@
  * Exit codes: 0 clean; 2 findings (audit, terraform-check) — usable as a CI gate; 1 errors,
  * failed preflights and failed changes.
  */
+import { EXIT_CODES } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { auditKeys, type AuditReport } from "../keys/audit-keys.js";
@@ -39,13 +40,6 @@ import {
 } from "./util/cutover-rewrap.js";
 import { cutoverRecordPath, readCutoverRecord, writeCutoverRecord } from "./util/cutover-record.js";
 
-/** Exit code of a run with findings. */
-export const EXIT_FINDINGS = 2;
-/** Exit code of errors. */
-export const EXIT_ERROR = 1;
-/** Exit code of a command stopped by SIGINT (128 + 2, as shells report it). */
-export const EXIT_INTERRUPTED = 130;
-
 interface OutputFlags {
   readonly json?: boolean;
   readonly table?: boolean;
@@ -71,8 +65,8 @@ function parseAsOf(value: string | undefined): Date | undefined {
 }
 
 function auditExitCode(report: AuditReport): number {
-  if (report.summary.errors > 0) return EXIT_ERROR;
-  return report.summary.keysWithFindings > 0 ? EXIT_FINDINGS : 0;
+  if (report.summary.errors > 0) return EXIT_CODES.fatal;
+  return report.summary.keysWithFindings > 0 ? EXIT_CODES.findings : 0;
 }
 
 async function auditAction(ctx: CliContext, flags: AuditFlags): Promise<void> {
@@ -124,7 +118,7 @@ async function auditAction(ctx: CliContext, flags: AuditFlags): Promise<void> {
   if (json) writeJson(ctx.stdout, { audit: report, fix: { applied: true, ...plan, results } });
   else writeLines(ctx.stdout, [...renderAudit(report), "", ...renderFixPlan(plan, results)]);
   const failed = results.some((r) => r.status === "failed") || report.summary.errors > 0;
-  ctx.setExitCode(failed ? EXIT_ERROR : plan.manual.length > 0 ? EXIT_FINDINGS : 0);
+  ctx.setExitCode(failed ? EXIT_CODES.fatal : plan.manual.length > 0 ? EXIT_CODES.findings : 0);
 }
 
 interface TerraformFlags extends OutputFlags {
@@ -161,7 +155,7 @@ async function terraformAction(ctx: CliContext, file: string, flags: TerraformFl
   });
   if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, { file, ...result });
   else writeLines(ctx.stdout, renderTerraform(result, file));
-  ctx.setExitCode(result.findings.length > 0 ? EXIT_FINDINGS : 0);
+  ctx.setExitCode(result.findings.length > 0 ? EXIT_CODES.findings : 0);
 }
 
 function terraformCommand(command: Command, ctx: CliContext): Command {
@@ -198,7 +192,7 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
         spinner.update(`waiting for the new key material of ${key} (${Math.round(p.elapsedMs / 1000)}s)`),
     });
   } catch (e) {
-    if (e instanceof KeyToolError && e.code === "ERR_INTERRUPTED") ctx.setExitCode(EXIT_INTERRUPTED);
+    if (e instanceof KeyToolError && e.code === "ERR_INTERRUPTED") ctx.setExitCode(EXIT_CODES.interrupted);
     throw e;
   } finally {
     spinner.stop();

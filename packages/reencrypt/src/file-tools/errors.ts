@@ -4,16 +4,10 @@
  * a KMS refusal) keep their own class and code.
  */
 
-/** The stable codes of {@link FileError}. */
-export type FileErrorCode =
-  /** A malformed option: `--context` without `=`, no key given. */
-  | "ERR_USAGE"
-  /** The input cannot be read (missing, a directory, no permission, an unknown S3 object). */
-  | "ERR_INPUT"
-  /** The output cannot be written, or exists and `--force` was not given. */
-  | "ERR_OUTPUT"
-  /** The raw AES key file is not 32 bytes or 64 hex characters. */
-  | "ERR_RAW_KEY";
+import { RekeyError } from "@rekey/core";
+import type { FileErrorCode } from "../errors.js";
+
+export type { FileErrorCode };
 
 /**
  * A failure of a file command.
@@ -24,14 +18,9 @@ export type FileErrorCode =
  * catch (e) { if (e instanceof FileError && e.code === "ERR_USAGE") console.error(e.message); }
  * ```
  */
-export class FileError extends Error {
-  /** A stable, machine-readable code. */
-  readonly code: FileErrorCode;
-
+export class FileError extends RekeyError<FileErrorCode> {
   constructor(code: FileErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = "FileError";
+    super(code, message, options);
   }
 }
 

@@ -3,29 +3,10 @@
  * `cause`. The message is one line for people; the code is what programs test.
  */
 
-/** The stable codes of {@link KeyToolError}. */
-export type KeyToolErrorCode =
-  /** An option or argument is malformed or out of range. */
-  | "ERR_INVALID_ARGUMENT"
-  /** The key or alias does not exist (KMS `NotFoundException`). */
-  | "ERR_KEY_NOT_FOUND"
-  /** A file given as a Terraform plan is not one. */
-  | "ERR_NOT_A_PLAN"
-  /** A key policy is not a readable policy document. */
-  | "ERR_INVALID_POLICY"
-  /** An on-demand rotation did not complete within the timeout. */
-  | "ERR_ROTATION_TIMEOUT"
-  /** The alias cutover preflight failed; nothing was changed. */
-  | "ERR_PREFLIGHT_FAILED"
-  /**
-   * An alias does not resolve to the key a cutover moved it to: still the old key after the
-   * bounded read-back (KMS aliases are eventually consistent), or moved again meanwhile.
-   */
-  | "ERR_ALIAS_MISMATCH"
-  /** The command was interrupted (SIGINT) while waiting; what was already requested goes on. */
-  | "ERR_INTERRUPTED"
-  /** A KMS call failed (access denied, throttled, disabled key, network). */
-  | "ERR_KMS";
+import { RekeyError } from "@rekey/core";
+import { errorNameOf, type KeyToolErrorCode } from "../errors.js";
+
+export type { KeyToolErrorCode };
 
 /**
  * A failure of the key tooling.
@@ -36,9 +17,7 @@ export type KeyToolErrorCode =
  * catch (e) { if (e instanceof KeyToolError && e.code === "ERR_ROTATION_TIMEOUT") retryLater(); }
  * ```
  */
-export class KeyToolError extends Error {
-  /** A stable, machine-readable code. */
-  readonly code: KeyToolErrorCode;
+export class KeyToolError extends RekeyError<KeyToolErrorCode> {
   /** The KMS error name (`AccessDeniedException`, …) when a KMS call failed. */
   readonly kmsErrorName: string | undefined;
 
@@ -47,17 +26,9 @@ export class KeyToolError extends Error {
     message: string,
     options?: { cause?: unknown; kmsErrorName?: string | undefined },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.kmsErrorName = options?.kmsErrorName;
-    this.name = "KeyToolError";
   }
-}
-
-/** The `name` of an SDK (or any) error, if it has one. */
-export function awsErrorName(e: unknown): string | undefined {
-  if (typeof e === "object" && e !== null && "name" in e && typeof e.name === "string") return e.name;
-  return undefined;
 }
 
 function httpStatus(e: unknown): number | undefined {
@@ -77,7 +48,7 @@ function messageOf(e: unknown): string {
  * "unknown" instead of failing.
  */
 export function isUnsupportedOperation(e: unknown): boolean {
-  const name = awsErrorName(e) ?? "";
+  const name = errorNameOf(e) ?? "";
   if (httpStatus(e) === 501) return true;
   if (
     [
@@ -102,7 +73,7 @@ export function isUnsupportedOperation(e: unknown): boolean {
  */
 export function kmsFailure(operation: string, keyId: string | undefined, e: unknown): KeyToolError {
   if (e instanceof KeyToolError) return e;
-  const name = awsErrorName(e);
+  const name = errorNameOf(e);
   const detail = messageOf(e);
   const what = keyId ? ` for ${keyId}` : "";
   if (name === "NotFoundException") {

@@ -11,7 +11,8 @@
 import type { GrantListEntry, KeyMetadata } from "@aws-sdk/client-kms";
 import { parseKmsArn } from "@rekey/core";
 import { comparePolicies, type PolicyComparison } from "./compare-policies.js";
-import { KeyToolError, awsErrorName, kmsCall } from "./errors.js";
+import { KeyToolError, kmsCall } from "./errors.js";
+import { errorNameOf } from "../errors.js";
 import { displayPrincipal, granteePrincipal, hasAccountRootStatement, parseKeyPolicy } from "./key-policy.js";
 import type { KmsAdminApi } from "./kms-admin.js";
 import { allPages, markerInput } from "./paging.js";
@@ -155,7 +156,7 @@ export async function probeDataKey(kms: KmsAdminApi, keyArn: string): Promise<st
     r.Plaintext?.fill(0);
     return "GenerateDataKey succeeded (the endpoint ignored DryRun)";
   } catch (e) {
-    const name = awsErrorName(e);
+    const name = errorNameOf(e);
     if (name === "DryRunOperationException") return "GenerateDataKey DryRun: the call would succeed";
     if (
       name === "ValidationException" ||
@@ -296,7 +297,7 @@ export async function preflightCutover(
     try {
       add("target-usable", "pass", "the target key can generate data keys", [await probeDataKey(kms, t.arn)]);
     } catch (e) {
-      const name = awsErrorName(e);
+      const name = errorNameOf(e);
       add("target-usable", "fail", "the target key can generate data keys", [
         `GenerateDataKey failed: ${name ? `${name}: ` : ""}${(e as Error).message}`,
       ]);

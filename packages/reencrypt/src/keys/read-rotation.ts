@@ -3,7 +3,8 @@
  * (`ListKeyRotations`) into plain, JSON-ready records. The history is optional on the wire:
  * LocalStack does not implement `ListKeyRotations` (HTTP 501), and callers show "unknown".
  */
-import { awsErrorName, isUnsupportedOperation, kmsCall, kmsFailure } from "./errors.js";
+import { isUnsupportedOperation, kmsCall, kmsFailure } from "./errors.js";
+import { errorNameOf } from "../errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
 import { allPages, markerInput } from "./paging.js";
 
@@ -100,7 +101,7 @@ export async function readRotationHistory(
     entries = await list(true);
   } catch (e) {
     if (isUnsupportedOperation(e)) return "unsupported";
-    if (awsErrorName(e) !== "ValidationException") throw kmsFailure("ListKeyRotations", keyId, e);
+    if (errorNameOf(e) !== "ValidationException") throw kmsFailure("ListKeyRotations", keyId, e);
     try {
       entries = await list(false);
     } catch (e2) {

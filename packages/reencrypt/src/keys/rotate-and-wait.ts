@@ -9,7 +9,8 @@
  *    is gone (the new material id is then unknown).
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { KeyToolError, awsErrorName, kmsCall, kmsFailure } from "./errors.js";
+import { KeyToolError, kmsCall, kmsFailure } from "./errors.js";
+import { errorNameOf } from "../errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
 import { readRotationHistory, readRotationSettings, type RotationHistory } from "./read-rotation.js";
 
@@ -117,7 +118,7 @@ export async function rotateAndWait(
     await kms.rotateKeyOnDemand({ KeyId: keyArn });
   } catch (e) {
     const f = kmsFailure("RotateKeyOnDemand", keyRef, e);
-    if (awsErrorName(e) === "LimitExceededException") {
+    if (errorNameOf(e) === "LimitExceededException") {
       throw new KeyToolError("ERR_KMS", `${f.message} (${LIMIT_HINT})`, {
         cause: e,
         kmsErrorName: f.kmsErrorName,

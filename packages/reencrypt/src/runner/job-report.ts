@@ -4,6 +4,7 @@
  * and the exit code it implies. Built incrementally as objects finish (O(keys + failures)
  * memory, never O(objects)).
  */
+import { EXIT_CODES, exitCodeOf } from "../errors.js";
 import { describeRef, type InvalidSourceEntry } from "../model/object-ref.js";
 import {
   OBJECT_OUTCOMES,
@@ -19,45 +20,8 @@ import type { StoreCapabilities } from "../stores/s3/probe-store.js";
 /** Most failures and invalid entries listed one by one (the checkpoint keeps every line). */
 export const MAX_LISTED_FAILURES = 10_000;
 
-/**
- * Exit codes of `rekey rewrap` / `rekey reencrypt`:
- * - `0`: every object is on the target (`rewrapped`, `reencrypted` or `current`), this run and
- *   the runs recorded in the checkpoint;
- * - `1`: the job could not run (bad arguments, unknown bucket, target not found, checkpoint of
- *   another job);
- * - `2`: finished, but some objects are not on the target and need a person: `conflict`,
- *   `esdk` (an AWS Encryption SDK message `rewrap` cannot move: run `reencrypt`), `foreign`,
- *   `unreadable`, `skipped`, or invalid manifest lines;
- * - `3`: finished, and some objects `failed` (KMS refused, S3 kept failing): a re-run retries them;
- * - `4`: the store does not honour conditional writes (or could not be probed): nothing was
- *   written there; stop every writer and use `writersStopped`, or fix the store;
- * - `5`: stopped early: the same permanent KMS error on the same key hit many objects in a row
- *   (`maxKeyFailures`); untried objects are left for a re-run;
- * - `130`: interrupted (SIGINT); the checkpoint is written and a re-run resumes.
- */
-export const EXIT_CODES = {
-  ok: 0,
-  fatal: 1,
-  incomplete: 2,
-  failed: 3,
-  unsafeStore: 4,
-  keyUnusable: 5,
-  interrupted: 130,
-} as const;
-
-/**
- * The exit code of a job error that stopped a job (or kept it from starting), `fatal` for others.
- *
- * @example
- * ```ts
- * exitCodeOfStop("ERR_JOB_STORE_UNSAFE"); // 4
- * ```
- */
-export function exitCodeOfStop(code: string | undefined): number {
-  if (code === "ERR_JOB_STORE_UNSAFE" || code === "ERR_JOB_STORE_PROBE") return EXIT_CODES.unsafeStore;
-  if (code === "ERR_JOB_KEY_UNUSABLE") return EXIT_CODES.keyUnusable;
-  return EXIT_CODES.fatal;
-}
+/** The exit codes (one table for every command; see `EXIT_CODES` in errors.ts). */
+export { EXIT_CODES };
 
 /** Why the job stopped itself before the source was exhausted. */
 export interface JobStop {
@@ -299,7 +263,7 @@ export class RunReportBuilder {
       this.invalid === 0;
     const failed = this.outcomes.failed + (end.fromCheckpoint.failed ?? 0);
     const exitCode = end.stopped
-      ? exitCodeOfStop(end.stopped.code)
+      ? exitCodeOf(end.stopped.code)
       : end.interrupted
         ? EXIT_CODES.interrupted
         : complete

@@ -1,4 +1,6 @@
 /** An error that adds where it happened (a file, an object) to another error's one line. */
+import { RekeyError } from "@rekey/core";
+import type { ErrorCode } from "../../errors.js";
 
 /**
  * Wraps a failure with its subject, keeping the original's stable `code` and the original as
@@ -9,14 +11,13 @@
  * catch (e) { throw new CommandError(`${file}: ${(e as Error).message}`, e); }
  * ```
  */
-export class CommandError extends Error {
-  /** The wrapped error's code (`ERR_DECRYPT_FAILED`, `ERR_KMS`, …), or `ERR_COMMAND`. */
-  readonly code: string;
-
+export class CommandError extends RekeyError<ErrorCode> {
   constructor(message: string, cause: unknown) {
-    super(message, { cause });
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    this.code = typeof code === "string" ? code : "ERR_COMMAND";
-    this.name = "CommandError";
+    super(codeOf(cause), message, { cause });
   }
+}
+
+/** The wrapped error's code when it is a rekey error (`ERR_DECRYPT_FAILED`, `ERR_KMS`, …), else `ERR_COMMAND`. */
+function codeOf(cause: unknown): ErrorCode {
+  return cause instanceof RekeyError ? (cause.code as ErrorCode) : "ERR_COMMAND";
 }

@@ -1,4 +1,5 @@
 /** The error of a malformed command line: one line for people, code `ERR_USAGE`. */
+import { RekeyError } from "@rekey/core";
 
 /**
  * A command-line argument or option is malformed.
@@ -8,13 +9,9 @@
  * throw new UsageError("--timeout must be a number of seconds, not \"soon\"");
  * ```
  */
-export class UsageError extends Error {
-  /** Always `ERR_USAGE`. */
-  readonly code = "ERR_USAGE" as const;
-
+export class UsageError extends RekeyError<"ERR_USAGE"> {
   constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
+    super("ERR_USAGE", message);
   }
 }
 
