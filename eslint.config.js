@@ -20,8 +20,8 @@ const layer = (files, forbidden) => ({
 });
 
 // @rekey/reencrypt is layered too, each folder importing only the ones before it:
-// model <- support <- kms <- planning <- stores <- sources <- operations <- runner <- lambda
-// <- file-tools <- keys <- cli. (errors.ts is below them all.)
+// model <- support <- kms <- planning <- stores <- sources <- operations <- runner <- reports
+// <- lambda <- batch-ops <- file-tools <- keys <- cli. (errors.ts is below them all.)
 const REENCRYPT_LAYERS = [
   "model",
   "support",
@@ -31,7 +31,9 @@ const REENCRYPT_LAYERS = [
   "sources",
   "operations",
   "runner",
+  "reports",
   "lambda",
+  "batch-ops",
   "file-tools",
   "keys",
   "cli",

@@ -44,7 +44,9 @@ export type JobErrorCode =
   /** The same permanent KMS error on the same key hit many objects in a row: the job stopped. */
   | "ERR_JOB_KEY_UNUSABLE"
   /** The object does not decrypt: it was damaged before the job, which left it alone. */
-  | "ERR_JOB_UNREADABLE";
+  | "ERR_JOB_UNREADABLE"
+  /** A report to merge cannot be read, or belongs to another job (other target or mode). */
+  | "ERR_JOB_REPORT";
 
 /** The stable codes of `KeyToolError` (the key tooling). */
 export type KeyToolErrorCode =

@@ -9,6 +9,7 @@ import { registerJobCommands } from "./job-commands.js";
 import { registerKeyCommands } from "./key-commands.js";
 import { registerFileCommands } from "./file-commands.js";
 import { oneLineUsageErrors } from "./usage-output.js";
+import { registerReportCommands } from "./report-commands.js";
 
 // The package's version: `package.json` is two levels up from both `src/cli` and `dist/cli`.
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerKeyCommands(program);
   registerFileCommands(program);
+  registerReportCommands(program);
   oneLineUsageErrors(program);
   return program;
 }

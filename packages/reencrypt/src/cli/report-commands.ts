@@ -1,0 +1,100 @@
+/**
+ * `rekey report merge`: one report from the reports of several workers (`rekey rewrap --shard`
+ * runs) and S3 Batch Operations completion reports, as text or JSON, and as an HTML page. The
+ * exit code is the one a single run over every object would have set.
+ */
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { exitMeaning } from "./job/job-summary.js";
+import { formatBytes } from "./job/parse-size.js";
+import { mergeReportFiles, type MergedReport } from "../reports/merge-reports.js";
+import { renderReportHtml } from "../reports/report-html.js";
+import { processContext, type CliContext } from "./util/context.js";
+import { writeJson, writeLines } from "./util/output.js";
+import { UsageError } from "./util/usage-error.js";
+
+const LISTED = 20;
+
+/**
+ * The merged report for people, one string per line.
+ *
+ * @example
+ * ```ts
+ * writeLines(ctx.stdout, mergedSummary(merged));
+ * ```
+ */
+export function mergedSummary(r: MergedReport): string[] {
+  const runs = r.inputs.filter((i) => i.kind === "run").length;
+  const lines = [
+    `Merged ${r.inputs.length} report(s): ${runs} run(s), ${r.inputs.length - runs} Batch Operations completion report(s)`,
+  ];
+  if (r.target) lines.push(`Target: ${r.target.description}${r.mode ? ` (${r.mode})` : ""}`);
+  const wall = r.wallMs / 1000;
+  lines.push(
+    `Objects: ${r.objects}` +
+      (runs > 0
+        ? ` in ${wall.toFixed(1)} s wall (${wall > 0 ? (r.objects / wall).toFixed(1) : "-"} objects/s), ${(r.workerMs / 1000).toFixed(1)} s of worker time`
+        : "") +
+      (r.interrupted ? ", interrupted" : ""),
+  );
+  if (r.stopped) lines.push(`Stopped: ${r.stopped.reason} [${r.stopped.code}]`);
+  for (const [outcome, n] of Object.entries(r.outcomes))
+    if (n > 0) lines.push(`  ${outcome.padEnd(12)} ${n}`);
+  if (r.invalidSourceEntries > 0) lines.push(`Invalid source lines: ${r.invalidSourceEntries}`);
+  lines.push(
+    `Bytes: ${formatBytes(r.bytes.objects)} of objects; ${formatBytes(r.bytes.read)} read and ` +
+      `${formatBytes(r.bytes.written)} written by the jobs; ${formatBytes(r.bytes.copiedServerSide)} copied by S3`,
+  );
+  lines.push(`KMS: ${r.kms.requests} call(s), ${r.kms.retries} retried, ${r.kms.throttled} throttled`);
+  if (r.batchOperations.tasks > 0)
+    lines.push(
+      `Batch Operations tasks: ${r.batchOperations.tasks} (${Object.entries(r.batchOperations.byTaskStatus)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")})`,
+    );
+  const keys = Object.entries(r.bySourceKey);
+  if (keys.length > 0) {
+    lines.push("By source key:");
+    for (const [arn, s] of keys) lines.push(`  ${arn}: ${s.objects} object(s), ${formatBytes(s.bytes)}`);
+  }
+  for (const note of r.notes) lines.push(`Note: ${note}`);
+  const total = r.failures.length + r.failuresOmitted;
+  if (total > 0) {
+    lines.push(`Not on the target (${Math.min(LISTED, total)} of ${total} listed):`);
+    for (const f of r.failures.slice(0, LISTED))
+      lines.push(`  ${f.outcome}: ${f.object}: ${f.reason}${f.code ? ` [${f.code}]` : ""}`);
+  }
+  lines.push(`Exit code ${r.exitCode}: ${exitMeaning(r.exitCode)}.`);
+  return lines;
+}
+
+/**
+ * Registers `report merge`.
+ *
+ * @example
+ * ```ts
+ * registerReportCommands(program); // rekey report merge shard-*.json --html report.html
+ * ```
+ */
+export function registerReportCommands(program: Command, ctx: CliContext = processContext()): void {
+  const report = program.command("report").description("Work with the reports of runs");
+  report
+    .command("merge")
+    .description(
+      "Merge run reports (one per shard or worker) and S3 Batch Operations completion reports (CSV) into one",
+    )
+    .argument("<reports...>", "JSON run reports and completion report CSV files (.gz too)")
+    .option("--html <file>", "also write the merged report as a self-contained HTML page")
+    .option("--json-file <file>", "also write the merged report as JSON")
+    .option("--output <format>", "json or text", "text")
+    .action(async (files: string[], flags: { html?: string; jsonFile?: string; output: string }) => {
+      if (flags.output !== "json" && flags.output !== "text")
+        throw new UsageError(`--output is json or text, not "${flags.output}"`);
+      const merged = await mergeReportFiles(files);
+      if (flags.jsonFile) await writeFile(flags.jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
+      if (flags.html) await writeFile(flags.html, renderReportHtml(merged));
+      if (flags.output === "json") writeJson(ctx.stdout, merged);
+      else writeLines(ctx.stdout, [...mergedSummary(merged), ...(flags.html ? [`HTML: ${flags.html}`] : [])]);
+      ctx.setExitCode(merged.exitCode);
+    });
+}
