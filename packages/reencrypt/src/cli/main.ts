@@ -10,6 +10,7 @@ import { registerKeyCommands } from "./key-commands.js";
 import { registerFileCommands } from "./file-commands.js";
 import { oneLineUsageErrors } from "./usage-output.js";
 import { registerReportCommands } from "./report-commands.js";
+import { registerBatchOpsCommands } from "./batch-ops-commands.js";
 
 // The package's version: `package.json` is two levels up from both `src/cli` and `dist/cli`.
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerFileCommands(program);
   registerReportCommands(program);
+  registerBatchOpsCommands(program);
   oneLineUsageErrors(program);
   return program;
 }
