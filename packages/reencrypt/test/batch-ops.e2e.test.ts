@@ -22,7 +22,7 @@ import { registerBatchOpsCommands } from "../src/cli/batch-ops-commands.js";
 import type { CliContext } from "../src/cli/util/context.js";
 import { mergeReportFiles } from "../src/reports/merge-reports.js";
 import { newBucket, plaintextDigestOf, putEncrypted, type WrittenObject } from "./helpers/s3-objects.js";
-import { BatchOperationsHarness } from "./helpers/batch-operations-harness.js";
+import { BatchOperationsHarness, functionEnv } from "./helpers/batch-operations-harness.js";
 
 const aws = useLocalAws();
 
@@ -176,13 +176,7 @@ describe("S3 Batch Operations pipeline", () => {
 
     harness = await BatchOperationsHarness.start({
       zip,
-      env: {
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_REGION: aws.region,
-        AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      },
+      env: functionEnv(aws),
       // One container: its tasks run one after the other, so the throttled calls below are the
       // first task's two attempts.
       containers: 1,

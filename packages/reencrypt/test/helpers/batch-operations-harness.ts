@@ -119,6 +119,21 @@ class Container {
   }
 }
 
+/** The function's environment pointing at a test backend (endpoint, Region, credentials). */
+export function functionEnv(aws: {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+}
+
 /** What a run of a job did. */
 export interface HarnessRun {
   readonly rows: readonly CompletionRow[];
