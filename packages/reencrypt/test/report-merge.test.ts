@@ -47,6 +47,7 @@ function runReport(over: Partial<Record<ObjectOutcome, number>>, extra: Partial<
     bytes: { objects: objects * 100, read: objects * 100, written: objects * 100, copiedServerSide: 0 },
     kms: { requests: objects, byOperation: { ReEncrypt: objects }, retries: 1, throttled: 2 },
     s3: { requests: objects * 3, byOperation: { GetObject: objects }, retries: 0, throttled: 0 },
+    esdk: { migrated: 0, droppedContextKeys: {} },
     materialUnproven: 0,
     keptEntries: { objects: 0, entries: 0 },
     notes: ["same note"],
@@ -77,30 +78,38 @@ describe("mergeReportFiles", () => {
         durationMs: 25_000,
         bySourceKey: { [KEY_B]: { objects: 3, bytes: 900, outcomes: { rewrapped: 3 } } },
         bySourceMaterial: { m1: { objects: 3, bytes: 900, outcomes: { rewrapped: 3 }, keyArns: [KEY_B] } },
+        esdk: { migrated: 2, droppedContextKeys: { "aws-crypto-public-key": 2 } },
       },
     );
+    // A report written before ESDK migration existed has no `esdk`.
+    const { esdk: _none, ...older } = runReport({ current: 1 });
     const merged = await mergeReportFiles(
-      await files({ "a.json": JSON.stringify(a), "b.json": JSON.stringify(b) }),
+      await files({
+        "a.json": JSON.stringify(a),
+        "b.json": JSON.stringify(b),
+        "c.json": JSON.stringify(older),
+      }),
     );
-    expect(merged.objects).toBe(10);
+    expect(merged.esdk).toEqual({ migrated: 2, droppedContextKeys: { "aws-crypto-public-key": 2 } });
+    expect(merged.objects).toBe(11);
     expect(merged.outcomes.rewrapped).toBe(8);
-    expect(merged.outcomes.current).toBe(2);
+    expect(merged.outcomes.current).toBe(3);
     expect(merged.bySourceKey[KEY_A]).toEqual({
-      objects: 7,
-      bytes: 700,
-      outcomes: { rewrapped: 5, current: 2 },
+      objects: 8,
+      bytes: 800,
+      outcomes: { rewrapped: 5, current: 3 },
     });
     expect(merged.bySourceKey[KEY_B]?.bytes).toBe(900);
     expect(merged.bySourceMaterial["m1"]).toEqual({
-      objects: 10,
-      bytes: 1600,
-      outcomes: { rewrapped: 8, current: 2 },
+      objects: 11,
+      bytes: 1700,
+      outcomes: { rewrapped: 8, current: 3 },
       keyArns: [KEY_A, KEY_B],
     });
-    expect(merged.bytes.objects).toBe(700 + 300);
-    expect(merged.kms).toEqual({ requests: 10, byOperation: { ReEncrypt: 10 }, retries: 2, throttled: 4 });
+    expect(merged.bytes.objects).toBe(700 + 300 + 100);
+    expect(merged.kms).toEqual({ requests: 11, byOperation: { ReEncrypt: 11 }, retries: 3, throttled: 6 });
     expect(merged.wallMs).toBe(30_000);
-    expect(merged.workerMs).toBe(35_000);
+    expect(merged.workerMs).toBe(45_000);
     expect(merged.notes.filter((n) => n === "same note")).toHaveLength(1);
     expect(merged.exitCode).toBe(EXIT_CODES.ok);
     expect(merged.complete).toBe(true);

@@ -63,6 +63,7 @@ export interface MergedReport extends Pick<
   | "bytes"
   | "kms"
   | "s3"
+  | "esdk"
   | "materialUnproven"
   | "unconditionalWrites"
   | "keptEntries"
@@ -138,6 +139,7 @@ export class ReportMerger {
     byErrorCode: Record<string, number>;
     withoutOutcome: number;
   };
+  private readonly esdk = { migrated: 0, droppedContextKeys: {} as Record<string, number> };
   private unproven = 0;
   private unconditional = 0;
   private readonly kept = { objects: 0, entries: 0 };
@@ -202,6 +204,9 @@ export class ReportMerger {
       to.retries += from.retries;
       to.throttled += from.throttled;
     }
+    // Reports written before ESDK migration have no `esdk`.
+    this.esdk.migrated += r.esdk?.migrated ?? 0;
+    add(this.esdk.droppedContextKeys, r.esdk?.droppedContextKeys ?? {});
     this.unproven += r.materialUnproven;
     this.unconditional += r.unconditionalWrites;
     this.kept.objects += r.keptEntries.objects;
@@ -304,6 +309,7 @@ export class ReportMerger {
       bytes: { ...this.bytes },
       kms: this.kms,
       s3: this.s3,
+      esdk: { migrated: this.esdk.migrated, droppedContextKeys: { ...this.esdk.droppedContextKeys } },
       batchOperations: this.tasks,
       materialUnproven: this.unproven,
       unconditionalWrites: this.unconditional,

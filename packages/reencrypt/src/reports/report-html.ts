@@ -22,6 +22,7 @@ const OUTCOME_COLOURS: Record<ObjectOutcome, string> = {
   reencrypted: "#1565c0",
   current: "#7cb342",
   conflict: "#f9a825",
+  esdk: "#ef6c00",
   foreign: "#8d6e63",
   unreadable: "#6a1b9a",
   failed: "#c62828",
