@@ -5,7 +5,7 @@
  * command at its top.
  */
 import { cpus } from "node:os";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { coreSections } from "./core.js";
 import { reencryptSections } from "./reencrypt.js";
@@ -43,6 +43,10 @@ for (const name of chosen) await (sections[name] as (r: Report) => Promise<void>
 
 if (write) {
   const path = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
+  // Sections measured by other scripts (bench/scale.ts) are not this run's: kept as they are.
+  const kept = /<!-- other scripts -->[\s\S]*?<!-- \/other scripts -->\n/.exec(
+    existsSync(path) ? readFileSync(path, "utf8") : "",
+  );
   const command = `pnpm bench ${args.join(" ")}`.trim();
   writeFileSync(
     path,
@@ -55,6 +59,7 @@ if (write) {
       INTRODUCTION,
       "",
       report.markdown(),
+      ...(kept ? [kept[0]] : []),
       CORRECTIONS,
       "",
     ].join("\n"),
