@@ -12,11 +12,10 @@
  * the completion report of a job that retried that shard's failures count those objects twice).
  */
 import { open, readFile } from "node:fs/promises";
-import { JobError } from "../errors.js";
+import { exitCodeOf, JobError } from "../errors.js";
 import { OBJECT_OUTCOMES, SUCCESS_OUTCOMES, type ObjectOutcome } from "../model/object-result.js";
 import {
   EXIT_CODES,
-  exitCodeOfStop,
   MAX_LISTED_FAILURES,
   type JobReport,
   type JobStop,
@@ -272,7 +271,7 @@ export class ReportMerger {
       this.invalid === 0;
     const failed = this.outcomes.failed + (this.fromCheckpoint["failed"] ?? 0);
     const exitCode = this.stopped
-      ? exitCodeOfStop(this.stopped.code)
+      ? exitCodeOf(this.stopped.code)
       : this.interrupted
         ? EXIT_CODES.interrupted
         : complete
