@@ -131,10 +131,10 @@ try {
   }
   if (tty) bar.stop();
   console.log(`   ${RECORDS} records in s3://${bucket}, each with its own data key from ${alias}`);
-  await rekey(["inspect", `s3://${bucket}/acme/r-0.rkey`, "--table"]);
+  await rekey(["inspect", `s3://${bucket}/acme/r-0.rkey`]);
 
   step(3, "The key is rotated on demand: new key material, same key");
-  await rekey(["keys", "rotate", alias, "--table"]);
+  await rekey(["keys", "rotate", alias, "--yes"]);
 
   step(4, "Plan: which objects are still wrapped under the old material? (header reads only)");
   await rekey([
@@ -169,7 +169,7 @@ try {
     `s3://${bucket}`,
     "--report",
     "reports/run-2.json",
-    "--table",
+    "--yes",
   ]);
 
   step(7, "Verify every record: it decrypts through the alias alone, and sits under the new key");

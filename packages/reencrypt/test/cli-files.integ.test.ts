@@ -219,7 +219,9 @@ describe("inspect s3://", () => {
       keyring: new KmsKeyring({ client: aws.kms, keyId: keyA.arn }),
     });
     await put("exe.rkey", ciphertext);
-    const r = await spawnCli(["inspect", `s3://${bucket}/exe.rkey`], { env: cliEnv(aws) });
+    const r = await spawnCli(["inspect", `s3://${bucket}/exe.rkey`, "--output", "json"], {
+      env: cliEnv(aws),
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).entries[0].keyArn).toBe(keyA.arn);

@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import type { LocalAws } from "@rekey/localstack";
 import { registerFileCommands } from "../src/cli/file-commands.js";
 import { registerKeyCommands } from "../src/cli/key-commands.js";
+import { registerJobCommands } from "../src/cli/job-commands.js";
 import type { CliContext } from "../src/cli/util/context.js";
 
 /** What a run printed and how it ended. */
@@ -28,6 +29,8 @@ export interface RunCliOptions {
   readonly stdin?: Buffer | string;
   /** Pretend stdout and stderr are terminals. @default false */
   readonly tty?: boolean;
+  /** Pretend stdin is a terminal (a confirmation is asked there; `stdin` holds the answer). @default false */
+  readonly stdinTty?: boolean;
   /** SDK attempts of the KMS client (1 to see injected faults). @default the SDK's */
   readonly maxAttempts?: number;
 }
@@ -73,8 +76,10 @@ export function capturedContext(options: RunCliOptions = {}): CapturedContext {
   const noAws = () => {
     throw new Error("this test gave the CLI no AWS endpoint");
   };
+  const stdin = options.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(options.stdin)]);
+  if (options.stdinTty) Object.defineProperty(stdin, "isTTY", { value: true });
   const ctx: CliContext = {
-    stdin: options.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(options.stdin)]),
+    stdin,
     stdout,
     stderr,
     setExitCode: (c) => {
@@ -117,6 +122,7 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
   const program = new Command("rekey")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  registerJobCommands(program, ctx);
   registerKeyCommands(program, ctx);
   registerFileCommands(program, ctx);
   try {

@@ -86,10 +86,9 @@ async function auditAccount(a: LocalAws) {
 describe("rekey keys audit", () => {
   it("flags rotation off and a period past the policy, explains out-of-scope keys, exits 2", async () => {
     const k = await auditAccount(aws);
-    const r = await runCli(["keys", "audit", "--max-period-days", "365"], { aws });
+    const r = await runCli(["keys", "audit", "--max-period-days", "365", "--output", "json"], { aws });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(2);
-    // stdout is not a terminal: JSON by default
     const report = JSON.parse(r.stdout);
     expect(keyOf(report, k.ok.id).findings).toEqual([]);
     expect(keyOf(report, k.ok.id).scope.inScope).toBe(true);
@@ -141,7 +140,7 @@ describe("rekey keys audit", () => {
   itWith(aws, "listKeyRotations")("shows materials and last rotation from ListKeyRotations", async () => {
     const key = await createKey(aws.kms);
     await aws.kms.send(new EnableKeyRotationCommand({ KeyId: key.id }));
-    await runCli(["keys", "rotate", key.id, "--json"], { aws });
+    await runCli(["keys", "rotate", "--yes", key.id, "--json"], { aws });
     const r = await runCli(["keys", "audit", "--key", key.id, "--json"], { aws });
     expect(r.code).toBe(0);
     expect(keyOf(JSON.parse(r.stdout), key.id).history).toMatchObject({
@@ -229,6 +228,7 @@ describe("rekey keys audit --fix", () => {
         "audit",
         "--fix",
         "--apply",
+        "--yes",
         "--max-period-days",
         "365",
         "--rotation-period-days",
@@ -254,10 +254,13 @@ describe("rekey keys audit --fix", () => {
     const a = await createKey(aws.kms);
     const b = await createKey(aws.kms);
     aws.faults!.inject("kms:EnableKeyRotation", { error: "internal", times: 1 });
-    const r = await runCli(["keys", "audit", "--fix", "--apply", "--key", a.id, "--key", b.id, "--table"], {
-      aws,
-      maxAttempts: 1,
-    });
+    const r = await runCli(
+      ["keys", "audit", "--fix", "--apply", "--yes", "--key", a.id, "--key", b.id, "--table"],
+      {
+        aws,
+        maxAttempts: 1,
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.stdout.match(/\[FAILED: /g)).toHaveLength(1);
     expect(r.stdout.match(/\[done: rotation on, 365 days/g)).toHaveLength(1);
@@ -284,7 +287,7 @@ describe("rekey keys audit: material older than the period", () => {
     });
     expect(fix.stdout).toContain("rekey keys rotate");
     // after an on-demand rotation the material is new and the key is clean
-    const rot = await runCli(["keys", "rotate", key.id, "--json"], { aws: clocked });
+    const rot = await runCli(["keys", "rotate", "--yes", key.id, "--json"], { aws: clocked });
     expect(rot.code).toBe(0);
     const clean = await runCli(
       ["keys", "audit", "--key", key.id, "--as-of", clocked.clock!.now().toISOString()],
@@ -315,7 +318,9 @@ describe("rekey keys rotate: waiting for the new material", () => {
     async () => {
       const key = await createKey(immediate.kms);
       const before = immediate.faults!.calls("kms:DescribeKey");
-      const r = await runCli(["keys", "rotate", key.id, "--json", "--interval", "10ms"], { aws: immediate });
+      const r = await runCli(["keys", "rotate", "--yes", key.id, "--json", "--interval", "10ms"], {
+        aws: immediate,
+      });
       expect(r.code).toBe(0);
       expect(immediate.faults!.calls("kms:RotateKeyOnDemand")).toBe(1);
       expect(immediate.faults!.calls("kms:DescribeKey") - before).toBe(2);
@@ -333,7 +338,9 @@ describe("rekey keys rotate: waiting for the new material", () => {
       const first = (await background.kms.send(new DescribeKeyCommand({ KeyId: key.id }))).KeyMetadata
         ?.CurrentKeyMaterialId;
       const start = background.faults!.calls("kms:DescribeKey");
-      const run = runCli(["keys", "rotate", key.id, "--json", "--interval", "10ms"], { aws: background });
+      const run = runCli(["keys", "rotate", "--yes", key.id, "--json", "--interval", "10ms"], {
+        aws: background,
+      });
       // One read before the request, then at least three that still see the old material.
       while (background.faults!.calls("kms:DescribeKey") - start < 4)
         await new Promise((r) => setTimeout(r, 5));
@@ -359,7 +366,7 @@ describe("rekey keys rotate / status", () => {
     await aws.kms.send(
       new CreateAliasCommand({ AliasName: `alias/rot-${randomUUID()}`, TargetKeyId: key.id }),
     );
-    const r = await runCli(["keys", "rotate", key.arn, "--json"], { aws });
+    const r = await runCli(["keys", "rotate", "--yes", key.arn, "--json"], { aws });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.previousKeyMaterialId).toMatch(/\S/);
@@ -375,7 +382,7 @@ describe("rekey keys rotate / status", () => {
     const key = await createKey(aws.kms);
     const keyring = new KmsKeyring({ client: aws.kms, keyId: key.arn });
     const before = await encrypt(Buffer.from("before"), { keyring });
-    const r = JSON.parse((await runCli(["keys", "rotate", key.id, "--json"], { aws })).stdout);
+    const r = JSON.parse((await runCli(["keys", "rotate", "--yes", key.id, "--json"], { aws })).stdout);
     const after = await encrypt(Buffer.from("after"), { keyring });
     expect(inspect(before.ciphertext).entries[0]?.keyMaterialId).toBe(r.previousKeyMaterialId);
     expect(inspect(after.ciphertext).entries[0]?.keyMaterialId).toBe(r.newKeyMaterialId);
@@ -383,19 +390,19 @@ describe("rekey keys rotate / status", () => {
   });
 
   it("a key that does not exist: one error line, exit 1, nothing rotated", async () => {
-    const r = await runCli(["keys", "rotate", "alias/does-not-exist", "--timeout", "5s"], { aws });
+    const r = await runCli(["keys", "rotate", "--yes", "alias/does-not-exist", "--timeout", "5s"], { aws });
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([
       expect.stringMatching(/^rekey: key not found for alias\/does-not-exist: .*\[ERR_KEY_NOT_FOUND\]$/),
     ]);
-    const bad = await runCli(["keys", "rotate", "x", "--timeout", "soon"], { aws });
+    const bad = await runCli(["keys", "rotate", "--yes", "x", "--timeout", "soon"], { aws });
     expect(bad.stderr).toMatch(/--timeout must be a duration/);
   });
 
   it("status shows the rotation settings, and the history where the backend has it", async () => {
     const key = await createKey(aws.kms);
     await aws.kms.send(new EnableKeyRotationCommand({ KeyId: key.id, RotationPeriodInDays: 200 }));
-    await runCli(["keys", "rotate", key.id], { aws });
+    await runCli(["keys", "rotate", "--yes", key.id], { aws });
     const r = await runCli(["keys", "status", key.id, "--table"], { aws });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/rotation:\s+on, every 200 days, next \d{4}-\d\d-\d\d/);
@@ -452,9 +459,12 @@ describe("rekey alias cutover", () => {
   it("preflight fails on a target whose policy lacks a principal of the old key: nothing changes", async () => {
     const s = await cutoverSetup(aws);
     const target = await createKey(aws.kms, { policy: policyOf(rootStatement(s.account)) });
-    const r = await runCli(["alias", "cutover", s.name, "--to", target.arn, "--no-rewrap", "--table"], {
-      aws,
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", s.name, "--to", target.arn, "--no-rewrap", "--table"],
+      {
+        aws,
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("[FAIL] the target lets in every principal");
     expect(r.stdout).toContain(`missing: ${APP_ROLE(s.account)} — missing: kms:Encrypt, kms:Decrypt`);
@@ -472,9 +482,12 @@ describe("rekey alias cutover", () => {
     const target = await createKey(aws.kms, {
       policy: policyOf(rootStatement(s.account), appStatement(s.account)),
     });
-    const r = await runCli(["alias", "cutover", s.alias, "--to", target.id, "--no-rewrap", "--table"], {
-      aws,
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", s.alias, "--to", target.id, "--no-rewrap", "--table"],
+      {
+        aws,
+      },
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("[ok]   the target lets in every principal");
@@ -497,9 +510,12 @@ describe("rekey alias cutover", () => {
       }),
     );
     const target = await createKey(aws.kms, { policy: policyOf(appStatement(s.account)) });
-    const r = await runCli(["alias", "cutover", s.name, "--to", target.arn, "--no-rewrap", "--json"], {
-      aws,
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", s.name, "--to", target.arn, "--no-rewrap", "--json"],
+      {
+        aws,
+      },
+    );
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     const checks = Object.fromEntries(
@@ -518,7 +534,9 @@ describe("rekey alias cutover", () => {
 
   it("--to new copies description, tags and policy, enables rotation, and moves the alias", async () => {
     const s = await cutoverSetup(aws);
-    const r = await runCli(["alias", "cutover", s.name, "--to", "new", "--no-rewrap", "--json"], { aws });
+    const r = await runCli(["alias", "cutover", "--yes", s.name, "--to", "new", "--no-rewrap", "--json"], {
+      aws,
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -550,7 +568,18 @@ describe("rekey alias cutover", () => {
       await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `data/${i}.rkey`, Body: ciphertext }));
     }
     const r = await runCli(
-      ["alias", "cutover", s.name, "--to", "new", "--dry-run", "--source", `s3://${bucket}/data/`, "--table"],
+      [
+        "alias",
+        "cutover",
+        "--yes",
+        s.name,
+        "--to",
+        "new",
+        "--dry-run",
+        "--source",
+        `s3://${bucket}/data/`,
+        "--table",
+      ],
       {
         aws,
       },
@@ -575,7 +604,7 @@ describe("rekey alias cutover", () => {
       await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `d/${i}`, Body: ciphertext }));
     }
     const r = await runCli(
-      ["alias", "cutover", s.name, "--to", "new", "--source", `s3://${bucket}/d/`, "--table"],
+      ["alias", "cutover", "--yes", s.name, "--to", "new", "--source", `s3://${bucket}/d/`, "--table"],
       {
         aws,
       },
@@ -615,6 +644,7 @@ describe("rekey alias cutover", () => {
       [
         "alias",
         "cutover",
+        "--yes",
         s.name,
         "--to",
         "new",
@@ -651,7 +681,9 @@ describe("rekey alias cutover", () => {
     const keyring = new KmsKeyring({ client: aws.kms, keyId: s.alias });
     const data = randomBytes(5000);
     await writeFile(join(dir, "a.rkey"), (await encrypt(data, { keyring })).ciphertext);
-    const r = await runCli(["alias", "cutover", s.name, "--to", "new", "--dir", dir, "--table"], { aws });
+    const r = await runCli(["alias", "cutover", "--yes", s.name, "--to", "new", "--dir", dir, "--table"], {
+      aws,
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const newArn = await aliasTarget(aws.kms, s.alias);
@@ -666,7 +698,7 @@ describe("rekey alias cutover", () => {
 
   it("asks for --source or --no-rewrap", async () => {
     const s = await cutoverSetup(aws);
-    const r = await runCli(["alias", "cutover", s.name, "--to", "new"], { aws });
+    const r = await runCli(["alias", "cutover", "--yes", s.name, "--to", "new"], { aws });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^rekey: name the data to move with --source s3:\/\/bucket\/prefix, --manifest FILE or --dir PATH/,
@@ -698,7 +730,7 @@ describe("rekey alias cutover: re-runs resume", () => {
     async () => {
       const s = await cutoverData(aws, 3);
       const dir = await mkdtemp(join(tmpdir(), "rekey-resume-"));
-      const args = ["alias", "cutover", s.name, "--to", "new", "--source", s.source];
+      const args = ["alias", "cutover", "--yes", s.name, "--to", "new", "--source", s.source];
       const cp = ["--checkpoint", join(dir, "cp.jsonl"), "--table"];
       // KMS refuses every ReEncrypt in the first run (not retryable): the objects fail.
       aws.faults!.inject("kms:ReEncrypt", { error: "not-implemented" });
@@ -732,13 +764,19 @@ describe("rekey alias cutover: re-runs resume", () => {
     const target = await createKey(aws.kms, {
       policy: policyOf(rootStatement(s.account), appStatement(s.account)),
     });
-    const moved = await runCli(["alias", "cutover", s.name, "--to", target.arn, "--no-rewrap", "--table"], {
-      aws,
-    });
+    const moved = await runCli(
+      ["alias", "cutover", "--yes", s.name, "--to", target.arn, "--no-rewrap", "--table"],
+      {
+        aws,
+      },
+    );
     expect(moved.code).toBe(0);
-    const r = await runCli(["alias", "cutover", s.name, "--to", target.id, "--source", s.source, "--table"], {
-      aws,
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", s.name, "--to", target.id, "--source", s.source, "--table"],
+      {
+        aws,
+      },
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
@@ -751,9 +789,12 @@ describe("rekey alias cutover: re-runs resume", () => {
     );
     const json = JSON.parse(
       (
-        await runCli(["alias", "cutover", s.name, "--to", target.arn, "--source", s.source, "--json"], {
-          aws,
-        })
+        await runCli(
+          ["alias", "cutover", "--yes", s.name, "--to", target.arn, "--source", s.source, "--json"],
+          {
+            aws,
+          },
+        )
       ).stdout,
     );
     expect(json.resumed).toEqual({ alias: s.alias, keyArn: target.arn, state: "moved" });
@@ -816,16 +857,19 @@ describe("rekey alias cutover: what is said about the old key is proven", () => 
 describe("rekey alias cutover: progress", () => {
   it("shows the job's progress bar on a terminal, as rekey rewrap does", async () => {
     const s = await cutoverData(aws, 4);
-    const r = await runCli(["alias", "cutover", s.name, "--to", "new", "--source", s.source, "--table"], {
-      aws,
-      tty: true,
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", s.name, "--to", "new", "--source", s.source, "--table"],
+      {
+        aws,
+        tty: true,
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/4\/4 objects \| .* obj\/s \| ETA .* \| errors 0/);
     // off a terminal (a log), no bar
     const s2 = await cutoverData(aws, 1);
     const plain = await runCli(
-      ["alias", "cutover", s2.name, "--to", "new", "--source", s2.source, "--table"],
+      ["alias", "cutover", "--yes", s2.name, "--to", "new", "--source", s2.source, "--table"],
       {
         aws,
       },

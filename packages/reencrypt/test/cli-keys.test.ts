@@ -74,7 +74,7 @@ describe("rekey keys terraform-check", () => {
   });
 
   it("the executable reads the plan from stdin and exits 2 on findings, 1 on a non-plan", async () => {
-    const found = await spawnCli(["keys", "terraform-check", "-"], {
+    const found = await spawnCli(["keys", "terraform-check", "-", "--output", "json"], {
       stdin: readFileSync(fixture("plan-findings.json")),
     });
     expect(found.code).toBe(2);
@@ -129,9 +129,12 @@ describe("alias cutover --no-rewrap", () => {
     const kms = new FakeKmsAdmin();
     const old = kms.add({ alias: "alias/app" });
     const next = kms.add();
-    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap", ...extra], {
-      aws: fakeAws(kms),
-    });
+    const r = await runCli(
+      ["alias", "cutover", "--yes", "app", "--to", next.meta.Arn!, "--no-rewrap", ...extra],
+      {
+        aws: fakeAws(kms),
+      },
+    );
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([
       `rekey: --no-rewrap only moves the alias, so ${named} would do nothing: drop ${named.includes(",") ? "them" : "it"}, or drop --no-rewrap [ERR_USAGE]`,
@@ -147,7 +150,7 @@ describe("rekey keys rotate interrupted", () => {
     kms.add({ alias: "alias/app" });
     kms.rotationDelayReads = 1_000_000;
     const before = new Set(process.listeners("SIGINT"));
-    const run = runCli(["keys", "rotate", "alias/app", "--interval", "10ms", "--table"], {
+    const run = runCli(["keys", "rotate", "--yes", "alias/app", "--interval", "10ms", "--table"], {
       aws: fakeAws(kms),
     });
     // Deliver SIGINT to the command's own handler once the rotation was requested.

@@ -22,7 +22,7 @@ import { transformFile } from "../file-tools/transform-file.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { CommandError } from "./util/command-error.js";
 import { processContext, type CliContext } from "./util/context.js";
-import { wantsJson, writeJson, writeLines } from "./util/output.js";
+import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
 import { renderInspection } from "./util/render-inspection.js";
 import { parseWholeNumber } from "./util/usage-error.js";
 
@@ -132,7 +132,7 @@ async function decryptAction(ctx: CliContext, input: string | undefined, flags: 
 async function inspectAction(
   ctx: CliContext,
   input: string | undefined,
-  flags: AwsFlags & { json?: boolean; table?: boolean },
+  flags: AwsFlags & OutputFlags,
 ): Promise<void> {
   const source = input ?? "-";
   let info;
@@ -142,7 +142,7 @@ async function inspectAction(
     if (e instanceof FileError) throw e;
     throw new CommandError(`${where(source, "input")}: ${(e as Error).message}`, e);
   }
-  if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, info);
+  if (wantsJson(flags)) writeJson(ctx.stdout, info);
   else writeLines(ctx.stdout, renderInspection(info));
 }
 
@@ -210,16 +210,15 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
     ),
   ).action((input: string | undefined, flags: FileFlags) => decryptAction(ctx, input, flags));
 
-  withAwsOptions(
-    program
-      .command("inspect")
-      .description(
-        "Show a message's header without decrypting: keys, material, context, algorithm, frame size",
-      )
-      .argument("[input]", "file, - for stdin, or s3://bucket/key (ranged read of the header only)", "-")
-      .option("--json", "print JSON")
-      .option("--table", "print text even when stdout is not a terminal"),
-  ).action((input: string | undefined, flags: AwsFlags & { json?: boolean; table?: boolean }) =>
-    inspectAction(ctx, input, flags),
-  );
+  withOutputOptions(
+    withAwsOptions(
+      program
+        .command("inspect")
+        .description(
+          "Show a message's header without decrypting: keys, material, context, algorithm, frame size",
+        )
+        .argument("[input]", "file, - for stdin, or s3://bucket/key (ranged read of the header only)", "-"),
+    ),
+    "one JSON document",
+  ).action((input: string | undefined, flags: AwsFlags & OutputFlags) => inspectAction(ctx, input, flags));
 }

@@ -1,7 +1,8 @@
 /**
  * The re-encrypt job on the command line: `rekey plan`, `rekey rewrap`, `rekey reencrypt`.
  * Each resolves its target once and prints it, shows progress (a bar on a terminal, JSON lines
- * with `--json`), writes the JSON report, prints a summary and sets the exit code. The first
+ * with `--output json`), writes the JSON report when `--report` names a file, prints a summary
+ * and sets the exit code. The first
  * SIGINT stops taking new objects and lets those in flight finish (the checkpoint is written);
  * a second one aborts them too.
  */
@@ -30,11 +31,11 @@ import { planSummary, runSummary } from "./job/job-summary.js";
 import { startProgress, type JobProgress } from "./job/job-progress.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { processContext, type CliContext } from "./util/context.js";
-import { writeLines } from "./util/output.js";
-import { UsageError, parseWholeNumber } from "./util/usage-error.js";
+import { wantsJson, withOutputOptions, writeLines, type OutputFlags } from "./util/output.js";
+import { UsageError, wholeNumberArg } from "./util/usage-error.js";
 
 /** The flags of the job commands, as commander parses them. */
-export interface JobFlags extends AwsFlags, WriteSafetyFlags {
+export interface JobFlags extends AwsFlags, WriteSafetyFlags, OutputFlags {
   readonly source?: string;
   readonly manifest?: string;
   readonly dir?: string;
@@ -47,13 +48,12 @@ export interface JobFlags extends AwsFlags, WriteSafetyFlags {
   readonly includeCurrent?: boolean;
   readonly mode?: string;
   readonly dryRun?: boolean;
-  readonly concurrency: string;
-  readonly kmsRps: string;
+  readonly concurrency: number;
+  readonly kmsRps: number;
   readonly checkpoint?: string;
   readonly freshCheckpoint?: boolean;
   readonly report?: string;
   readonly verify: string;
-  readonly json?: boolean;
   readonly progress?: boolean;
   readonly shard?: string;
 }
@@ -98,7 +98,7 @@ Endpoint and Region come from the usual AWS variables (AWS_REGION, AWS_ENDPOINT_
 AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3) or --region / --endpoint-url.`;
 
 function commonOptions(command: Command): Command {
-  return withAwsOptions(command)
+  withAwsOptions(command)
     .option("--source <s3url>", "objects under s3://bucket/prefix")
     .option("--manifest <file>", "objects listed in a CSV manifest (bucket,key[,versionId]); .gz is read too")
     .option("--dir <path>", "files under a local directory")
@@ -111,18 +111,25 @@ function commonOptions(command: Command): Command {
     .option("--target <target>", "current | alias:NAME | key:ARN", "current")
     .option("--from-key <arn>", "only move entries under this key ARN (repeatable)", collect)
     .option("--older-than-material", "only move entries whose key material is not their key's current one")
-    .option("--concurrency <n>", "objects in flight", "16")
-    .option("--kms-rps <n>", "KMS requests per second for the whole job (0: no cap)", "1000")
+    .option("--concurrency <n>", "objects in flight", wholeNumberArg("--concurrency", 1, 1024), 16)
+    .option(
+      "--kms-rps <n>",
+      "KMS requests per second for the whole job (0: no cap)",
+      wholeNumberArg("--kms-rps", 0, 1_000_000),
+      1000,
+    )
     .option(
       "--verify <level>",
       "etag: S3's MD5 of a single PUT proves the write, else read the header back; header: always read it back; full: also decrypt and compare SHA-256",
       "etag",
     )
     .option("--shard <i/n>", "only the i-th of n shares of the objects (split a job across workers)")
-    .option("--report <file>", "where to write the JSON report (default: rekey-<plan|run>-<time>.json)")
-    .option("--json", "JSON lines on stdout (events, then the report) instead of a bar and a summary")
-    .option("--no-progress", "no progress bar on a terminal")
-    .addHelpText("after", EXIT_HELP);
+    .option("--report <file>", "also write the JSON report to this file (none is written otherwise)")
+    .option("--no-progress", "no progress bar on a terminal");
+  return withOutputOptions(command, "JSON lines on stdout: events, then the report").addHelpText(
+    "after",
+    EXIT_HELP,
+  );
 }
 
 /**
@@ -241,8 +248,8 @@ export function jobOptionsOf(
     throw new UsageError(`--mode is rewrap or reencrypt, not "${mode}"`);
   if (flags.verify !== "header" && flags.verify !== "full" && flags.verify !== "etag")
     throw new UsageError(`--verify is header, etag or full, not "${flags.verify}"`);
-  const concurrency = parseWholeNumber(flags.concurrency, "--concurrency", 1, 1024);
-  const rps = parseWholeNumber(flags.kmsRps, "--kms-rps", 0, 1_000_000);
+  const concurrency = flags.concurrency;
+  const rps = flags.kmsRps;
   const env = process.env;
   const aws = awsOptionsOf(flags);
   const kmsEndpoint = aws.endpointUrl ?? env["AWS_ENDPOINT_URL_KMS"] ?? env["AWS_ENDPOINT_URL"];
@@ -285,7 +292,7 @@ async function jobAction(
     if (e instanceof JobError) throw new UsageError(e.message);
     throw e;
   }
-  const json = flags.json === true;
+  const json = wantsJson(flags);
   let jobCtx: JobContext | undefined;
   const progress: JobProgress = startProgress({
     mode: json
@@ -345,10 +352,13 @@ async function jobAction(
     process.removeListener("SIGINT", onSigint);
     progress.stop();
   }
-  const reportPath =
-    flags.report ?? `rekey-${dry ? "plan" : "run"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-  if (json) ctx.stdout.write(`${JSON.stringify({ event: "report", reportPath, report })}\n`);
+  // A report file only when asked for: nothing lands in the current folder unasked.
+  const reportPath = flags.report;
+  if (reportPath !== undefined) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (json)
+    ctx.stdout.write(
+      `${JSON.stringify({ event: "report", ...(reportPath ? { reportPath } : {}), report })}\n`,
+    );
   else
     writeLines(
       ctx.stdout,

@@ -21,7 +21,7 @@ import type { CutoverPreflight } from "../keys/preflight-cutover.js";
 import { rotateAndWait } from "../keys/rotate-and-wait.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { processContext, type CliContext } from "./util/context.js";
-import { wantsJson, writeJson, writeLines } from "./util/output.js";
+import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
 import {
   renderAudit,
   renderFixPlan,
@@ -31,7 +31,9 @@ import {
   renderTerraform,
 } from "./util/render-keys.js";
 import { startSpinner } from "./util/spinner.js";
-import { UsageError, parseDuration, parseWholeNumber } from "./util/usage-error.js";
+import { confirmChange } from "./util/confirm.js";
+import { plural } from "./util/plural.js";
+import { UsageError, parseDuration, parseWholeNumber, wholeNumberArg } from "./util/usage-error.js";
 import {
   cutoverSources,
   givenJobFlags,
@@ -40,20 +42,17 @@ import {
 } from "./util/cutover-rewrap.js";
 import { cutoverRecordPath, readCutoverRecord, writeCutoverRecord } from "./util/cutover-record.js";
 
-interface OutputFlags {
-  readonly json?: boolean;
-  readonly table?: boolean;
-}
 
 interface AuditFlags extends AwsFlags, OutputFlags {
   readonly maxPeriodDays?: string;
-  readonly graceDays: string;
+  readonly graceDays: number;
   readonly asOf?: string;
   readonly key: string[];
   readonly fix?: boolean;
   readonly apply?: boolean;
   readonly rotationPeriodDays?: string;
-  readonly concurrency: string;
+  readonly concurrency: number;
+  readonly yes?: boolean;
 }
 
 function parseAsOf(value: string | undefined): Date | undefined {
@@ -83,13 +82,13 @@ async function auditAction(ctx: CliContext, flags: AuditFlags): Promise<void> {
       : parseWholeNumber(flags.rotationPeriodDays, "--rotation-period-days", 90, 2560);
   const now = parseAsOf(flags.asOf);
   const kms = kmsAdminOf(ctx.kmsClient(awsOptionsOf(flags)));
-  const json = wantsJson(flags, ctx.stdout);
+  const json = wantsJson(flags);
   const spinner = json ? undefined : startSpinner(ctx.stderr, "reading keys");
   let report: AuditReport;
   try {
     report = await auditKeys(kms, {
-      graceDays: parseWholeNumber(flags.graceDays, "--grace-days", 0, 3650),
-      concurrency: parseWholeNumber(flags.concurrency, "--concurrency", 1, 64),
+      graceDays: flags.graceDays,
+      concurrency: flags.concurrency,
       ...(maxPeriodDays === undefined ? {} : { maxPeriodDays }),
       ...(now ? { now } : {}),
       ...(flags.key.length > 0 ? { keyIds: flags.key } : {}),
@@ -110,6 +109,12 @@ async function auditAction(ctx: CliContext, flags: AuditFlags): Promise<void> {
     ctx.setExitCode(auditExitCode(report));
     return;
   }
+  if (plan.changes.length > 0)
+    await confirmChange(
+      ctx,
+      flags.yes,
+      `change the rotation of ${plan.changes.length} ${plural(plan.changes.length, "key")} (${plan.changes.map((c) => c.arn).join(", ")})`,
+    );
   const results = await applyRotationFix(kms, plan, {
     onResult: (r) => {
       if (!json) ctx.stderr.write(`${r.status === "failed" ? "failed" : "changed"}: ${r.change.arn}\n`);
@@ -153,31 +158,43 @@ async function terraformAction(ctx: CliContext, file: string, flags: TerraformFl
     ...(maxPeriodDays === undefined ? {} : { maxPeriodDays }),
     ...(flags.includeUnchanged ? { includeUnchanged: true } : {}),
   });
-  if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, { file, ...result });
+  if (wantsJson(flags)) writeJson(ctx.stdout, { file, ...result });
   else writeLines(ctx.stdout, renderTerraform(result, file));
   ctx.setExitCode(result.findings.length > 0 ? EXIT_CODES.findings : 0);
 }
 
 function terraformCommand(command: Command, ctx: CliContext): Command {
-  return command
+  command
     .description("Check a Terraform plan (terraform show -json) for aws_kms_key without rotation (CKV_AWS_7)")
     .argument("<plan>", "plan JSON file, or - for stdin")
     .option("--max-period-days <days>", "also flag rotation_period_in_days above this (90-2560)")
-    .option("--include-unchanged", "also check keys the plan does not change")
-    .option("--json", "print JSON")
-    .option("--table", "print text even when stdout is not a terminal")
-    .action((file: string, flags: TerraformFlags) => terraformAction(ctx, file, flags));
+    .option("--include-unchanged", "also check keys the plan does not change");
+  return withOutputOptions(command, "one JSON document").action((file: string, flags: TerraformFlags) =>
+    terraformAction(ctx, file, flags),
+  );
 }
 
 interface RotateFlags extends AwsFlags, OutputFlags {
   readonly timeout: string;
   readonly interval: string;
+  readonly yes?: boolean;
+  readonly dryRun?: boolean;
 }
 
 async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): Promise<void> {
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const intervalMs = parseDuration(flags.interval, "--interval");
   const kms = kmsAdminOf(ctx.kmsClient(awsOptionsOf(flags)));
+  const change = (arn: string) =>
+    `rotate the key material of ${arn} now (RotateKeyOnDemand) and wait until it is current`;
+  if (flags.dryRun) {
+    // The dry run resolves the key, so it names the key an alias points at.
+    const { arn } = await keyRotationStatus(kms, key);
+    if (wantsJson(flags)) writeJson(ctx.stdout, { dryRun: true, keyArn: arn, change: "rotate-on-demand" });
+    else writeLines(ctx.stdout, [`Dry run: would ${change(arn)}. Nothing was changed.`]);
+    return;
+  }
+  await confirmChange(ctx, flags.yes, change(key));
   const spinner = startSpinner(ctx.stderr, `rotating ${key}`);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -198,13 +215,13 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
     spinner.stop();
     process.removeListener("SIGINT", onSigint);
   }
-  if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, outcome);
+  if (wantsJson(flags)) writeJson(ctx.stdout, outcome);
   else writeLines(ctx.stdout, renderRotation(outcome));
 }
 
 async function statusAction(ctx: CliContext, key: string, flags: AwsFlags & OutputFlags): Promise<void> {
   const status = await keyRotationStatus(kmsAdminOf(ctx.kmsClient(awsOptionsOf(flags))), key);
-  if (wantsJson(flags, ctx.stdout)) writeJson(ctx.stdout, status);
+  if (wantsJson(flags)) writeJson(ctx.stdout, status);
   else writeLines(ctx.stdout, renderStatus(status));
 }
 
@@ -214,6 +231,7 @@ interface CutoverFlags extends AwsFlags, OutputFlags, CutoverRewrapFlags {
   readonly rewrap: boolean;
   readonly rotationPeriodDays?: string;
   readonly ignorePrincipal: string[];
+  readonly yes?: boolean;
 }
 
 async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags): Promise<void> {
@@ -232,9 +250,15 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
       "name the data to move with --source s3://bucket/prefix, --manifest FILE or --dir PATH (repeatable), or pass --no-rewrap to only move the alias",
     );
   }
+  const json = wantsJson(flags);
+  if (!flags.dryRun)
+    await confirmChange(
+      ctx,
+      flags.yes,
+      `point ${alias} at ${flags.to === "new" ? "a new copy of its current key" : flags.to}${flags.rewrap ? " and rewrap the data under the old key" : ""}`,
+    );
   const aws = awsOptionsOf(flags);
   const kms = kmsAdminOf(ctx.kmsClient(aws));
-  const json = wantsJson(flags, ctx.stdout);
   const say = (lines: string[]): void => {
     if (!json) writeLines(ctx.stdout, lines);
   };
@@ -319,29 +343,34 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
 export function registerKeyCommands(program: Command, ctx: CliContext = processContext()): void {
   const keys = program.command("keys").description("Audit, remediate and rotate KMS keys");
 
-  withAwsOptions(
+  const audit = withAwsOptions(
     keys
       .command("audit")
       .description("Audit the rotation of every KMS key; exit 2 on findings (a CI/compliance gate)")
       .option("--max-period-days <days>", "flag rotation periods longer than this (90-2560)")
-      .option("--grace-days <days>", "days past the period before material counts as overdue", "7")
+      .option(
+        "--grace-days <days>",
+        "days past the period before material counts as overdue",
+        wholeNumberArg("--grace-days", 0, 3650),
+        7,
+      )
       .option("--as-of <date>", "judge ages as of this date (ISO 8601) instead of now")
       .option("--key <key>", "audit only this key (id, ARN or alias); repeatable", collect, [])
-      .option("--concurrency <n>", "keys read at once", "4")
+      .option("--concurrency <n>", "keys read at once", wholeNumberArg("--concurrency", 1, 64), 4)
       .option("--fix", "show which keys would get automatic rotation, and how (dry run)")
       .option("--apply", "with --fix: change the keys, then read each back")
       .option(
         "--rotation-period-days <days>",
         "with --fix: the period to set (90-2560; default 365 or the maximum)",
       )
-      .option("--json", "print JSON (the default when stdout is not a terminal)")
-      .option("--table", "print a table even when stdout is not a terminal"),
-  ).action((flags: AuditFlags) => auditAction(ctx, flags));
+      .option("--yes", "with --fix --apply: change the keys without asking"),
+  );
+  withOutputOptions(audit, "one JSON document").action((flags: AuditFlags) => auditAction(ctx, flags));
 
   terraformCommand(keys.command("terraform-check"), ctx);
   terraformCommand(program.command("terraform-check"), ctx);
 
-  withAwsOptions(
+  const rotate = withAwsOptions(
     keys
       .command("rotate")
       .description(
@@ -350,21 +379,25 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
       .argument("<key>", "key id, key ARN, alias name or alias ARN")
       .option("--timeout <duration>", "give up after this long (90, 90s, 5m)", "5m")
       .option("--interval <duration>", "time between checks", "2s")
-      .option("--json", "print JSON")
-      .option("--table", "print text even when stdout is not a terminal"),
-  ).action((key: string, flags: RotateFlags) => rotateAction(ctx, key, flags));
+      .option("--yes", "rotate without asking")
+      .option("--dry-run", "say what would be rotated; change nothing"),
+  );
+  withOutputOptions(rotate, "one JSON document").action((key: string, flags: RotateFlags) =>
+    rotateAction(ctx, key, flags),
+  );
 
-  withAwsOptions(
+  const status = withAwsOptions(
     keys
       .command("status")
       .description("Show a key's rotation settings and history")
-      .argument("<key>", "key id, key ARN, alias name or alias ARN")
-      .option("--json", "print JSON")
-      .option("--table", "print text even when stdout is not a terminal"),
-  ).action((key: string, flags: AwsFlags & OutputFlags) => statusAction(ctx, key, flags));
+      .argument("<key>", "key id, key ARN, alias name or alias ARN"),
+  );
+  withOutputOptions(status, "one JSON document").action((key: string, flags: AwsFlags & OutputFlags) =>
+    statusAction(ctx, key, flags),
+  );
 
   const alias = program.command("alias").description("Move aliases between keys (manual rotation)");
-  withWriteFlags(
+  const cutover = withWriteFlags(
     withAwsOptions(
       alias
         .command("cutover")
@@ -403,8 +436,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
         .option("--concurrency <n>", "objects in flight in the re-encrypt job")
         .option("--kms-rps <n>", "KMS requests per second of the re-encrypt job")
         .option("--report <file>", "write the re-encrypt job's JSON report to this file")
-        .option("--json", "print JSON")
-        .option("--table", "print text even when stdout is not a terminal"),
+        .option("--yes", "move the alias without asking"),
     ),
-  ).action((name: string, flags: CutoverFlags) => cutoverAction(ctx, name, flags));
+  );
+  withOutputOptions(cutover, "one JSON document").action((name: string, flags: CutoverFlags) =>
+    cutoverAction(ctx, name, flags),
+  );
 }

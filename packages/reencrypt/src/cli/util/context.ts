@@ -20,9 +20,12 @@ export interface AwsClientOptions {
   readonly maxAttempts?: number;
 }
 
+/** A readable stream that may be a terminal. */
+export type InputStream = Readable & { readonly isTTY?: boolean };
+
 /** The surroundings of a command. */
 export interface CliContext {
-  readonly stdin: Readable;
+  readonly stdin: InputStream;
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   /** Sets the exit code without ending the process (bin.ts exits with it). */

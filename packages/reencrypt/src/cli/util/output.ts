@@ -1,19 +1,62 @@
-/** Output helpers shared by commands: JSON or table choice, aligned tables, one-line writes. */
+/**
+ * Output shared by commands: the `--output json|text` rule, aligned tables, one-line writes.
+ *
+ * The rule, the same for every command: text unless JSON is asked for (`--output json`, or its
+ * synonym `--json`), whether stdout is a terminal, a pipe or a file. Long jobs (`plan`, `rewrap`,
+ * `reencrypt`, `alias cutover` with its rewrap) print JSON lines: events, then the report; every
+ * other command prints one JSON document.
+ */
+import { Option, type Command } from "commander";
 import type { OutputStream } from "./context.js";
+import { UsageError } from "./usage-error.js";
+
+/** The output flags as commander parses them. */
+export interface OutputFlags {
+  readonly output?: string;
+  readonly json?: boolean;
+  /** Hidden synonym of `--output text`, kept for scripts written before `--output`. */
+  readonly table?: boolean;
+}
+
+/** The one-line statement of the output rule, shown in every command's help. */
+export const OUTPUT_RULE =
+  "Output: text by default (terminal, pipe or file alike); --output json (or --json) prints JSON.";
 
 /**
- * Whether to print JSON: `--json` forces it, `--table` forbids it, otherwise JSON when stdout is
- * not a terminal (a pipe or a CI log gets something a program can read).
+ * Adds `--output <format>`, `--json` and the hidden `--table` to a command.
  *
+ * @param jsonShape - What JSON looks like for this command, e.g. "one JSON document".
  * @example
  * ```ts
- * if (wantsJson(opts, ctx.stdout)) writeJson(ctx.stdout, report);
+ * withOutputOptions(program.command("status <key>"), "one JSON document").action(...);
  * ```
  */
-export function wantsJson(opts: { json?: boolean; table?: boolean }, stdout: OutputStream): boolean {
-  if (opts.json) return true;
-  if (opts.table) return false;
-  return stdout.isTTY !== true;
+export function withOutputOptions(command: Command, jsonShape: string): Command {
+  return command
+    .addOption(
+      new Option("--output <format>", `json or text (json: ${jsonShape})`)
+        .choices(["json", "text"])
+        .default("text"),
+    )
+    .addOption(new Option("--json", "same as --output json"))
+    .addOption(new Option("--table", "same as --output text").hideHelp())
+    .addHelpText("after", `\n${OUTPUT_RULE}`);
+}
+
+/**
+ * Whether to print JSON: `--output json` or `--json`; text otherwise, wherever stdout goes.
+ *
+ * @throws UsageError when `--table` is given with `--json` or `--output json`.
+ * @example
+ * ```ts
+ * if (wantsJson(flags)) writeJson(ctx.stdout, report);
+ * ```
+ */
+export function wantsJson(flags: OutputFlags): boolean {
+  const asked = flags.json === true || flags.output === "json";
+  if (asked && flags.table === true)
+    throw new UsageError("--table asks for text and --json for JSON: pass one");
+  return asked;
 }
 
 /** Writes a value as indented JSON and a newline. */

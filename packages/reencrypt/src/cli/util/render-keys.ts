@@ -1,4 +1,5 @@
 /** Text renderings of the key tooling's results, for a terminal. JSON output prints the objects. */
+import { counted } from "./plural.js";
 import type { AuditReport, AuditedKey } from "../../keys/audit-keys.js";
 import type { RotationFixPlan } from "../../keys/plan-rotation-fix.js";
 import type { RotationFixResult } from "../../keys/apply-rotation-fix.js";
@@ -98,7 +99,7 @@ export function renderAudit(report: AuditReport): string[] {
       : `maximum period ${report.policy.maxPeriodDays} days`;
   out.push(
     "",
-    `${s.keys} keys: ${s.inScope} in scope, ${s.outOfScope} out of scope; ${s.keysWithFindings} with findings; ${s.errors} errors (${policy}, grace ${report.policy.graceDays} days)`,
+    `${counted(s.keys, "key")}: ${s.inScope} in scope, ${s.outOfScope} out of scope; ${s.keysWithFindings} with findings; ${counted(s.errors, "error")} (${policy}, grace ${report.policy.graceDays} days)`,
   );
   return out;
 }

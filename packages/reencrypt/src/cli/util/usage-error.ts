@@ -50,3 +50,16 @@ export function parseDuration(value: string, flag: string): number {
   }
   return ms;
 }
+
+/**
+ * A commander argument parser for a whole-number option, so the option's value (and the default
+ * its help shows) is a number: `(default: 16)`, not `(default: "16")`.
+ *
+ * @example
+ * ```ts
+ * command.option("--concurrency <n>", "objects in flight", wholeNumberArg("--concurrency", 1, 1024), 16);
+ * ```
+ */
+export function wholeNumberArg(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => parseWholeNumber(value, flag, min, max);
+}

@@ -1,0 +1,123 @@
+/**
+ * Commands that change keys or aliases (`keys rotate`, `alias cutover`, `keys audit --fix
+ * --apply`): they ask on a terminal, take `--yes`, refuse without either, and say what they would
+ * do with `--dry-run`. An in-memory KMS records every call, so "nothing changed" is checked.
+ */
+import { describe, expect, it } from "vitest";
+import type { LocalAws } from "@rekey/localstack";
+import { lines, runCli } from "./cli-keys-harness.js";
+import { FakeKmsAdmin } from "./keys-fake-kms.js";
+
+const fakeAws = (kms: FakeKmsAdmin) => ({ kms }) as unknown as LocalAws;
+const changing = (kms: FakeKmsAdmin) =>
+  kms.calls.filter((c) => /^(RotateKeyOnDemand|UpdateAlias|CreateAlias|CreateKey|EnableKeyRotation)/.test(c));
+
+describe("keys rotate", () => {
+  it("without a terminal and without --yes: refuses in one line, rotates nothing", async () => {
+    const kms = new FakeKmsAdmin();
+    kms.add({ alias: "alias/app" });
+    const r = await runCli(["keys", "rotate", "alias/app"], { aws: fakeAws(kms) });
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `rekey: about to rotate the key material of alias/app now (RotateKeyOnDemand) and wait until it is current, but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
+    ]);
+    expect(kms.calls).toEqual([]);
+  });
+
+  it("--yes rotates", async () => {
+    const kms = new FakeKmsAdmin();
+    kms.add({ alias: "alias/app" });
+    const r = await runCli(["keys", "rotate", "alias/app", "--yes", "--interval", "10ms"], {
+      aws: fakeAws(kms),
+    });
+    expect(r.code).toBe(0);
+    expect(changing(kms).filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+  });
+
+  it("on a terminal asks: 'n' changes nothing, 'y' rotates", async () => {
+    const kms = new FakeKmsAdmin();
+    kms.add({ alias: "alias/app" });
+    const no = await runCli(["keys", "rotate", "alias/app"], {
+      aws: fakeAws(kms),
+      stdinTty: true,
+      stdin: "n\n",
+    });
+    expect(no.code).toBe(1);
+    expect(no.stderr).toContain("Go on? [y/N]");
+    expect(no.stderr).toContain("rekey: not confirmed: nothing was changed [ERR_NOT_CONFIRMED]");
+    expect(changing(kms)).toEqual([]);
+    const yes = await runCli(["keys", "rotate", "alias/app", "--interval", "10ms"], {
+      aws: fakeAws(kms),
+      stdinTty: true,
+      stdin: "y\n",
+    });
+    expect(yes.code).toBe(0);
+    expect(changing(kms).filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+  });
+
+  it("--dry-run names the key and rotates nothing, in text and JSON", async () => {
+    const kms = new FakeKmsAdmin();
+    const key = kms.add({ alias: "alias/app" });
+    const text = await runCli(["keys", "rotate", "alias/app", "--dry-run"], { aws: fakeAws(kms) });
+    expect(text.code).toBe(0);
+    expect(lines(text.stdout)).toEqual([
+      `Dry run: would rotate the key material of ${key.meta.Arn} now (RotateKeyOnDemand) and wait until it is current. Nothing was changed.`,
+    ]);
+    const json = await runCli(["keys", "rotate", "alias/app", "--dry-run", "--output", "json"], {
+      aws: fakeAws(kms),
+    });
+    expect(JSON.parse(json.stdout)).toEqual({
+      dryRun: true,
+      keyArn: key.meta.Arn,
+      change: "rotate-on-demand",
+    });
+    expect(changing(kms)).toEqual([]);
+  });
+});
+
+describe("alias cutover", () => {
+  it("without a terminal and without --yes: refuses before any KMS call", async () => {
+    const kms = new FakeKmsAdmin();
+    const old = kms.add({ alias: "alias/app" });
+    const next = kms.add();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap"], {
+      aws: fakeAws(kms),
+    });
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `rekey: about to point app at ${next.meta.Arn}, but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
+    ]);
+    expect(kms.calls).toEqual([]);
+    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+  });
+
+  it("--dry-run needs no --yes and moves nothing", async () => {
+    const kms = new FakeKmsAdmin();
+    const old = kms.add({ alias: "alias/app" });
+    const next = kms.add();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap", "--dry-run"], {
+      aws: fakeAws(kms),
+    });
+    expect(r.stdout).toContain("Dry run: nothing was changed.");
+    expect(changing(kms)).toEqual([]);
+    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+  });
+});
+
+describe("keys audit --fix --apply", () => {
+  it("without --yes refuses and changes no key; with --yes enables rotation", async () => {
+    const kms = new FakeKmsAdmin();
+    const key = kms.add({ rotation: false });
+    const args = ["keys", "audit", "--fix", "--apply", "--key", key.meta.KeyId!];
+    const refused = await runCli(args, { aws: fakeAws(kms) });
+    expect(refused.code).toBe(1);
+    expect(lines(refused.stderr)).toEqual([
+      `rekey: about to change the rotation of 1 key (${key.meta.Arn}), but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
+    ]);
+    expect(changing(kms)).toEqual([]);
+    expect(key.rotationEnabled).toBe(false);
+    const applied = await runCli([...args, "--yes"], { aws: fakeAws(kms) });
+    expect(applied.code).toBe(0);
+    expect(key.rotationEnabled).toBe(true);
+  });
+});
