@@ -32,6 +32,7 @@ import {
 } from "./util/render-keys.js";
 import { startSpinner } from "./util/spinner.js";
 import { confirmChange } from "./util/confirm.js";
+import { registerCreateKey } from "./create-key-command.js";
 import { plural } from "./util/plural.js";
 import { UsageError, parseDuration, parseWholeNumber, wholeNumberArg } from "./util/usage-error.js";
 import {
@@ -341,7 +342,7 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
  * ```
  */
 export function registerKeyCommands(program: Command, ctx: CliContext = processContext()): void {
-  const keys = program.command("keys").description("Audit, remediate and rotate KMS keys");
+  const keys = program.command("keys").description("Create, audit, remediate and rotate KMS keys");
 
   const audit = withAwsOptions(
     keys
@@ -367,6 +368,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
   );
   withOutputOptions(audit, "one JSON document").action((flags: AuditFlags) => auditAction(ctx, flags));
 
+  registerCreateKey(keys, ctx);
   terraformCommand(keys.command("terraform-check"), ctx);
   terraformCommand(program.command("terraform-check"), ctx);
 
