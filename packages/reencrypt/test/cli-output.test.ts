@@ -112,3 +112,24 @@ describe("help", () => {
     ]);
   });
 });
+
+describe("a terminal never receives binary", () => {
+  it("encrypt to stdout refuses in one line when stdout is a terminal; a pipe or -o FILE gets the message", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rekey-tty-"));
+    const key = join(dir, "raw.key");
+    await writeFile(key, Buffer.alloc(32, 7));
+    const refused = await runCli(["encrypt", "--raw-key-file", key], { tty: true, stdin: "hello" });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    expect(lines(refused.stderr)).toEqual([
+      "rekey: refusing to write an encrypted message (binary) to a terminal: pass -o FILE or redirect stdout [ERR_USAGE]",
+    ]);
+    const piped = await runCli(["encrypt", "--raw-key-file", key], { stdin: "hello" });
+    expect(piped.code).toBe(0);
+    expect(piped.stdoutBytes.length).toBeGreaterThan(5);
+    const out = join(dir, "m.rkey");
+    const toFile = await runCli(["encrypt", "--raw-key-file", key, "-o", out], { tty: true, stdin: "hello" });
+    expect(toFile.code).toBe(0);
+    expect((await readFile(out)).length).toBe(piped.stdoutBytes.length);
+  });
+});

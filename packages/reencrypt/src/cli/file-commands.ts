@@ -24,7 +24,7 @@ import { CommandError } from "./util/command-error.js";
 import { processContext, type CliContext } from "./util/context.js";
 import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
 import { renderInspection } from "./util/render-inspection.js";
-import { parseWholeNumber } from "./util/usage-error.js";
+import { UsageError, parseWholeNumber } from "./util/usage-error.js";
 
 interface FileFlags extends AwsFlags, KeyringFlags {
   readonly output: string;
@@ -56,6 +56,11 @@ function keysOf(head: Buffer): string {
 }
 
 async function encryptAction(ctx: CliContext, input: string | undefined, flags: EncryptFlags): Promise<void> {
+  // A message is binary: on a terminal it garbles the screen and can send it control sequences.
+  if (flags.output === "-" && ctx.stdout.isTTY === true)
+    throw new UsageError(
+      "refusing to write an encrypted message (binary) to a terminal: pass -o FILE or redirect stdout",
+    );
   const encryptionContext = parseContextArgs(flags.context);
   const frameLength =
     flags.frameSize === undefined
