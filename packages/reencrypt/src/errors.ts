@@ -92,7 +92,9 @@ export type CliErrorCode =
   /** No AWS Region is configured. */
   | "ERR_AWS_REGION"
   /** AWS credentials are missing or were refused. */
-  | "ERR_AWS_CREDENTIALS";
+  | "ERR_AWS_CREDENTIALS"
+  /** A change to keys or aliases was not confirmed (declined, or no terminal and no `--yes`). */
+  | "ERR_NOT_CONFIRMED";
 
 /**
  * Every stable error code of rekey, one closed union: the SDK's (`@rekey/core`), the job's, the

@@ -15,8 +15,8 @@ import { settingsOfUserArguments } from "../batch-ops/job-settings.js";
 import { jobOptionsOf, type JobFlags } from "./job-commands.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { processContext, type AwsClientOptions, type CliContext } from "./util/context.js";
-import { writeJson, writeLines } from "./util/output.js";
-import { UsageError, parseWholeNumber } from "./util/usage-error.js";
+import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
+import { UsageError, wholeNumberArg } from "./util/usage-error.js";
 
 /** Makes the S3 Control client of a command. */
 export type S3ControlFactory = (options: AwsClientOptions) => Pick<S3ControlClient, "send">;
@@ -31,7 +31,7 @@ interface SubmitFlags extends JobFlags {
   readonly manifestUri: string;
   readonly reportUri: string;
   readonly manifestFile?: string;
-  readonly priority: string;
+  readonly priority: number;
   readonly description?: string;
 }
 
@@ -51,7 +51,7 @@ export function registerBatchOpsCommands(
   const group = program
     .command("batch-ops")
     .description("Run the job on S3 Batch Operations with the Lambda function of deploy/batch-operations");
-  withAwsOptions(
+  const submit = withAwsOptions(
     group
       .command("submit")
       .description(
@@ -70,7 +70,12 @@ export function registerBatchOpsCommands(
     .option("--include-current", "with --mode reencrypt, also objects already on the target")
     .option("--verify <level>", "etag, header or full (see rekey rewrap --help)", "etag")
     .option("--shard <i/n>", "only the i-th of n shares of the objects (one job per share)")
-    .option("--concurrency <n>", "headers read at once while planning", "16")
+    .option(
+      "--concurrency <n>",
+      "headers read at once while planning",
+      wholeNumberArg("--concurrency", 1, 1024),
+      16,
+    )
     .requiredOption("--account-id <id>", "the AWS account that runs the job")
     .requiredOption("--function-arn <arn>", "the Lambda function (stack output FunctionArn)")
     .requiredOption(
@@ -80,78 +85,77 @@ export function registerBatchOpsCommands(
     .requiredOption("--manifest-uri <s3url>", "where to upload the manifest, s3://bucket/key.csv")
     .requiredOption("--report-uri <s3url>", "bucket and prefix of the completion report, s3://bucket/prefix")
     .option("--manifest-file <file>", "local copy of the manifest (default: a file in the temp directory)")
-    .option("--priority <n>", "job priority", "10")
+    .option("--priority <n>", "job priority", wholeNumberArg("--priority", 0, 2_147_483_647), 10)
     .option("--description <text>", "job description")
-    .option("--dry-run", "plan and write the manifest locally; print the CreateJob request; send nothing")
-    .option("--json", "print the result as JSON")
-    .action(async (flags: SubmitFlags) => {
-      let submitted;
-      try {
-        if (!/^\d{12}$/.test(flags.accountId))
-          throw new UsageError(`--account-id is a 12-digit account id, not "${flags.accountId}"`);
-        const settings = settingsOfUserArguments({
-          target: flags.target,
-          mode: flags.mode ?? "rewrap",
-          verify: flags.verify,
-          ...(flags.fromKey?.length ? { fromKeys: flags.fromKey.join(",") } : {}),
-          ...(flags.olderThanMaterial ? { olderThanMaterial: "true" } : {}),
-          ...(flags.includeCurrent ? { includeCurrent: "true" } : {}),
-        });
-        const job = jobOptionsOf(ctx, "plan", { ...flags, kmsRps: "0" });
-        submitted = await submitBatchJob({
-          job,
-          settings,
-          accountId: flags.accountId,
-          functionArn: flags.functionArn,
-          roleArn: flags.roleArn,
-          manifestLocation: parseS3Location(flags.manifestUri, "--manifest-uri"),
-          reportLocation: parseS3Location(flags.reportUri, "--report-uri"),
-          manifestFile: flags.manifestFile ?? join(tmpdir(), `rekey-batch-manifest-${Date.now()}.csv`),
-          priority: parseWholeNumber(flags.priority, "--priority", 0, 2_147_483_647),
-          ...(flags.description ? { description: flags.description } : {}),
-          ...(flags.dryRun ? { dryRun: true } : {}),
-          control: control(awsOptionsOf(flags)),
-        });
-      } catch (e) {
-        if (e instanceof JobError && e.code === "ERR_JOB_INVALID_OPTION") throw new UsageError(e.message);
-        throw e;
-      }
-      const { plan, manifest, request, jobId } = submitted;
-      if (flags.json) {
-        writeJson(ctx.stdout, {
-          dryRun: flags.dryRun === true,
-          plan: { objects: plan.objects, classes: plan.classes, planFailures: plan.planFailures },
-          manifest,
-          request,
-          ...(jobId ? { jobId } : {}),
-        });
-        return;
-      }
-      const lines = [
-        `Planned ${plan.objects} object(s): ${Object.entries(plan.classes)
-          .filter(([, s]) => s.objects > 0)
-          .map(([c, s]) => `${c} ${s.objects}`)
-          .join(", ")}`,
-        `Manifest: ${manifest.lines} object(s) that need work, ${manifest.bytes} bytes, ${manifest.path}`,
-      ];
-      if (plan.planFailures > 0)
-        lines.push(
-          `${plan.planFailures} object(s) could not be planned (header read failed) and are not in the manifest: submit again, or run rekey rewrap, for them.`,
-        );
-      if (manifest.lines === 0) lines.push("Nothing to do: no job created.");
-      else if (flags.dryRun) lines.push("Dry run: nothing uploaded, no job created. CreateJob request:");
-      else lines.push(`Created S3 Batch Operations job ${jobId ?? "(no id answered)"}. Request:`);
-      writeLines(ctx.stdout, lines);
-      if (manifest.lines > 0) writeJson(ctx.stdout, request);
-    });
+    .option("--dry-run", "plan and write the manifest locally; print the CreateJob request; send nothing");
+  withOutputOptions(submit, "one JSON document").action(async (flags: SubmitFlags) => {
+    let submitted;
+    try {
+      if (!/^\d{12}$/.test(flags.accountId))
+        throw new UsageError(`--account-id is a 12-digit account id, not "${flags.accountId}"`);
+      const settings = settingsOfUserArguments({
+        target: flags.target,
+        mode: flags.mode ?? "rewrap",
+        verify: flags.verify,
+        ...(flags.fromKey?.length ? { fromKeys: flags.fromKey.join(",") } : {}),
+        ...(flags.olderThanMaterial ? { olderThanMaterial: "true" } : {}),
+        ...(flags.includeCurrent ? { includeCurrent: "true" } : {}),
+      });
+      const job = jobOptionsOf(ctx, "plan", { ...flags, kmsRps: 0 });
+      submitted = await submitBatchJob({
+        job,
+        settings,
+        accountId: flags.accountId,
+        functionArn: flags.functionArn,
+        roleArn: flags.roleArn,
+        manifestLocation: parseS3Location(flags.manifestUri, "--manifest-uri"),
+        reportLocation: parseS3Location(flags.reportUri, "--report-uri"),
+        manifestFile: flags.manifestFile ?? join(tmpdir(), `rekey-batch-manifest-${Date.now()}.csv`),
+        priority: flags.priority,
+        ...(flags.description ? { description: flags.description } : {}),
+        ...(flags.dryRun ? { dryRun: true } : {}),
+        control: control(awsOptionsOf(flags)),
+      });
+    } catch (e) {
+      if (e instanceof JobError && e.code === "ERR_JOB_INVALID_OPTION") throw new UsageError(e.message);
+      throw e;
+    }
+    const { plan, manifest, request, jobId } = submitted;
+    if (wantsJson(flags)) {
+      writeJson(ctx.stdout, {
+        dryRun: flags.dryRun === true,
+        plan: { objects: plan.objects, classes: plan.classes, planFailures: plan.planFailures },
+        manifest,
+        request,
+        ...(jobId ? { jobId } : {}),
+      });
+      return;
+    }
+    const lines = [
+      `Planned ${plan.objects} object(s): ${Object.entries(plan.classes)
+        .filter(([, s]) => s.objects > 0)
+        .map(([c, s]) => `${c} ${s.objects}`)
+        .join(", ")}`,
+      `Manifest: ${manifest.lines} object(s) that need work, ${manifest.bytes} bytes, ${manifest.path}`,
+    ];
+    if (plan.planFailures > 0)
+      lines.push(
+        `${plan.planFailures} object(s) could not be planned (header read failed) and are not in the manifest: submit again, or run rekey rewrap, for them.`,
+      );
+    if (manifest.lines === 0) lines.push("Nothing to do: no job created.");
+    else if (flags.dryRun) lines.push("Dry run: nothing uploaded, no job created. CreateJob request:");
+    else lines.push(`Created S3 Batch Operations job ${jobId ?? "(no id answered)"}. Request:`);
+    writeLines(ctx.stdout, lines);
+    if (manifest.lines > 0) writeJson(ctx.stdout, request);
+  });
 
-  withAwsOptions(group.command("status").description("What DescribeJob says of a job"))
+  const status = withAwsOptions(group.command("status").description("What DescribeJob says of a job"))
     .argument("<job-id>", "the job id submit printed")
-    .requiredOption("--account-id <id>", "the AWS account that runs the job")
-    .option("--json", "print DescribeJob's answer as JSON")
-    .action(async (jobId: string, flags: AwsFlags & { accountId: string; json?: boolean }) => {
+    .requiredOption("--account-id <id>", "the AWS account that runs the job");
+  withOutputOptions(status, "one JSON document").action(
+    async (jobId: string, flags: AwsFlags & OutputFlags & { accountId: string }) => {
       const job = await describeBatchJob(control(awsOptionsOf(flags)), flags.accountId, jobId);
-      if (flags.json) {
+      if (wantsJson(flags)) {
         writeJson(ctx.stdout, job);
         return;
       }
@@ -174,5 +178,6 @@ export function registerBatchOpsCommands(
           }/ (merge it with: rekey report merge FILE.csv ...)`,
         );
       writeLines(ctx.stdout, lines);
-    });
+    },
+  );
 }

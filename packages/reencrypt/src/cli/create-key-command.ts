@@ -10,7 +10,8 @@ import {
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import type { Command } from "commander";
-import { KeyToolError, awsErrorName } from "../keys/errors.js";
+import { KeyToolError } from "../keys/errors.js";
+import { errorNameOf } from "../errors.js";
 import { awsOptionsOf, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import type { CliContext } from "./util/context.js";
 import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
@@ -57,7 +58,7 @@ export function aliasName(name: string): string {
 }
 
 function kmsFailure(step: string, e: unknown): KeyToolError {
-  const name = awsErrorName(e);
+  const name = errorNameOf(e);
   return new KeyToolError("ERR_KMS", `${step}: ${(e as Error).message}${name ? ` (${name})` : ""}`, {
     cause: e,
     kmsErrorName: name,

@@ -43,7 +43,6 @@ import {
 } from "./util/cutover-rewrap.js";
 import { cutoverRecordPath, readCutoverRecord, writeCutoverRecord } from "./util/cutover-record.js";
 
-
 interface AuditFlags extends AwsFlags, OutputFlags {
   readonly maxPeriodDays?: string;
   readonly graceDays: number;

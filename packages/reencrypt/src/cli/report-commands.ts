@@ -10,8 +10,7 @@ import { formatBytes } from "./job/parse-size.js";
 import { mergeReportFiles, type MergedReport } from "../reports/merge-reports.js";
 import { renderReportHtml } from "../reports/report-html.js";
 import { processContext, type CliContext } from "./util/context.js";
-import { writeJson, writeLines } from "./util/output.js";
-import { UsageError } from "./util/usage-error.js";
+import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
 
 const LISTED = 20;
 
@@ -78,23 +77,22 @@ export function mergedSummary(r: MergedReport): string[] {
  */
 export function registerReportCommands(program: Command, ctx: CliContext = processContext()): void {
   const report = program.command("report").description("Work with the reports of runs");
-  report
+  const merge = report
     .command("merge")
     .description(
       "Merge run reports (one per shard or worker) and S3 Batch Operations completion reports (CSV) into one",
     )
     .argument("<reports...>", "JSON run reports and completion report CSV files (.gz too)")
     .option("--html <file>", "also write the merged report as a self-contained HTML page")
-    .option("--json-file <file>", "also write the merged report as JSON")
-    .option("--output <format>", "json or text", "text")
-    .action(async (files: string[], flags: { html?: string; jsonFile?: string; output: string }) => {
-      if (flags.output !== "json" && flags.output !== "text")
-        throw new UsageError(`--output is json or text, not "${flags.output}"`);
+    .option("--json-file <file>", "also write the merged report as JSON");
+  withOutputOptions(merge, "one JSON document").action(
+    async (files: string[], flags: OutputFlags & { html?: string; jsonFile?: string }) => {
       const merged = await mergeReportFiles(files);
       if (flags.jsonFile) await writeFile(flags.jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
       if (flags.html) await writeFile(flags.html, renderReportHtml(merged));
-      if (flags.output === "json") writeJson(ctx.stdout, merged);
+      if (wantsJson(flags)) writeJson(ctx.stdout, merged);
       else writeLines(ctx.stdout, [...mergedSummary(merged), ...(flags.html ? [`HTML: ${flags.html}`] : [])]);
       ctx.setExitCode(merged.exitCode);
-    });
+    },
+  );
 }

@@ -4,16 +4,13 @@
  * answer and a script must say what it means.
  */
 import { createInterface } from "node:readline/promises";
+import { RekeyError } from "@rekey/core";
 import type { CliContext } from "./context.js";
 
 /** The change was not confirmed: declined at the prompt, or no terminal and no `--yes`. */
-export class ConfirmationError extends Error {
-  /** Always `ERR_NOT_CONFIRMED`. */
-  readonly code = "ERR_NOT_CONFIRMED" as const;
-
+export class ConfirmationError extends RekeyError<"ERR_NOT_CONFIRMED"> {
   constructor(message: string) {
-    super(message);
-    this.name = "ConfirmationError";
+    super("ERR_NOT_CONFIRMED", message);
   }
 }
 
