@@ -35,6 +35,8 @@ export type JobErrorCode =
   | "ERR_JOB_S3"
   /** A file system operation failed. */
   | "ERR_JOB_IO"
+  /** A database query failed. */
+  | "ERR_JOB_DATABASE"
   /** The job was cancelled. */
   | "ERR_JOB_ABORTED"
   /** The store's capability probe could not run (no write permission under its prefix, …). */

@@ -56,15 +56,25 @@ export type {
 export type { S3ObjectAttributes } from "./stores/s3/object-attributes.js";
 export type { S3Runtime } from "./stores/s3/s3-runtime.js";
 export { DirStore } from "./stores/dir/dir-store.js";
+export { PgStore } from "./stores/pg/pg-store.js";
+export {
+  openPgTable,
+  type OpenPgTableOptions,
+  type PgTable,
+  type PgTableSpec,
+  type PgValueEncoding,
+} from "./stores/pg/pg-table.js";
 
 // Sources
 export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
 export { manifestSource, type ManifestSourceOptions } from "./sources/manifest-source.js";
 export { dirSource } from "./sources/dir-source.js";
+export { pgRowSource, type PgRowSourceOptions } from "./sources/pg-source.js";
 export type {
   ObjectRef,
   S3ObjectRef,
   FileObjectRef,
+  RowObjectRef,
   InvalidSourceEntry,
   SourceEntry,
   ObjectSource,

@@ -28,7 +28,7 @@ function gatedWork(): {
     startedOnce,
     release: () => release(),
     work: async (ref) => {
-      started.push(ref.kind === "s3" ? ref.key : ref.path);
+      started.push(ref.kind === "file" ? ref.path : ref.key);
       first();
       await gate;
       return ref;
@@ -47,7 +47,7 @@ describe("driveSource", () => {
         stopSignal: stop.signal,
         onInvalid: () => undefined,
         work: g.work,
-        onDone: (ref) => void done.push(ref.kind === "s3" ? ref.key : ref.path),
+        onDone: (ref) => void done.push(ref.kind === "file" ? ref.path : ref.key),
       });
       await g.startedOnce;
       // Let the loop fill the queue (2 running, up to 2 waiting), then stop and release.

@@ -1,6 +1,6 @@
 /**
  * What a source yields: a reference to one stored object (an S3 object, optionally a version,
- * or a local file), or a line of input that names no object and goes to the report as is.
+ * a local file, or one value of a database column), or a line of input that names no object and goes to the report as is.
  */
 
 /** An S3 object, optionally one version of it. */
@@ -21,8 +21,21 @@ export interface FileObjectRef {
   readonly path: string;
 }
 
+/** One value of a PostgreSQL column: the row named by its key, in a table checked by the store. */
+export interface RowObjectRef {
+  readonly kind: "row";
+  /** The table, schema-qualified and quoted as PostgreSQL prints it (`public.secrets`). */
+  readonly table: string;
+  /** The key column (a single-column primary key, or a unique NOT NULL column). */
+  readonly keyColumn: string;
+  /** The column holding the message. */
+  readonly column: string;
+  /** The row's key, as PostgreSQL prints it (`42`, a UUID, a string). */
+  readonly key: string;
+}
+
 /** One stored object. */
-export type ObjectRef = S3ObjectRef | FileObjectRef;
+export type ObjectRef = S3ObjectRef | FileObjectRef | RowObjectRef;
 
 /** Input that names no object (e.g. a malformed manifest line): reported, never a crash. */
 export interface InvalidSourceEntry {
@@ -48,14 +61,19 @@ export type ObjectSource = AsyncIterable<SourceEntry>;
  * ```
  */
 export function refId(ref: ObjectRef): string {
-  return ref.kind === "s3"
-    ? JSON.stringify(["s3", ref.bucket, ref.key, ref.versionId ?? null])
-    : JSON.stringify(["file", ref.path]);
+  switch (ref.kind) {
+    case "s3":
+      return JSON.stringify(["s3", ref.bucket, ref.key, ref.versionId ?? null]);
+    case "file":
+      return JSON.stringify(["file", ref.path]);
+    case "row":
+      return JSON.stringify(["row", ref.table, ref.keyColumn, ref.column, ref.key]);
+  }
 }
 
 /**
- * A short name of an object for people: `s3://bucket/key`, `s3://bucket/key?versionId=v`, or the
- * file path.
+ * A short name of an object for people: `s3://bucket/key`, `s3://bucket/key?versionId=v`, the
+ * file path, or `table[keyColumn=key].column` for a row's value.
  *
  * @example
  * ```ts
@@ -64,5 +82,6 @@ export function refId(ref: ObjectRef): string {
  */
 export function describeRef(ref: ObjectRef): string {
   if (ref.kind === "file") return ref.path;
+  if (ref.kind === "row") return `${ref.table}[${ref.keyColumn}=${ref.key}].${ref.column}`;
   return `s3://${ref.bucket}/${ref.key}${ref.versionId ? `?versionId=${ref.versionId}` : ""}`;
 }

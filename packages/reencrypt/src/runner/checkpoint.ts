@@ -613,9 +613,9 @@ function fromWire(value: unknown): EventLine | undefined {
   };
 }
 
-/** The position a source of S3 keys or files gives an object: its key or path. */
+/** The position a source of S3 keys, files or rows gives an object: its key, path or row key. */
 function positionOf(ref: ObjectRef): string {
-  return ref.kind === "s3" ? ref.key : ref.path;
+  return ref.kind === "file" ? ref.path : ref.key;
 }
 
 function toWireRef(ref: ObjectRef): WireRef {
@@ -628,6 +628,8 @@ function refFromWire(v: unknown): ObjectRef | undefined {
   if (v[0] === "file" && typeof v[1] === "string") return { kind: "file", path: v[1] };
   if (v[0] === "s3" && typeof v[1] === "string" && typeof v[2] === "string")
     return { kind: "s3", bucket: v[1], key: v[2], ...(typeof v[3] === "string" ? { versionId: v[3] } : {}) };
+  if (v[0] === "row" && v.slice(1, 5).every((x) => typeof x === "string"))
+    return { kind: "row", table: v[1], keyColumn: v[2], column: v[3], key: v[4] };
   return undefined;
 }
 

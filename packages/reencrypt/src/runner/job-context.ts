@@ -22,6 +22,8 @@ import type { StoreSafetyOptions } from "../stores/s3/store-guard.js";
 import type { StoreCapabilities } from "../stores/s3/probe-store.js";
 import { S3Store } from "../stores/s3/s3-store.js";
 import { DirStore } from "../stores/dir/dir-store.js";
+import { PgStore } from "../stores/pg/pg-store.js";
+import type { PgTable } from "../stores/pg/pg-table.js";
 import type { ObjectRef } from "../model/object-ref.js";
 import type { ObjectStore } from "../model/object-store.js";
 import type { OperationContext, VerifyLevel } from "../operations/operation-context.js";
@@ -82,7 +84,9 @@ export interface JobContext extends OperationContext {
   readonly kms: JobKmsApi;
   /** The S3 store, when the job was given an S3 client. */
   readonly s3?: S3Store;
-  /** The store of an object: S3 for `s3` references, the directory store for files. */
+  /** The PostgreSQL store, when the job was given a table. */
+  readonly rows?: PgStore;
+  /** The store of an object: S3 for `s3` references, the directory store for files, rows' own. */
   storeFor(ref: ObjectRef): ObjectStore;
   readonly target: ResolvedTarget;
   readonly materials: MaterialCache;
@@ -101,6 +105,8 @@ export interface JobContextOptions extends StoreSafetyOptions {
   readonly kms: JobKmsClient;
   /** An `S3Client` (with `forcePathStyle` when it talks to an emulator). Required for S3 objects. */
   readonly s3?: S3Client;
+  /** An opened, checked table (`openPgTable`). Required for `row` objects; closed by its opener. */
+  readonly postgres?: PgTable;
   /** `current`, `alias:NAME`, `key:ARN`, or a parsed spec. */
   readonly target: string | TargetSpec;
   /**
@@ -239,11 +245,18 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
       )
     : undefined;
   const dir = new DirStore(counters, settings);
+  const rows = options.postgres ? new PgStore(options.postgres, counters, settings) : undefined;
   return {
     kms,
     ...(s3 ? { s3 } : {}),
+    ...(rows ? { rows } : {}),
     storeFor(ref: ObjectRef): ObjectStore {
       if (ref.kind === "file") return dir;
+      if (ref.kind === "row") {
+        if (!rows)
+          throw new JobError("ERR_JOB_INVALID_OPTION", "a row needs a PostgreSQL table in the job options");
+        return rows;
+      }
       if (!s3)
         throw new JobError("ERR_JOB_INVALID_OPTION", "an S3 object needs an S3 client in the job options");
       return s3;

@@ -4,6 +4,7 @@ import type { Shard } from "./shard.js";
 import type { CheckpointOptions } from "./checkpoint.js";
 import type { ManifestSourceOptions } from "../sources/manifest-source.js";
 import type { JobContextOptions } from "./job-context.js";
+import type { PgTableSpec } from "../stores/pg/pg-table.js";
 
 /** Where the objects come from. */
 export type JobSource =
@@ -13,6 +14,8 @@ export type JobSource =
   | ({ readonly kind: "manifest" } & ManifestSourceOptions)
   /** Every file under a local directory. */
   | { readonly kind: "dir"; readonly path: string }
+  /** Every row of a PostgreSQL table, in key order; the messages are one column's values. */
+  | ({ readonly kind: "postgres" } & PgTableSpec)
   /** Any async (or sync) iterable of object references — a custom listing. */
   | { readonly kind: "refs"; readonly refs: AsyncIterable<SourceEntry> | Iterable<SourceEntry> };
 

@@ -4,6 +4,8 @@ import type { SourceEntry } from "../model/object-ref.js";
 import { dirSource } from "../sources/dir-source.js";
 import { manifestSource } from "../sources/manifest-source.js";
 import { s3Source } from "../sources/s3-source.js";
+import { pgRowSource } from "../sources/pg-source.js";
+import { openPgTable, type PgTable } from "../stores/pg/pg-table.js";
 import type { JobContext } from "./job-context.js";
 import type { JobSource } from "./job-options.js";
 
@@ -30,6 +32,8 @@ export function openSource(source: JobSource, ctx: JobContext): AsyncIterable<So
     }
     case "dir":
       return dirSource(source.path);
+    case "postgres":
+      return pgRowSource(tableOf(ctx));
     case "refs":
       return toAsync(source.refs);
   }
@@ -73,6 +77,10 @@ export async function* openPositionedSource(
       for await (const ref of dirSource(source.path, after !== undefined ? { after } : {}))
         yield [ref, ref.path];
       return;
+    case "postgres":
+      for await (const ref of pgRowSource(tableOf(ctx), after !== undefined ? { after } : {}))
+        yield [ref, ref.key];
+      return;
     case "manifest":
     case "refs": {
       const skip = after === undefined ? -1 : Number(after);
@@ -107,7 +115,42 @@ export function describeSource(source: JobSource): string {
       return `dir ${source.path}`;
     case "manifest":
       return `manifest ${source.path}`;
+    case "postgres":
+      return `postgres ${withoutPassword(source.url)} ${source.table}.${source.column}`;
     case "refs":
       return "refs";
+  }
+}
+
+/**
+ * Opens what the source reads through before the job starts: a PostgreSQL source's table,
+ * checked (nothing else needs opening). The caller closes it.
+ *
+ * @throws JobError `ERR_JOB_SOURCE` when the database, table, column or key is unusable.
+ * @example
+ * ```ts
+ * const postgres = await openSourceTable(options.source);
+ * try { … } finally { await postgres?.close(); }
+ * ```
+ */
+export async function openSourceTable(source: JobSource): Promise<PgTable | undefined> {
+  if (source.kind !== "postgres") return undefined;
+  const { kind: _kind, ...spec } = source;
+  return openPgTable(spec);
+}
+
+function tableOf(ctx: JobContext): PgTable {
+  if (!ctx.rows) throw new JobError("ERR_JOB_INVALID_OPTION", "a PostgreSQL source needs its table opened");
+  return ctx.rows.table;
+}
+
+/** A connection URL fit for a checkpoint or a log: its password left out. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
   }
 }

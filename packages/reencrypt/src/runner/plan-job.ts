@@ -12,7 +12,7 @@ import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions } from "./job-options.js";
 import { PlanReportBuilder, type PlanReport } from "./plan-report.js";
-import { openSource } from "./open-source.js";
+import { openSource, openSourceTable } from "./open-source.js";
 import { checkConcurrency, type TargetListener } from "./run-job.js";
 import { summarizeTarget } from "./target-summary.js";
 
@@ -33,6 +33,18 @@ export async function planJob(
     onPlan?: (plan: ObjectPlan | undefined) => void;
     onContext?: (ctx: JobContext) => void;
   } = {},
+): Promise<PlanReport> {
+  const postgres = await openSourceTable(options.source);
+  try {
+    return await planOpenedJob({ ...options, ...(postgres ? { postgres } : {}) }, listeners);
+  } finally {
+    await postgres?.close();
+  }
+}
+
+async function planOpenedJob(
+  options: JobOptions,
+  listeners: Parameters<typeof planJob>[1] & object,
 ): Promise<PlanReport> {
   const concurrency = checkConcurrency(options.concurrency);
   const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;

@@ -17,7 +17,7 @@ import { JobError } from "../errors.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions, JobSource } from "./job-options.js";
 import { RunReportBuilder, type JobReport, type JobStop } from "./job-report.js";
-import { describeSource, openPositionedSource } from "./open-source.js";
+import { describeSource, openPositionedSource, openSourceTable } from "./open-source.js";
 import { summarizeTarget, type TargetSummary } from "./target-summary.js";
 
 /** Called once the target is resolved, before any object is touched. */
@@ -43,6 +43,19 @@ export async function runJob(
   listeners: { onTarget?: TargetListener; onContext?: (ctx: JobContext) => void } = {},
 ): Promise<JobReport> {
   const concurrency = checkConcurrency(options.concurrency);
+  const postgres = await openSourceTable(options.source);
+  try {
+    return await runOpenedJob({ ...options, ...(postgres ? { postgres } : {}) }, concurrency, listeners);
+  } finally {
+    await postgres?.close();
+  }
+}
+
+async function runOpenedJob(
+  options: JobOptions,
+  concurrency: number,
+  listeners: { onTarget?: TargetListener; onContext?: (ctx: JobContext) => void },
+): Promise<JobReport> {
   const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;
   const ctx = await createJobContext({ ...options, target: spec });
   listeners.onContext?.(ctx);

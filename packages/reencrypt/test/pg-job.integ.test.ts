@@ -1,0 +1,286 @@
+/**
+ * The job over a PostgreSQL column, on a throwaway cluster (see helpers/postgres.ts) and the
+ * test adapter's KMS: every row rewrapped after a rotation and still decrypting to its
+ * plaintext, NULLs and other values left alone, a racing UPDATE a conflict that is never
+ * overwritten, a resume after the checkpoint's last key, and tables the job cannot work on
+ * refused with one line before anything is written.
+ */
+import { CreateKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { decrypt, encrypt, KmsKeyring } from "@rekey/core";
+import { useLocalAws } from "@rekey/localstack/vitest";
+import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  JobError,
+  planJob,
+  runJob,
+  type JobOptions,
+  type ObjectResult,
+  type PgTableSpec,
+} from "../src/index.js";
+import { postgresBinDir, startPostgres, type TestPostgres } from "./helpers/postgres.js";
+
+const aws = useLocalAws();
+const bin = postgresBinDir();
+/** Rows of the rotation test. */
+const ROWS = 3000;
+/** Distinct messages the rows share (each row is rewrapped on its own all the same). */
+const MESSAGES = 40;
+
+let kms: KMSClient;
+let server: TestPostgres;
+let db: pg.Client;
+
+async function newKey(): Promise<string> {
+  const { KeyMetadata } = await aws.kms.send(new CreateKeyCommand({}));
+  return KeyMetadata!.Arn!;
+}
+
+async function seal(keyId: string, plaintext: Buffer): Promise<Buffer> {
+  const { ciphertext } = await encrypt(plaintext, {
+    keyring: new KmsKeyring({ client: aws.kms, keyId }),
+    encryptionContext: { table: "secrets" },
+  });
+  return ciphertext;
+}
+
+async function open(keyId: string, message: Uint8Array): Promise<Buffer> {
+  const { plaintext } = await decrypt(message, {
+    keyring: new KmsKeyring({ client: aws.kms, allowedKeyArns: [keyId] }),
+  });
+  return plaintext;
+}
+
+function job(table: string, extra: Partial<JobOptions> = {}): JobOptions {
+  return {
+    kms,
+    source: { kind: "postgres", url: server.url, table, column: "payload" },
+    target: "current",
+    kmsRps: Infinity,
+    ...extra,
+  };
+}
+
+/** Every value of `column`, by key. */
+async function values(table: string, column = "payload"): Promise<Map<string, unknown>> {
+  const r = await db.query<{ k: string; v: unknown }>(`SELECT id::text AS k, ${column} AS v FROM ${table}`);
+  return new Map(r.rows.map((row) => [row.k, row.v]));
+}
+
+/** A table of `rows` messages under `keyId` (row i holds message i % MESSAGES), plus NULL and foreign rows. */
+async function fill(table: string, keyId: string, rows: number, type: "bytea" | "text" = "bytea") {
+  await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, payload ${type})`);
+  const plaintexts = Array.from({ length: MESSAGES }, () => randomBytes(64));
+  const messages = await Promise.all(plaintexts.map((p) => seal(keyId, p)));
+  const encode = (b: Buffer): Buffer | string => (type === "bytea" ? b : b.toString("base64"));
+  await db.query(
+    `INSERT INTO ${table} SELECT g, (SELECT m FROM unnest($1::${type}[]) WITH ORDINALITY AS u(m, n) WHERE n = g % ${MESSAGES} + 1)
+       FROM generate_series(1, ${rows}) AS g`,
+    [messages.map(encode)],
+  );
+  // Left alone: a NULL, a value that is no message, and (text) a value that is not base64.
+  await db.query(`INSERT INTO ${table} VALUES ($1, NULL), ($2, $3)`, [
+    rows + 1,
+    rows + 2,
+    encode(Buffer.from("plain text, not a message")),
+  ]);
+  if (type === "text") await db.query(`INSERT INTO ${table} VALUES ($1, 'not base64!')`, [rows + 3]);
+  return { plaintextOf: (id: number) => plaintexts[id % MESSAGES] as Buffer };
+}
+
+describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initdb and pg_ctl)", () => {
+  beforeAll(async () => {
+    kms = aws.createKmsClient({ maxAttempts: 1 });
+    server = await startPostgres(bin as string);
+    db = new pg.Client({ connectionString: server.url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await server?.stop();
+  });
+
+  it(`rotation → every one of ${ROWS} bytea rows rewrapped, each decrypting to its plaintext; NULL and foreign left alone`, async () => {
+    const key = await newKey();
+    const { plaintextOf } = await fill("secrets", key, ROWS);
+    const before = await values("secrets");
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+
+    const plan = await planJob(job("secrets"));
+    expect(plan.classes.rewrap.objects).toBe(ROWS);
+    expect(plan.classes.foreign.objects).toBe(2);
+
+    const report = await runJob(job("secrets", { concurrency: 32 }));
+    expect(report.outcomes.rewrapped).toBe(ROWS);
+    expect(report.outcomes.foreign).toBe(2);
+    expect(report.outcomes.failed + report.outcomes.conflict).toBe(0);
+    // Values left alone keep the job from being complete, as foreign objects do (exit code 2).
+    expect(report.complete).toBe(false);
+    expect(report.exitCode).toBe(2);
+
+    const after = await values("secrets");
+    expect(after.get(String(ROWS + 1))).toBeNull();
+    expect(after.get(String(ROWS + 2))).toEqual(before.get(String(ROWS + 2)));
+    for (let id = 1; id <= ROWS; id++) {
+      const value = after.get(String(id)) as Buffer;
+      expect(value.equals(before.get(String(id)) as Buffer)).toBe(false);
+      expect((await open(key, value)).equals(plaintextOf(id))).toBe(true);
+    }
+    // Nothing left on the old material: a second plan finds every row current.
+    const again = await planJob(job("secrets"));
+    expect(again.classes.current.objects).toBe(ROWS);
+    expect(again.classes.rewrap.objects).toBe(0);
+  }, 300_000);
+
+  it("a text column of base64 is rewrapped in base64; text that is not base64 is left alone", async () => {
+    const key = await newKey();
+    const { plaintextOf } = await fill("secrets_b64", key, 50, "text");
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const report = await runJob(job("secrets_b64"));
+    expect(report.outcomes.rewrapped).toBe(50);
+    expect(report.outcomes.foreign).toBe(3);
+    const after = await values("secrets_b64");
+    expect(after.get("53")).toBe("not base64!");
+    for (let id = 1; id <= 50; id++) {
+      const text = after.get(String(id)) as string;
+      expect(typeof text).toBe("string");
+      expect((await open(key, Buffer.from(text, "base64"))).equals(plaintextOf(id))).toBe(true);
+    }
+  });
+
+  // The UPDATE lands after the value was read and before the job's write: only the write's
+  // compare-and-swap (`AND payload = $old`) stands between them.
+  it("a row the application UPDATEs between plan and write is a conflict, and keeps the application's value", async () => {
+    const key = await newKey();
+    await fill("raced", key, 20);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const theirs = await seal(key, Buffer.from("written by the application"));
+    const other = new pg.Client({ connectionString: server.url });
+    await other.connect();
+    const results: ObjectResult[] = [];
+    try {
+      const report = await runJob(
+        job("raced", {
+          hooks: {
+            afterPlan: async (plan) => {
+              if (plan.ref.kind === "row" && plan.ref.key === "7")
+                await other.query("UPDATE raced SET payload = $1 WHERE id = 7", [theirs]);
+            },
+            onResult: (r) => results.push(r),
+          },
+        }),
+      );
+      expect(report.outcomes.conflict).toBe(1);
+      expect(report.outcomes.rewrapped).toBe(19);
+    } finally {
+      await other.end();
+    }
+    const raced = results.find((r) => r.ref.kind === "row" && r.ref.key === "7");
+    expect(raced?.outcome).toBe("conflict");
+    expect(raced?.code).toBe("ERR_JOB_CONFLICT");
+    expect(((await values("raced")).get("7") as Buffer).equals(theirs)).toBe(true);
+  });
+
+  it("a stopped job resumes after the checkpoint's last key: finished rows are not read again", async () => {
+    const key = await newKey();
+    await fill("resumed", key, 300);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const checkpoint = join(await mkdtemp(join(tmpdir(), "rekey-pg-cp-")), "job.checkpoint");
+    const stop = new AbortController();
+    let seen = 0;
+    const first = await runJob(
+      job("resumed", {
+        checkpoint,
+        concurrency: 4,
+        stopSignal: stop.signal,
+        hooks: { onResult: () => (++seen === 100 ? stop.abort() : undefined) },
+      }),
+    );
+    expect(first.interrupted).toBe(true);
+    expect(first.outcomes.rewrapped).toBeGreaterThanOrEqual(100);
+    expect(first.outcomes.rewrapped).toBeLessThan(300);
+    const second = await runJob(job("resumed", { checkpoint }));
+    expect(second.outcomes.current).toBe(0);
+    expect(first.outcomes.rewrapped + second.outcomes.rewrapped).toBe(300);
+    expect(second.outcomes.foreign).toBe(2);
+  });
+
+  /** [case, DDL, row insert ($1: a message), source, the line]. */
+  const refusals: [string, string, string, Partial<PgTableSpec>, RegExp][] = [
+    ["a missing table", "", "", { table: "r_missing" }, /^table "r_missing" does not exist$/],
+    [
+      "a missing column",
+      "CREATE TABLE r_col (id int PRIMARY KEY, data bytea)",
+      "INSERT INTO r_col VALUES (1, $1)",
+      { table: "r_col" },
+      /^table r_col has no column "payload"$/,
+    ],
+    [
+      "a column of the wrong type",
+      "CREATE TABLE r_type (id int PRIMARY KEY, payload integer, data bytea)",
+      "INSERT INTO r_type VALUES (1, 5, $1)",
+      { table: "r_type" },
+      /^column payload of r_type is int4: it must be bytea, or text holding base64$/,
+    ],
+    [
+      "a table without a primary key",
+      "CREATE TABLE r_nopk (id int, payload bytea)",
+      "INSERT INTO r_nopk VALUES (1, $1)",
+      { table: "r_nopk" },
+      /^table r_nopk has no primary key: name a unique NOT NULL column as the key column$/,
+    ],
+    [
+      "a composite primary key",
+      "CREATE TABLE r_comp (a int, b int, payload bytea, PRIMARY KEY (a, b))",
+      "INSERT INTO r_comp VALUES (1, 1, $1)",
+      { table: "r_comp" },
+      /^table r_comp has a composite primary key \(2 columns\): name a unique NOT NULL column as the key column$/,
+    ],
+    [
+      "a key column that is not unique",
+      "CREATE TABLE r_dup (id int PRIMARY KEY, k int NOT NULL, payload bytea)",
+      "INSERT INTO r_dup VALUES (1, 1, $1)",
+      { table: "r_dup", keyColumn: "k" },
+      /^key column k of r_dup has no unique index of its own: it may not name one row$/,
+    ],
+    [
+      "a key column that may be NULL",
+      "CREATE TABLE r_null (id int PRIMARY KEY, k int UNIQUE, payload bytea)",
+      "INSERT INTO r_null VALUES (1, 1, $1)",
+      { table: "r_null", keyColumn: "k" },
+      /^key column k of r_null is not NOT NULL$/,
+    ],
+    [
+      "a bad URL",
+      "CREATE TABLE r_url (id int PRIMARY KEY, payload bytea)",
+      "INSERT INTO r_url VALUES (1, $1)",
+      { table: "r_url", url: "postgres://nobody@/postgres?host=/nonexistent-socket-dir" },
+      /^cannot connect to PostgreSQL: connect ENOENT /,
+    ],
+  ];
+  it.each(refusals)(
+    "%s is refused with one line and nothing written",
+    async (_name, ddl, insert, source, line) => {
+      const key = await newKey();
+      await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+      const table = String(source.table);
+      if (ddl) await db.query(ddl);
+      if (insert) await db.query(insert, [await seal(key, Buffer.from("kept"))]);
+      const snapshot = ddl ? (await db.query(`SELECT * FROM ${table}`)).rows : [];
+      const error = await runJob(
+        job(table, { source: { ...job(table).source, ...source } as JobOptions["source"] }),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(JobError);
+      expect((error as JobError).code).toBe("ERR_JOB_SOURCE");
+      expect((error as JobError).message).toMatch(line);
+      if (ddl) expect((await db.query(`SELECT * FROM ${table}`)).rows).toEqual(snapshot);
+    },
+  );
+});
