@@ -58,11 +58,15 @@ async function open(keyId: string, message: Uint8Array): Promise<Buffer> {
 function job(table: string, extra: Partial<JobOptions> = {}): JobOptions {
   return {
     kms,
-    source: { kind: "postgres", url: server.url, table, column: "payload" },
+    source: source(table),
     target: "current",
     kmsRps: Infinity,
     ...extra,
   };
+}
+
+function source(table: string): JobOptions["source"] & { kind: "postgres" } {
+  return { kind: "postgres", url: server.url, table, column: "payload" };
 }
 
 /** Every value of `column`, by key. */
@@ -209,6 +213,19 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
     expect(second.outcomes.foreign).toBe(2);
   });
 
+  it("a row condition (where) limits the job to the rows it holds for", async () => {
+    const key = await newKey();
+    await fill("filtered", key, 30);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const before = await values("filtered");
+    const report = await runJob(job("filtered", { source: { ...source("filtered"), where: "id % 3 = 0" } }));
+    expect(report.outcomes.rewrapped).toBe(10);
+    expect(report.objects).toBe(10);
+    const after = await values("filtered");
+    for (let id = 1; id <= 30; id++)
+      expect((after.get(String(id)) as Buffer).equals(before.get(String(id)) as Buffer)).toBe(id % 3 !== 0);
+  });
+
   /** [case, DDL, row insert ($1: a message), source, the line]. */
   const refusals: [string, string, string, Partial<PgTableSpec>, RegExp][] = [
     ["a missing table", "", "", { table: "r_missing" }, /^table "r_missing" does not exist$/],
@@ -261,19 +278,24 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
       { table: "r_url", url: "postgres://nobody@/postgres?host=/nonexistent-socket-dir" },
       /^cannot connect to PostgreSQL: connect ENOENT /,
     ],
+    [
+      "a row condition that does not apply",
+      "CREATE TABLE r_where (id int PRIMARY KEY, payload bytea)",
+      "INSERT INTO r_where VALUES (1, $1)",
+      { table: "r_where", where: "no_such_column = 1" },
+      /^the row condition does not apply to r_where: column "no_such_column" does not exist$/,
+    ],
   ];
   it.each(refusals)(
     "%s is refused with one line and nothing written",
-    async (_name, ddl, insert, source, line) => {
+    async (_name, ddl, insert, spec, line) => {
       const key = await newKey();
       await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
-      const table = String(source.table);
+      const table = String(spec.table);
       if (ddl) await db.query(ddl);
       if (insert) await db.query(insert, [await seal(key, Buffer.from("kept"))]);
       const snapshot = ddl ? (await db.query(`SELECT * FROM ${table}`)).rows : [];
-      const error = await runJob(
-        job(table, { source: { ...job(table).source, ...source } as JobOptions["source"] }),
-      ).then(
+      const error = await runJob(job(table, { source: { ...source(table), ...spec } })).then(
         () => undefined,
         (e: unknown) => e,
       );

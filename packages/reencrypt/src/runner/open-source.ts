@@ -116,7 +116,7 @@ export function describeSource(source: JobSource): string {
     case "manifest":
       return `manifest ${source.path}`;
     case "postgres":
-      return `postgres ${withoutPassword(source.url)} ${source.table}.${source.column}`;
+      return `postgres ${withoutPassword(source.url)} ${source.table}.${source.column}${source.where !== undefined ? ` where ${source.where}` : ""}`;
     case "refs":
       return "refs";
   }

@@ -30,14 +30,15 @@ export async function* pgRowSource(
 ): AsyncGenerator<RowObjectRef> {
   const pageSize = options.pageSize ?? 1000;
   const { sql } = table;
+  const where = table.where !== undefined ? `(${table.where})` : "TRUE";
   let after = options.after;
   for (;;) {
     let keys: string[];
     try {
       const r = await table.pool.query<{ k: string }>(
         after === undefined
-          ? `SELECT ${sql.key}::text AS k FROM ${sql.table} ORDER BY ${sql.key} LIMIT $1`
-          : `SELECT ${sql.key}::text AS k FROM ${sql.table} WHERE ${sql.key} > $2 ORDER BY ${sql.key} LIMIT $1`,
+          ? `SELECT ${sql.key}::text AS k FROM ${sql.table} WHERE ${where} ORDER BY ${sql.key} LIMIT $1`
+          : `SELECT ${sql.key}::text AS k FROM ${sql.table} WHERE ${where} AND ${sql.key} > $2 ORDER BY ${sql.key} LIMIT $1`,
         after === undefined ? [pageSize] : [pageSize, after],
       );
       keys = r.rows.map((row) => row.k);
