@@ -9,7 +9,7 @@ import { CreateKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from "@aws
 import { decrypt, encrypt, KmsKeyring } from "@rekey/core";
 import { useLocalAws } from "@rekey/localstack/vitest";
 import { randomBytes } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -22,6 +22,7 @@ import {
   type ObjectResult,
   type PgTableSpec,
 } from "../src/index.js";
+import { runCliInProcess } from "./helpers/cli.js";
 import { postgresBinDir, startPostgres, type TestPostgres } from "./helpers/postgres.js";
 
 const aws = useLocalAws();
@@ -224,6 +225,57 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
     const after = await values("filtered");
     for (let id = 1; id <= 30; id++)
       expect((after.get(String(id)) as Buffer).equals(before.get(String(id)) as Buffer)).toBe(id % 3 !== 0);
+  });
+
+  it("rekey plan and rewrap --postgres URL --table T --column C: the same job from the command line", async () => {
+    const key = await newKey();
+    const { plaintextOf } = await fill("cli_rows", key, 25);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const dir = await mkdtemp(join(tmpdir(), "rekey-pg-cli-"));
+    const flags = ["--postgres", server.url, "--table", "cli_rows", "--column", "payload", "--json"];
+    const plan = await runCliInProcess(aws, ["plan", ...flags, "--report", join(dir, "plan.json")]);
+    expect(plan.exitCode).toBe(0);
+    const planned = JSON.parse(await readFile(join(dir, "plan.json"), "utf8")) as {
+      classes: Record<string, { objects: number }>;
+    };
+    expect(planned.classes["rewrap"]?.objects).toBe(25);
+
+    const run = await runCliInProcess(aws, ["rewrap", ...flags, "--report", join(dir, "run.json")]);
+    // The NULL and the foreign value are left alone: not every row is on the target (exit 2).
+    expect(run.exitCode).toBe(2);
+    const report = JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as {
+      outcomes: Record<string, number>;
+    };
+    expect(report.outcomes["rewrapped"]).toBe(25);
+    expect(report.outcomes["foreign"]).toBe(2);
+    const after = await values("cli_rows");
+    for (let id = 1; id <= 25; id++)
+      expect((await open(key, after.get(String(id)) as Buffer)).equals(plaintextOf(id))).toBe(true);
+  });
+
+  it.each([
+    [["rewrap", "--table", "t", "--column", "c"], /--table needs --postgres/],
+    [["rewrap", "--postgres", "postgres://db/app", "--table", "t"], /--postgres needs --table and --column/],
+    [
+      ["rewrap", "--postgres", "postgres://db/app", "--table", "t", "--column", "c", "--dir", "."],
+      /name exactly one source/,
+    ],
+  ])("rekey %j is a usage error", async (args, line) => {
+    const run = await runCliInProcess(aws, args);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(line);
+  });
+
+  it("rekey rewrap --postgres on a missing table: exit 1 and one line", async () => {
+    const run = await runCliInProcess(aws, [
+      "rewrap",
+      ...["--postgres", server.url, "--table", "no_such_table", "--column", "payload", "--json"],
+      ...["--report", join(await mkdtemp(join(tmpdir(), "rekey-pg-cli-")), "run.json")],
+    ]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/table "no_such_table" does not exist$/),
+    ]);
   });
 
   /** [case, DDL, row insert ($1: a message), source, the line]. */

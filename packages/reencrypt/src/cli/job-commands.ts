@@ -29,13 +29,14 @@ import {
 } from "./job/write-flags.js";
 import { planSummary, runSummary } from "./job/job-summary.js";
 import { startProgress, type JobProgress } from "./job/job-progress.js";
+import { postgresSourceOf, withPostgresFlags, type PostgresFlags } from "./job/postgres-flags.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { processContext, type CliContext } from "./util/context.js";
 import { wantsJson, withOutputOptions, writeLines, type OutputFlags } from "./util/output.js";
 import { UsageError, wholeNumberArg } from "./util/usage-error.js";
 
 /** The flags of the job commands, as commander parses them. */
-export interface JobFlags extends AwsFlags, WriteSafetyFlags, OutputFlags {
+export interface JobFlags extends AwsFlags, WriteSafetyFlags, Omit<OutputFlags, "table">, PostgresFlags {
   readonly source?: string;
   readonly manifest?: string;
   readonly dir?: string;
@@ -63,6 +64,9 @@ Sources (exactly one):
   --source s3://bucket/prefix   every object under the prefix (listing streamed)
   --manifest file.csv[.gz]      CSV lines bucket,key[,versionId] (or --manifest-format inventory)
   --dir path                    every file under a local directory (rewritten via temp file + rename)
+  --postgres URL --table T --column C [--key-column K] [--where SQL]
+                                every row's value of a PostgreSQL column, in key order; written
+                                back with compare-and-swap (UPDATE ... WHERE key = $1 AND C = $old)
 
 Targets:
   current            the current key material of each object's own key (after a rotation)
@@ -98,7 +102,7 @@ Endpoint and Region come from the usual AWS variables (AWS_REGION, AWS_ENDPOINT_
 AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3) or --region / --endpoint-url.`;
 
 function commonOptions(command: Command): Command {
-  withAwsOptions(command)
+  withPostgresFlags(withAwsOptions(command))
     .option("--source <s3url>", "objects under s3://bucket/prefix")
     .option("--manifest <file>", "objects listed in a CSV manifest (bucket,key[,versionId]); .gz is read too")
     .option("--dir <path>", "files under a local directory")
@@ -126,10 +130,9 @@ function commonOptions(command: Command): Command {
     .option("--shard <i/n>", "only the i-th of n shares of the objects (split a job across workers)")
     .option("--report <file>", "also write the JSON report to this file (none is written otherwise)")
     .option("--no-progress", "no progress bar on a terminal");
-  return withOutputOptions(command, "JSON lines on stdout: events, then the report").addHelpText(
-    "after",
-    EXIT_HELP,
-  );
+  return withOutputOptions(command, "JSON lines on stdout: events, then the report", {
+    legacyTable: false,
+  }).addHelpText("after", EXIT_HELP);
 }
 
 /**
@@ -202,11 +205,13 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
  * ```
  */
 export function sourceOf(flags: JobFlags): JobSource {
-  const given = [flags.source, flags.manifest, flags.dir].filter((v) => v !== undefined);
+  const postgres = postgresSourceOf(flags);
+  const given = [flags.source, flags.manifest, flags.dir, postgres].filter((v) => v !== undefined);
   if (given.length !== 1)
     throw new UsageError(
-      "name exactly one source: --source s3://bucket/prefix, --manifest FILE or --dir PATH",
+      "name exactly one source: --source s3://bucket/prefix, --manifest FILE, --dir PATH or --postgres URL",
     );
+  if (postgres) return postgres;
   if (flags.source !== undefined) {
     if (!flags.source.startsWith("s3://"))
       throw new UsageError(`--source takes s3://bucket/prefix, not "${flags.source}"`);
@@ -257,7 +262,7 @@ export function jobOptionsOf(
   // The job retries (with its own backoff and rate limit) itself: one SDK attempt per request.
   const kms = ctx.kmsClient({ ...aws, ...(kmsEndpoint ? { endpointUrl: kmsEndpoint } : {}), maxAttempts: 1 });
   const s3 =
-    source.kind === "dir"
+    source.kind === "dir" || source.kind === "postgres"
       ? undefined
       : ctx.s3Client({ ...aws, ...(s3Endpoint ? { endpointUrl: s3Endpoint } : {}), maxAttempts: 1 });
   return {

@@ -23,7 +23,8 @@ export const OUTPUT_RULE =
   "Output: text by default (terminal, pipe or file alike); --output json (or --json) prints JSON.";
 
 /**
- * Adds `--output <format>`, `--json` and the hidden `--table` to a command.
+ * Adds `--output <format>`, `--json` and (unless `legacyTable: false`) the hidden `--table` to a
+ * command.
  *
  * @param jsonShape - What JSON looks like for this command, e.g. "one JSON document".
  * @example
@@ -31,16 +32,22 @@ export const OUTPUT_RULE =
  * withOutputOptions(program.command("status <key>"), "one JSON document").action(...);
  * ```
  */
-export function withOutputOptions(command: Command, jsonShape: string): Command {
-  return command
+export function withOutputOptions(
+  command: Command,
+  jsonShape: string,
+  options: { readonly legacyTable?: boolean } = {},
+): Command {
+  command
     .addOption(
       new Option("--output <format>", `json or text (json: ${jsonShape})`)
         .choices(["json", "text"])
         .default("text"),
     )
-    .addOption(new Option("--json", "same as --output json"))
-    .addOption(new Option("--table", "same as --output text").hideHelp())
-    .addHelpText("after", `\n${OUTPUT_RULE}`);
+    .addOption(new Option("--json", "same as --output json"));
+  // The job commands never had `--table` (and `--table` names a database table there).
+  if (options.legacyTable !== false)
+    command.addOption(new Option("--table", "same as --output text").hideHelp());
+  return command.addHelpText("after", `\n${OUTPUT_RULE}`);
 }
 
 /**
@@ -52,7 +59,7 @@ export function withOutputOptions(command: Command, jsonShape: string): Command 
  * if (wantsJson(flags)) writeJson(ctx.stdout, report);
  * ```
  */
-export function wantsJson(flags: OutputFlags): boolean {
+export function wantsJson(flags: Omit<OutputFlags, "table"> & { readonly table?: unknown }): boolean {
   const asked = flags.json === true || flags.output === "json";
   if (asked && flags.table === true)
     throw new UsageError("--table asks for text and --json for JSON: pass one");
