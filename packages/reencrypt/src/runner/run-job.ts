@@ -87,7 +87,20 @@ async function runOpenedJob(
   let interrupted = false;
   // Each source entry's sequence number in the checkpoint (by identity: a result carries its ref).
   const seqOf = new WeakMap<object, number>();
-  const recording: Promise<void>[] = [];
+  // Checkpoint lines of entries that are not run (other shards, done already, bad lines), in
+  // flight: held only until written, so a sharded job over a long listing holds a handful.
+  const recording = new Set<Promise<void>>();
+  let recordingFailure: { error: unknown } | undefined;
+  const record = (p: Promise<void>): void => {
+    const tracked: Promise<void> = p.then(
+      () => void recording.delete(tracked),
+      (error: unknown) => {
+        recordingFailure ??= { error };
+        recording.delete(tracked);
+      },
+    );
+    recording.add(tracked);
+  };
   const endEntry = (entry: object, result?: ObjectResult): Promise<void> | undefined => {
     const seq = seqOf.get(entry);
     if (!checkpoint) return undefined;
@@ -117,7 +130,7 @@ async function runOpenedJob(
       onInvalid: (e) => {
         report.addInvalid(e);
         const done = endEntry(e);
-        if (done) recording.push(done);
+        if (done) record(done);
       },
       accept: (ref) => {
         const skipped =
@@ -126,8 +139,7 @@ async function runOpenedJob(
         const done = !skipped && checkpoint?.isDone(ref) === true;
         if (skipped || done) {
           const seq = seqOf.get(ref);
-          if (checkpoint && seq !== undefined)
-            recording.push(done ? checkpoint.skip(seq, ref) : checkpoint.end(seq));
+          if (checkpoint && seq !== undefined) record(done ? checkpoint.skip(seq, ref) : checkpoint.end(seq));
           return false;
         }
         return true;
@@ -154,8 +166,9 @@ async function runOpenedJob(
       },
     }));
     await Promise.all(recording);
+    if (recordingFailure) throw recordingFailure.error;
   } finally {
-    await Promise.allSettled(recording);
+    await Promise.all(recording);
     await checkpoint?.close();
   }
   Object.assign(fromCheckpoint, checkpoint?.previous ?? {});
