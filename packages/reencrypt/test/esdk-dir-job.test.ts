@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decrypt, inspect, KmsKeyring, MultiKeyring, RawAesKeyring } from "@rekey/core";
+import { decrypt, inspect, KmsKeyring, MultiKeyring, RawAesKeyring, type KmsCallEvent } from "@rekey/core";
 import { describe, expect, it } from "vitest";
 import { planJob, runJob, type JobOptions } from "../src/index.js";
 import {
@@ -142,8 +142,16 @@ describe("migrating AWS Encryption SDK messages in a directory", () => {
     // One Decrypt per KMS-wrapped message (3), one GenerateDataKey per message (4), plus the rekey ones.
     expect(plan.kmsCalls.byOperation.GenerateDataKey).toBe(6);
 
-    const report = await runJob(options(f, { mode: "reencrypt", verify: "full" }));
+    const events: KmsCallEvent[] = [];
+    const report = await runJob(
+      options(f, { mode: "reencrypt", verify: "full", hooks: { onKmsCall: (e) => events.push(e) } }),
+    );
     expect(report.outcomes).toMatchObject({ reencrypted: 6, foreign: 1, failed: 0, unreadable: 0 });
+    // Every KMS call is told, the ESDK's Decrypts of the old key's messages included.
+    expect(
+      events.filter((e) => e.operation === "Decrypt" && e.keyArn === f.oldKey).length,
+    ).toBeGreaterThanOrEqual(3);
+    expect(events).toHaveLength(report.kms.requests);
     expect(report.esdk.migrated).toBe(4);
     // The two signed messages carried the ESDK's signing key in their context.
     expect(report.esdk.droppedContextKeys).toEqual({ "aws-crypto-public-key": 2 });

@@ -37,6 +37,7 @@ import { isNotThisKey, kmsApiOf, type KmsApi, type KmsClientLike } from "../keyr
 import { isKeyArn } from "../keyring/arn.js";
 import { esdkRawAesKeysOf } from "../keyring/esdk-raw-keys.js";
 import type { Keyring } from "../keyring/types.js";
+import { observeKmsCall, type KmsCallListener } from "../keyring/kms-events.js";
 import { esdkSuite } from "./esdk-header.js";
 
 /**
@@ -101,6 +102,8 @@ export interface EsdkDecryptOptions {
   readonly maxBodySize?: number;
   /** Also read messages without key commitment (written by ESDK 1.x). @default false */
   readonly allowLegacyNonCommitting?: boolean;
+  /** Told of every KMS call the ESDK makes through `client` (a `Decrypt` per data key tried). */
+  readonly onKmsCall?: KmsCallListener;
 }
 
 /** The result of {@link decryptEsdk}. */
@@ -120,14 +123,23 @@ interface KmsWatch {
 }
 
 /** A KmsApi that records outcomes into `watch`; the ESDK calls these methods on its client. */
-function watched(api: KmsApi, watch: KmsWatch): KmsApi {
+function watched(api: KmsApi, watch: KmsWatch, listener: KmsCallListener | undefined): KmsApi {
   return {
     generateDataKey: (i, o) => api.generateDataKey(i, o),
     encrypt: (i, o) => api.encrypt(i, o),
     reEncrypt: (i, o) => api.reEncrypt(i, o),
     decrypt: async (i, o) => {
       try {
-        const r = await api.decrypt(i, o);
+        const r = await observeKmsCall(
+          listener,
+          "Decrypt",
+          i.KeyId,
+          () => api.decrypt(i, o),
+          (out) => ({
+            keyArn: out.KeyId,
+            keyMaterialId: out.KeyMaterialId,
+          }),
+        );
         watch.keyArn ??= r.KeyId;
         return r;
       } catch (e) {
@@ -139,7 +151,7 @@ function watched(api: KmsApi, watch: KmsWatch): KmsApi {
 }
 
 function kmsKeyringFor(esdk: Esdk, options: EsdkDecryptOptions, watch: KmsWatch): KmsKeyringNode | undefined {
-  const api = watched(kmsApiOf(options.client), watch);
+  const api = watched(kmsApiOf(options.client), watch, options.onKmsCall);
   const clientProvider = (() => api) as unknown as NonNullable<
     NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
   >;

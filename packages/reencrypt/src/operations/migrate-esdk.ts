@@ -69,6 +69,7 @@ export async function migrateEsdkObject(
     ...(ctx.decryptKeyring ? { keyring: ctx.decryptKeyring } : {}),
     maxEncryptedDataKeys: limits.maxEntries,
     maxBodySize: limits.maxFrameLength,
+    ...(ctx.hooks.onKmsCall ? { onKmsCall: ctx.hooks.onKmsCall } : {}),
   };
   try {
     // Checks the options now: a message no key of the job may open fails before any read.
