@@ -175,7 +175,7 @@ describe("completion reports", () => {
     'data,dir/a%20b.rkey,,succeeded,200,,"rewrapped: moved 1 entry onto key/aaaa"',
     "data,c.rkey,v1,succeeded,200,,current: already on the target",
     // The schema's own field order (ErrorCode before HTTPStatusCode) is read too.
-    'data,d.rkey,,failed,PermanentFailure,200,"foreign: not a rekey message"',
+    'data,d%20%C3%BC.rkey,,failed,PermanentFailure,200,"foreign: not a rekey message"',
     'data,e.rkey,,failed,200,TemporaryFailure,"failed: KMS ReEncrypt failed: ThrottlingException [ERR_KMS]"',
     // A function error quoted over two lines, as S3 writes a Lambda timeout.
     'data,f.rkey,,failed,200,PermanentFailure,"Lambda returned function error: {""errorMessage"":""Task timed out',
@@ -193,7 +193,7 @@ describe("completion reports", () => {
       expect(read.map((r) => [r.key, r.taskStatus, r.errorCode, r.httpStatus])).toEqual([
         ["dir/a%20b.rkey", "succeeded", "", 200],
         ["c.rkey", "succeeded", "", 200],
-        ["d.rkey", "failed", "PermanentFailure", 200],
+        ["d%20%C3%BC.rkey", "failed", "PermanentFailure", 200],
         ["e.rkey", "failed", "TemporaryFailure", 200],
         ["f.rkey", "failed", "PermanentFailure", 200],
       ]);
@@ -210,7 +210,8 @@ describe("completion reports", () => {
         withoutOutcome: 1,
       });
       expect(merged.failures.map((f) => [f.object, f.outcome, f.code])).toEqual([
-        ["s3://data/d.rkey", "foreign", undefined],
+        // The key as runs name it: decoded.
+        ["s3://data/d ü.rkey", "foreign", undefined],
         ["s3://data/e.rkey", "failed", "ERR_KMS"],
         ["s3://data/f.rkey", "failed", "PermanentFailure"],
       ]);

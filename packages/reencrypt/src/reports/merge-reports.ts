@@ -231,7 +231,14 @@ export class ReportMerger {
     add(this.tasks.byTaskStatus, { [row.taskStatus]: 1 });
     if (row.taskStatus === "failed") add(this.tasks.byErrorCode, { [row.errorCode || "(none)"]: 1 });
     const said = outcomeOfResult(row.resultMessage);
-    const object = `s3://${row.bucket}/${row.key}${row.versionId ? `?versionId=${row.versionId}` : ""}`;
+    // Keys are as the manifest had them, URL-encoded; failures name objects as runs do.
+    let key = row.key;
+    try {
+      key = decodeURIComponent(row.key.replace(/\+/g, " "));
+    } catch {
+      // Not valid URL encoding: shown as written.
+    }
+    const object = `s3://${row.bucket}/${key}${row.versionId ? `?versionId=${row.versionId}` : ""}`;
     if (said === undefined) {
       if (row.taskStatus === "succeeded")
         throw new JobError(
