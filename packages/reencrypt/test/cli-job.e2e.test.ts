@@ -96,11 +96,16 @@ describe("rekey rewrap as a child process", () => {
     for (let round = 0; round < 12 && finished === undefined; round++) {
       const child = spawnCli(aws, [...args, "--report", join(dir, `kill-${round}.json`)]);
       await Promise.race([child.waitForLine(/"event":"target"/), child.exited]);
-      // A random moment of the run: sometimes before the first write, often mid-write.
-      const delay = Math.floor(random() * 900);
+      // A random moment of the run: the first rounds are killed after a random number of
+      // finished objects (so there are kills however fast the machine is), later ones after a
+      // random delay (sometimes before the first write, often mid-write).
+      const killAt =
+        round < 3
+          ? child.waitForLines(/"event":"object"/, 1 + Math.floor(random() * 20))
+          : new Promise<void>((resolve) => setTimeout(resolve, Math.floor(random() * 900)));
       const outcome = await Promise.race([
         child.exited.then((code) => ({ code })),
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), delay)),
+        killAt.then(() => undefined),
       ]);
       if (outcome) finished = outcome.code;
       else {
@@ -113,7 +118,7 @@ describe("rekey rewrap as a child process", () => {
       const last = spawnCli(aws, [...args, "--report", join(dir, "kill-last.json")]);
       finished = await last.exited;
     }
-    expect(kills).toBeGreaterThanOrEqual(2);
+    expect(kills).toBeGreaterThanOrEqual(3);
     expect(finished).toBe(0);
 
     const material = (await aws.kms.send(new DescribeKeyCommand({ KeyId: key }))).KeyMetadata

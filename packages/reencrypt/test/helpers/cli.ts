@@ -85,6 +85,8 @@ export interface CliChild {
   readonly exited: Promise<number | string>;
   /** Resolves once a stdout line matches. */
   waitForLine(pattern: RegExp): Promise<void>;
+  /** Resolves once `count` stdout lines match. */
+  waitForLines(pattern: RegExp, count: number): Promise<void>;
 }
 
 /** Starts `rekey <args>` as a child process. */
@@ -96,7 +98,7 @@ export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
   });
   const lines: string[] = [];
   const err: Buffer[] = [];
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const waiters: { pattern: RegExp; left: number; resolve: () => void }[] = [];
   let partial = "";
   child.stdout.on("data", (c: Buffer) => {
     partial += c.toString();
@@ -105,7 +107,7 @@ export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
     for (const line of parts) {
       lines.push(line);
       for (const w of [...waiters])
-        if (w.pattern.test(line)) {
+        if (w.pattern.test(line) && --w.left === 0) {
           waiters.splice(waiters.indexOf(w), 1);
           w.resolve();
         }
@@ -120,9 +122,13 @@ export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
     lines,
     stderr: () => Buffer.concat(err).toString(),
     exited,
-    waitForLine: (pattern) =>
-      lines.some((l) => pattern.test(l))
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
+    waitForLine: (pattern) => waitForLines(pattern, 1),
+    waitForLines,
   };
+  function waitForLines(pattern: RegExp, count: number): Promise<void> {
+    const seen = lines.filter((l) => pattern.test(l)).length;
+    return seen >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ pattern, left: count - seen, resolve }));
+  }
 }
