@@ -28,6 +28,7 @@ import {
   createJobContext,
   DEFAULT_PROBE_PREFIX,
   EXIT_CODES,
+  planJob,
   probeS3Store,
   runJob,
   type JobOptions,
@@ -147,6 +148,24 @@ describe("the store probe", () => {
     await expect(probeS3Store(runtime(denying), bucket, "open/")).resolves.toMatchObject({
       conditionalPut: true,
     });
+  });
+});
+
+describe("the probe prefix", () => {
+  it("objects a killed probe left under it are neither planned nor run", async () => {
+    const key = await newKey();
+    const bucket = await newBucket(aws.s3);
+    await putEncrypted(aws.s3, aws.kms, bucket, "a.rkey", { keyId: key, seed: 90, plaintextSize: 500 });
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `${DEFAULT_PROBE_PREFIX}left-behind`, Body: "probe" }),
+    );
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const plan = await planJob(job(bucket));
+    expect(plan.objects).toBe(1);
+    expect(plan.classes.foreign.objects).toBe(0);
+    const report = await runJob(job(bucket));
+    expect(report.objects).toBe(1);
+    expect(report.outcomes).toMatchObject({ rewrapped: 1, foreign: 0 });
   });
 });
 

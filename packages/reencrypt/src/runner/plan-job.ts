@@ -74,9 +74,10 @@ async function planOpenedJob(
       ...(stop ? { stopSignal: stop } : {}),
       ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
       onInvalid: (e) => report.addInvalid(e),
-      ...(options.shard
-        ? { accept: (ref) => inShard(ref, options.shard as NonNullable<typeof options.shard>) }
-        : {}),
+      // The store probe's scratch objects are never planned; nor are another shard's objects.
+      accept: (ref) =>
+        !(ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) &&
+        (options.shard === undefined || inShard(ref, options.shard)),
       work: async (ref) => {
         const t0 = performance.now();
         try {
