@@ -12,11 +12,11 @@
  * the completion report of a job that retried that shard's failures count those objects twice).
  */
 import { open, readFile } from "node:fs/promises";
-import { exitCodeOf, JobError } from "../errors.js";
+import { JobError } from "../errors.js";
 import { OBJECT_OUTCOMES, SUCCESS_OUTCOMES, type ObjectOutcome } from "../model/object-result.js";
 import {
-  EXIT_CODES,
   MAX_LISTED_FAILURES,
+  runVerdict,
   type JobReport,
   type JobStop,
   type KeyStats,
@@ -265,27 +265,13 @@ export class ReportMerger {
 
   /** The merged report. */
   finish(): MergedReport {
-    const bad = (o: Readonly<Record<string, number | undefined>>): number =>
-      Object.entries(o).reduce(
-        (n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)),
-        0,
-      );
-    const complete =
-      !this.interrupted &&
-      this.stopped === undefined &&
-      bad(this.outcomes) === 0 &&
-      bad(this.fromCheckpoint) === 0 &&
-      this.invalid === 0;
-    const failed = this.outcomes.failed + (this.fromCheckpoint["failed"] ?? 0);
-    const exitCode = this.stopped
-      ? exitCodeOf(this.stopped.code)
-      : this.interrupted
-        ? EXIT_CODES.interrupted
-        : complete
-          ? EXIT_CODES.ok
-          : failed > 0
-            ? EXIT_CODES.failed
-            : EXIT_CODES.incomplete;
+    const { complete, exitCode } = runVerdict({
+      interrupted: this.interrupted,
+      ...(this.stopped ? { stopped: this.stopped } : {}),
+      outcomes: this.outcomes,
+      fromCheckpoint: this.fromCheckpoint,
+      invalid: this.invalid,
+    });
     const notes = [...this.notes];
     const taskOnly = this.tasks.tasks;
     if (taskOnly > 0)

@@ -23,6 +23,43 @@ export const MAX_LISTED_FAILURES = 10_000;
 /** The exit codes (one table for every command; see `EXIT_CODES` in errors.ts). */
 export { EXIT_CODES };
 
+/**
+ * Whether a run (or runs merged) left every object on the target, and the exit code that says
+ * so (see `EXIT_CODES`): one rule for a run's report and for a merged one.
+ *
+ * @example
+ * ```ts
+ * runVerdict({ interrupted: false, outcomes: { failed: 1 }, fromCheckpoint: {}, invalid: 0 }); // { complete: false, exitCode: 3 }
+ * ```
+ */
+export function runVerdict(r: {
+  readonly interrupted: boolean;
+  readonly stopped?: JobStop;
+  readonly outcomes: Readonly<Partial<Record<string, number>>>;
+  readonly fromCheckpoint: Readonly<Partial<Record<string, number>>>;
+  readonly invalid: number;
+}): { complete: boolean; exitCode: number } {
+  const bad = (o: Readonly<Partial<Record<string, number>>>): number =>
+    Object.entries(o).reduce((n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)), 0);
+  const complete =
+    !r.interrupted &&
+    r.stopped === undefined &&
+    bad(r.outcomes) === 0 &&
+    bad(r.fromCheckpoint) === 0 &&
+    r.invalid === 0;
+  const failed = (r.outcomes["failed"] ?? 0) + (r.fromCheckpoint["failed"] ?? 0);
+  const exitCode = r.stopped
+    ? exitCodeOf(r.stopped.code)
+    : r.interrupted
+      ? EXIT_CODES.interrupted
+      : complete
+        ? EXIT_CODES.ok
+        : failed > 0
+          ? EXIT_CODES.failed
+          : EXIT_CODES.incomplete;
+  return { complete, exitCode };
+}
+
 /** Why the job stopped itself before the source was exhausted. */
 export interface JobStop {
   /** `ERR_JOB_STORE_UNSAFE`, `ERR_JOB_STORE_PROBE` or `ERR_JOB_KEY_UNUSABLE`. */
@@ -245,32 +282,18 @@ export class RunReportBuilder {
       );
     if (this.keptEntries > 0)
       notes.push(keptNote(this.keptEntries, this.keptObjects, this.base.target, "were"));
-    const bad = (o: Partial<Record<ObjectOutcome, number>>): number =>
-      Object.entries(o).reduce(
-        (n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)),
-        0,
-      );
     if (this.unconditional > 0)
       notes.push(
         `${this.unconditional} object(s) were written to a store that ignores conditional writes ` +
           "(--writers-stopped): each was read again right before its write and read back after it.",
       );
-    const complete =
-      !end.interrupted &&
-      end.stopped === undefined &&
-      bad(this.outcomes) === 0 &&
-      bad(end.fromCheckpoint) === 0 &&
-      this.invalid === 0;
-    const failed = this.outcomes.failed + (end.fromCheckpoint.failed ?? 0);
-    const exitCode = end.stopped
-      ? exitCodeOf(end.stopped.code)
-      : end.interrupted
-        ? EXIT_CODES.interrupted
-        : complete
-          ? EXIT_CODES.ok
-          : failed > 0
-            ? EXIT_CODES.failed
-            : EXIT_CODES.incomplete;
+    const { complete, exitCode } = runVerdict({
+      interrupted: end.interrupted,
+      ...(end.stopped ? { stopped: end.stopped } : {}),
+      outcomes: this.outcomes,
+      fromCheckpoint: end.fromCheckpoint,
+      invalid: this.invalid,
+    });
     const finished = new Date();
     return {
       reportVersion: 1,
