@@ -3,7 +3,7 @@
  * derivation, no AAD, no frame headers. Same frame buffering strategy as a careful hand-written
  * stream: whole frames of input slices fed to one cipher each, no copies of large chunks.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 
 function iv(seq: number): Buffer {
@@ -138,6 +138,7 @@ export function rawDecrypt(key: Buffer, data: Buffer, frameLength: number): Buff
 
 const SMALL_INFO = Buffer.from("raw floor\x01", "latin1");
 const ZERO_IV = Buffer.alloc(12);
+const ONE_IV = Buffer.concat([Buffer.alloc(11), Buffer.of(1)]);
 
 /**
  * HKDF-SHA512 (RFC 5869) of one 32-byte key: an extract and one expand block, the fastest way to
@@ -182,6 +183,51 @@ export function rawSmallDecrypt(dataKey: Buffer, message: Buffer): Buffer {
   d.setAAD(id);
   d.setAuthTag(message.subarray(message.length - 16));
   const pt = d.update(message.subarray(32, message.length - 16));
+  d.final();
+  return pt;
+}
+
+const COMMIT_INFO = Buffer.from("raw commitment\x01", "latin1");
+
+/**
+ * The floor of rekey's own format for one small message with a known data key: the primitive work
+ * the format requires and nothing else — a random 32-byte id, HKDF-SHA512 with two outputs (an
+ * extract and two expand blocks: the content key and the key commitment), the header tag (one
+ * AES-256-GCM over `header` as AAD, no plaintext) and the body (one AES-256-GCM with the id as
+ * AAD), in one buffer. What separates it from {@link rawSmallEncrypt} is the format's cost; what
+ * separates rekey from it is rekey's.
+ */
+export function formatFloorEncrypt(dataKey: Buffer, plaintext: Buffer, header: Buffer): Buffer {
+  const id = nextId();
+  const prk = createHmac("sha512", id).update(dataKey).digest();
+  const key = createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
+  const commitment = createHmac("sha512", prk).update(COMMIT_INFO).digest().subarray(0, 32);
+  const h = createCipheriv("aes-256-gcm", key, ZERO_IV);
+  h.setAAD(header);
+  h.final();
+  const c = createCipheriv("aes-256-gcm", key, ONE_IV);
+  c.setAAD(id);
+  const ct = c.update(plaintext);
+  c.final();
+  return Buffer.concat([id, commitment, header, h.getAuthTag(), ct, c.getAuthTag()]);
+}
+
+/** Opens what {@link formatFloorEncrypt} wrote: commitment compared, both tags verified. */
+export function formatFloorDecrypt(dataKey: Buffer, message: Buffer, headerLength: number): Buffer {
+  const id = message.subarray(0, 32);
+  const prk = createHmac("sha512", id).update(dataKey).digest();
+  const key = createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
+  const commitment = createHmac("sha512", prk).update(COMMIT_INFO).digest().subarray(0, 32);
+  if (!timingSafeEqual(commitment, message.subarray(32, 64))) throw new Error("commitment");
+  const headerEnd = 64 + headerLength;
+  const h = createDecipheriv("aes-256-gcm", key, ZERO_IV);
+  h.setAAD(message.subarray(64, headerEnd));
+  h.setAuthTag(message.subarray(headerEnd, headerEnd + 16));
+  h.final();
+  const d = createDecipheriv("aes-256-gcm", key, ONE_IV);
+  d.setAAD(id);
+  d.setAuthTag(message.subarray(message.length - 16));
+  const pt = d.update(message.subarray(headerEnd + 16, message.length - 16));
   d.final();
   return pt;
 }
