@@ -10,12 +10,12 @@ import {
   KmsKeyring,
   parseMessagePrefix,
 } from "@rekey/core";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 
 function setup(options: Partial<ConstructorParameters<typeof CachingKeyring>[0]> = {}) {
   const kms = new FakeKms();
-  const keyArn = kms.createKey();
+  const keyArn = kms.addKey().arn;
   let now = 1_000_000;
   const keyring = new CachingKeyring({
     keyring: new KmsKeyring({ client: kms, keyId: keyArn }),
@@ -47,8 +47,8 @@ describe("CachingKeyring", () => {
     expect(kms.count("GenerateDataKey")).toBe(1);
     const { ciphertext } = await encrypt(Buffer.from("y"), { keyring });
     const fresh = setup();
-    fresh.kms.keys.clear();
-    for (const [k, v] of kms.keys) fresh.kms.keys.set(k, v);
+    fresh.kms.state.keys.clear();
+    for (const [k, v] of kms.state.keys) fresh.kms.state.keys.set(k, v);
     const dk = new CachingKeyring({
       keyring: new KmsKeyring({
         client: fresh.kms,
@@ -121,7 +121,7 @@ describe("CachingKeyring", () => {
 
   it("does not cache failures", async () => {
     const { kms, keyring } = setup();
-    kms.failNext = { count: 1, name: "ThrottlingException" };
+    kms.fail({ error: "ThrottlingException", times: 1 });
     await expect(encrypt(Buffer.from("x"), { keyring })).rejects.toBeInstanceOf(KmsError);
     await encrypt(Buffer.from("x"), { keyring });
     expect(kms.count("GenerateDataKey")).toBe(2);
@@ -142,7 +142,10 @@ describe("CachingKeyring", () => {
     const kms = new FakeKms();
     expect(
       () =>
-        new CachingKeyring({ keyring: new KmsKeyring({ client: kms, keyId: kms.createKey() }), maxAgeMs: 0 }),
+        new CachingKeyring({
+          keyring: new KmsKeyring({ client: kms, keyId: kms.addKey().arn }),
+          maxAgeMs: 0,
+        }),
     ).toThrow(InvalidArgumentError);
   });
 

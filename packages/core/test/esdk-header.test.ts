@@ -28,11 +28,11 @@ import {
   RawAesKeyring,
   type EsdkHeader,
 } from "@rekey/core";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 const kms = new FakeKms();
-const keyArn = kms.createKey();
-const otherArn = kms.createKey();
+const keyArn = kms.addKey().arn;
+const otherArn = kms.addKey().arn;
 const clientProvider = (() => kms) as unknown as NonNullable<
   NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
 >;

@@ -33,10 +33,10 @@ async function collect(stream: Duplex, input: Buffer[]): Promise<Buffer> {
   });
   return Buffer.concat(out);
 }
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 const kms = new FakeKms();
-const keyArn = kms.createKey();
+const keyArn = kms.addKey().arn;
 const clientProvider = (() => kms) as unknown as NonNullable<
   NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>["clientProvider"]
 >;
@@ -93,7 +93,7 @@ describe("AWS Encryption SDK messages", () => {
   });
 
   it("reports the key that actually decrypted, not the first in the message", async () => {
-    const second = kms.createKey();
+    const second = kms.addKey().arn;
     const both = new KmsKeyringNode({ generatorKeyId: keyArn, keyIds: [second], clientProvider });
     const { result } = await esdk.encrypt(both, Buffer.from("two"), { encryptionContext: ctx });
     const r = await decryptEsdk(result, { client: kms, allowedKeyArns: [second] });
@@ -101,10 +101,10 @@ describe("AWS Encryption SDK messages", () => {
   });
 
   it("tells a KMS failure (throttled, disabled) from 'no key of mine'", async () => {
-    const own = kms.createKey();
+    const own = kms.addKey().arn;
     const ownKeyring = new KmsKeyringNode({ generatorKeyId: own, clientProvider });
     const { result } = await esdk.encrypt(ownKeyring, Buffer.from("x"), { encryptionContext: ctx });
-    kms.failNext = { count: 1, name: "ThrottlingException" };
+    kms.fail({ error: "ThrottlingException", times: 1 });
     const throttled = await decryptEsdk(result, { client: kms, allowedKeyArns: [own] }).catch(
       (e: unknown) => e,
     );
@@ -136,7 +136,7 @@ describe("AWS Encryption SDK messages", () => {
 
   it("refuses a key outside the allow-list or discovery filter", async () => {
     const msg = await esdkMessage(Buffer.from("x"));
-    const other = kms.createKey();
+    const other = kms.addKey().arn;
     await expect(decryptEsdk(msg, { client: kms, allowedKeyArns: [other] })).rejects.toBeInstanceOf(
       NoMatchingKeyError,
     );

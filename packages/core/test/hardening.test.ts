@@ -31,7 +31,7 @@ import {
 import { FrameBuffer } from "../src/api/frame-buffer.js";
 import { deriveKeys } from "../src/crypto/derive.js";
 import * as messageModule from "../src/format/message.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
 
 const keyring = new RawAesKeyring({ name: "hardening", key: randomBytes(32) });
@@ -130,7 +130,7 @@ describe("encryption context text", () => {
 describe("lifecycle", () => {
   it("an aborted KMS decrypt is a KmsError, not a raw AbortError", async () => {
     const kms = new FakeKms();
-    const arn = kms.createKey();
+    const arn = kms.addKey().arn;
     const k = new KmsKeyring({ client: kms, keyId: arn });
     const { ciphertext } = await encrypt(Buffer.from("x"), { keyring: k });
     const controller = new AbortController();
@@ -154,13 +154,13 @@ describe("lifecycle", () => {
 
   it("a data key made by GenerateDataKey is zeroed when a DR key's Encrypt fails", async () => {
     const kms = new FakeKms();
-    const arn = kms.createKey();
-    const dr = kms.createKey();
+    const arn = kms.addKey().arn;
+    const dr = kms.addKey().arn;
     const made: Uint8Array[] = [];
     const generate = kms.generateDataKey.bind(kms);
     kms.generateDataKey = async (input) => {
       const r = await generate(input);
-      made.push(r.Plaintext);
+      made.push(r.Plaintext as Uint8Array);
       return r;
     };
     kms.disable(dr);

@@ -24,7 +24,7 @@ import {
   type WrappedKeyEntry,
 } from "@rekey/core";
 import { MAX_DECRYPT_CALLS } from "../src/keyring/kms-keyring.js";
-import { FakeKms, FakeKmsError } from "./helpers/fake-kms.js";
+import { FakeKms, FakeKmsError } from "@rekey/localstack/fake-kms";
 
 const ACCOUNT = "111122223333";
 const ctx = { tenant: "acme" };
@@ -58,7 +58,7 @@ const decrypts = (): number => kms.count("Decrypt");
 
 beforeEach(async () => {
   kms = new FakeKms();
-  keyArn = kms.createKey("alias/app");
+  keyArn = kms.addKey({ alias: "alias/app" }).arn;
   genuine = (
     await encrypt(Buffer.from("genuine"), {
       keyring: new KmsKeyring({ client: kms, keyId: "alias/app" }),
@@ -193,7 +193,7 @@ describe("KMS calls per hostile message", () => {
   });
 
   it("a keyring with two aliases tries an entry written by key ARN once, with the first alias", async () => {
-    kms.createKey("alias/other");
+    kms.addKey({ alias: "alias/other" });
     const byArn = (
       await encrypt(Buffer.from("by arn"), {
         keyring: new KmsKeyring({ client: kms, keyId: keyArn }),

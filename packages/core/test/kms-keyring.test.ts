@@ -18,7 +18,7 @@ import {
   type KmsCallEvent,
   type MessagePrefix,
 } from "@rekey/core";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 let kms: FakeKms;
 let keyArn: string;
@@ -32,7 +32,7 @@ function prefixOf(bytes: Uint8Array): MessagePrefix {
 
 beforeEach(() => {
   kms = new FakeKms();
-  keyArn = kms.createKey("alias/app");
+  keyArn = kms.addKey({ alias: "alias/app" }).arn;
 });
 
 describe("KMS keyring: encrypt", () => {
@@ -49,12 +49,12 @@ describe("KMS keyring: encrypt", () => {
       type: "aws-kms",
       keyArn,
       requestedKeyId: "alias/app",
-      keyMaterialId: kms.currentMaterial(keyArn),
+      keyMaterialId: kms.currentMaterialId(keyArn),
     });
   });
 
   it("wraps the same data key under additional keys with Encrypt (multi-Region / DR)", async () => {
-    const dr = kms.createKey();
+    const dr = kms.addKey().arn;
     const keyring = new KmsKeyring({ client: kms, keyId: keyArn, additionalKeyIds: [dr] });
     const { ciphertext } = await encrypt(Buffer.from("dr"), { keyring, encryptionContext: ctx });
     expect(kms.calls.map((c) => c.op)).toEqual(["GenerateDataKey", "Encrypt"]);
@@ -77,19 +77,19 @@ describe("KMS keyring: encrypt", () => {
     const keyring = new KmsKeyring({ client: kms, keyId: "alias/app", onKmsCall: (e) => events.push(e) });
     const { ciphertext } = await encrypt(Buffer.from("x"), { keyring, encryptionContext: ctx });
     await decrypt(ciphertext, { keyring });
-    kms.failNext = { count: 1, name: "ThrottlingException" };
+    kms.fail({ error: "ThrottlingException", times: 1 });
     await expect(encrypt(Buffer.from("x"), { keyring })).rejects.toBeInstanceOf(KmsError);
     expect(events.map((e) => [e.operation, e.keyArn, e.errorName])).toEqual([
       ["GenerateDataKey", keyArn, undefined],
       ["Decrypt", keyArn, undefined],
       ["GenerateDataKey", undefined, "ThrottlingException"],
     ]);
-    expect(events[0]?.keyMaterialId).toBe(kms.currentMaterial(keyArn));
+    expect(events[0]?.keyMaterialId).toBe(kms.currentMaterialId(keyArn));
     expect(events.every((e) => e.durationMs >= 0)).toBe(true);
   });
 
   it("surfaces throttling as a KmsError with the KMS error name", async () => {
-    kms.failNext = { count: 1, name: "ThrottlingException" };
+    kms.fail({ error: "ThrottlingException", times: 1 });
     const keyring = new KmsKeyring({ client: kms, keyId: keyArn });
     const e = await encrypt(Buffer.from("x"), { keyring }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KmsError);
@@ -98,7 +98,7 @@ describe("KMS keyring: encrypt", () => {
   });
 
   it("refuses more keys than a message may carry entries, before any KMS call", () => {
-    const keys = Array.from({ length: 16 }, () => kms.createKey());
+    const keys = Array.from({ length: 16 }, () => kms.addKey().arn);
     expect(() => new KmsKeyring({ client: kms, keyId: keyArn, additionalKeyIds: keys })).toThrow(
       InvalidArgumentError,
     );
@@ -128,7 +128,7 @@ describe("KMS keyring: decrypt", () => {
     const { ciphertext } = await encrypt(Buffer.from("x"), {
       keyring: new KmsKeyring({ client: kms, keyId: keyArn }),
     });
-    const other = kms.createKey();
+    const other = kms.addKey().arn;
     kms.calls.length = 0;
     const strict = new KmsKeyring({ client: kms, allowedKeyArns: [other] });
     await expect(decrypt(ciphertext, { keyring: strict })).rejects.toBeInstanceOf(NoMatchingKeyError);
@@ -159,8 +159,8 @@ describe("KMS keyring: decrypt", () => {
   it("after a manual rotation (alias moved) old data needs the old key in allowedKeyArns", async () => {
     const keyring = new KmsKeyring({ client: kms, keyId: "alias/app" });
     const { ciphertext } = await encrypt(Buffer.from("old"), { keyring, encryptionContext: ctx });
-    const next = kms.createKey();
-    kms.aliases.set("alias/app", next);
+    const next = kms.addKey().arn;
+    kms.setAlias("alias/app", next);
     // KMS itself refuses: the alias now names another key (IncorrectKeyException).
     await expect(decrypt(ciphertext, { keyring })).rejects.toBeInstanceOf(NoMatchingKeyError);
     const withOld = new KmsKeyring({ client: kms, keyId: "alias/app", allowedKeyArns: [keyArn] });
@@ -194,12 +194,12 @@ describe("KMS keyring: decrypt", () => {
     expect((await decrypt(ciphertext, { keyring: byAlias })).plaintext.toString()).toBe("by arn");
     expect(kms.calls).toEqual([{ op: "Decrypt", keyId: "alias/app" }]);
     // Once the alias points elsewhere, KMS refuses (IncorrectKeyException): not this keyring's key.
-    kms.aliases.set("alias/app", kms.createKey());
+    kms.setAlias("alias/app", kms.addKey().arn);
     await expect(decrypt(ciphertext, { keyring: byAlias })).rejects.toBeInstanceOf(NoMatchingKeyError);
   });
 
   it("tries entries written through its alias first, the others after, each with the alias as KeyId", async () => {
-    const dr = kms.createKey();
+    const dr = kms.addKey().arn;
     const { ciphertext } = await encrypt(Buffer.from("x"), {
       keyring: new KmsKeyring({ client: kms, keyId: dr, additionalKeyIds: ["alias/app"] }),
       encryptionContext: ctx,
@@ -212,7 +212,7 @@ describe("KMS keyring: decrypt", () => {
   });
 
   it("never sends a KeyId taken from the message: a forged entry costs at most a refused call under the configured alias", async () => {
-    const attacker = kms.createKey("alias/attacker");
+    const attacker = kms.addKey({ alias: "alias/attacker" }).arn;
     const { ciphertext } = await encrypt(Buffer.from("forged"), {
       keyring: new KmsKeyring({ client: kms, keyId: attacker }),
       encryptionContext: ctx,
@@ -230,7 +230,7 @@ describe("KMS keyring: decrypt", () => {
   });
 
   it("an alias keyring sends sixteen copies of one entry to KMS once", async () => {
-    const other = kms.createKey();
+    const other = kms.addKey().arn;
     const { ciphertext } = await encrypt(Buffer.from("x"), {
       keyring: new KmsKeyring({ client: kms, keyId: other }),
     });
@@ -314,7 +314,7 @@ describe("rewrapKmsEntry", () => {
       frameLength: 1024,
     });
     const before = prefixOf(ciphertext);
-    const oldMaterial = kms.currentMaterial(keyArn);
+    const oldMaterial = kms.currentMaterialId(keyArn);
     const newMaterial = kms.rotate(keyArn);
     expect(newMaterial).not.toBe(oldMaterial);
     kms.calls.length = 0;
@@ -338,8 +338,8 @@ describe("rewrapKmsEntry", () => {
     const keyring = new KmsKeyring({ client: kms, keyId: "alias/app" });
     const { ciphertext } = await encrypt(Buffer.from("move me"), { keyring, encryptionContext: ctx });
     const p = prefixOf(ciphertext);
-    const next = kms.createKey();
-    kms.aliases.set("alias/app", next);
+    const next = kms.addKey().arn;
+    kms.setAlias("alias/app", next);
     const entry = await rewrapKmsEntry(p.entries[0] as (typeof p.entries)[0], {
       client: kms,
       destinationKeyId: "alias/app",

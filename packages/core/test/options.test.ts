@@ -26,7 +26,7 @@ import {
 } from "@rekey/core";
 import { LIMIT_MAXIMA } from "../src/format/constants.js";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 const keyring = new RawAesKeyring({ name: "options", key: randomBytes(32) });
 
@@ -172,7 +172,7 @@ describe("ESDK reader limits", () => {
   // A header that looks like an ESDK v2 message: the options are checked before the ESDK loads.
   const esdkHead = Buffer.from([0x02, 0x04, 0x78, 0, 0, 0]);
   const kms = new FakeKms();
-  const arn = kms.createKey();
+  const arn = kms.addKey().arn;
   for (const option of ["maxEncryptedDataKeys", "maxBodySize"] as const) {
     it(`${option}: refuses bad values in decryptEsdk and decryptEsdkStream, naming it`, async () => {
       for (const bad of BAD_NUMBERS) {

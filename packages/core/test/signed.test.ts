@@ -37,7 +37,7 @@ import { computeHeaderTag } from "../src/crypto/header-tag.js";
 import { sealFrame } from "../src/crypto/frame-cipher.js";
 import { generateSigningKey, MessageSigner } from "../src/crypto/signature.js";
 import { serializeEncryptionContext } from "../src/format/encryption-context.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 
 const wrappingKey = randomBytes(32);
@@ -246,7 +246,7 @@ describe("signed suite: tampering", () => {
     await expectFailure(decrypt(resigned, { keyring }), NoMatchingKeyError);
     // With the KMS keyring, the same: KMS refuses the blob under another context.
     const kms = new FakeKms();
-    const arn = kms.createKey();
+    const arn = kms.addKey().arn;
     const kmsHolder = holder(new KmsKeyring({ client: kms, keyId: arn }));
     const k = await encrypt(plaintext, { keyring: kmsHolder.keyring, encryptionContext: ctx, signed: true });
     const swapped = reheader(
@@ -272,8 +272,8 @@ describe("signed suite: tampering", () => {
 describe("signed suite: rewrap", () => {
   it("a KMS rewrap (ReEncrypt keeps the context, public key included) leaves the signature valid", async () => {
     const kms = new FakeKms();
-    const oldKey = kms.createKey();
-    const newKey = kms.createKey();
+    const oldKey = kms.addKey().arn;
+    const newKey = kms.addKey().arn;
     const plaintext = randomBytes(3000);
     const { ciphertext } = await encrypt(plaintext, {
       keyring: new KmsKeyring({ client: kms, keyId: oldKey }),

@@ -21,7 +21,7 @@ import {
   serializePrefixWithEntries,
   type MessagePrefix,
 } from "@rekey/core";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 
 const keyring = new RawAesKeyring({ name: "tamper", key: randomBytes(32) });
@@ -112,8 +112,8 @@ describe("tampering", () => {
 
   it("a flipped bit in any entry of a multi-entry section (aws-kms x2, raw-aes) gives a typed error or the original plaintext, never other bytes", async () => {
     const kms = new FakeKms();
-    kms.createKey("alias/primary");
-    const dr = kms.createKey();
+    kms.addKey({ alias: "alias/primary" });
+    const dr = kms.addKey().arn;
     const multi = new MultiKeyring([
       new KmsKeyring({ client: kms, keyId: "alias/primary", additionalKeyIds: [dr] }),
       keyring,

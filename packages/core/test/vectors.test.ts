@@ -23,7 +23,7 @@ import { commitmentMatches, deriveKeys } from "../src/crypto/derive.js";
 import { verifyHeaderTag } from "../src/crypto/header-tag.js";
 import { MessageVerifier } from "../src/crypto/signature.js";
 import { SIGNATURE_LENGTH } from "../src/format/constants.js";
-import { FakeKmsError } from "./helpers/fake-kms.js";
+import { FakeKmsError } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 import type { Vector } from "./vectors/vector.js";
 

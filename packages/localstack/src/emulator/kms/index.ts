@@ -11,28 +11,13 @@ import type { EmulatorClock, FaultGate, ServiceHandler } from "../contracts.js";
 import { readBody } from "../http.js";
 import { KmsError, serialization } from "./errors.js";
 import type { JsonObject } from "./input.js";
-import { accessOperations } from "./operations/access.js";
-import { aliasOperations } from "./operations/aliases.js";
-import { cryptoOperations } from "./operations/crypto.js";
-import { keyOperations } from "./operations/keys.js";
-import { rotationOperations } from "./operations/rotation.js";
-import type { Operation } from "./operations/types.js";
+import { KMS_OPERATIONS as OPERATIONS } from "./operations/all.js";
 import { KmsState } from "./state.js";
 
 const TARGET_PREFIX = "TrentService.";
 // KMS requests are small (4 KiB plaintext, 6 KiB ciphertext, 32 KiB policy); anything much
 // larger is a client bug or hostile input and is refused without buffering it.
 const MAX_BODY = 256 * 1024;
-
-const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
-  Object.entries({
-    ...keyOperations,
-    ...aliasOperations,
-    ...cryptoOperations,
-    ...rotationOperations,
-    ...accessOperations,
-  }),
-);
 
 /** Options of {@link createKmsService}. */
 export interface KmsServiceOptions {

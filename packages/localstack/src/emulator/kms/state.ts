@@ -64,11 +64,42 @@ export interface Grant {
   readonly constraints: Record<string, unknown> | undefined;
 }
 
-/** A symmetric customer-managed KMS key. */
+/**
+ * What kind of key it is, as `KeyMetadata` reports it. Keys made through CreateKey are always
+ * symmetric customer-managed `AWS_KMS` keys; the other kinds exist only when a test seeds them
+ * (through `KmsState.createKey`), so that key tooling can be tested against every kind it meets.
+ */
+export interface KeyKind {
+  /** @default "SYMMETRIC_DEFAULT" */
+  readonly keySpec: string;
+  /** @default "ENCRYPT_DECRYPT" */
+  readonly keyUsage: string;
+  /** @default "AWS_KMS" */
+  readonly origin: string;
+  /** @default "CUSTOMER" */
+  readonly keyManager: "CUSTOMER" | "AWS";
+  /** @default undefined (not in a custom key store) */
+  readonly customKeyStoreId: string | undefined;
+  /** @default undefined (a single-Region key) */
+  readonly multiRegionKeyType: "PRIMARY" | "REPLICA" | undefined;
+}
+
+/** The kind of every key CreateKey makes. */
+export const SYMMETRIC_KEY: KeyKind = {
+  keySpec: "SYMMETRIC_DEFAULT",
+  keyUsage: "ENCRYPT_DECRYPT",
+  origin: "AWS_KMS",
+  keyManager: "CUSTOMER",
+  customKeyStoreId: undefined,
+  multiRegionKeyType: undefined,
+};
+
+/** A KMS key: symmetric and customer-managed unless a test seeded another {@link KeyKind}. */
 export interface KmsKey {
   readonly id: string;
   readonly arn: string;
   readonly createdAt: Date;
+  readonly kind: KeyKind;
   description: string;
   state: KeyState;
   /** Oldest first; the last one is current. Never empty. */
@@ -141,8 +172,13 @@ export class KmsState {
   readonly aliases = new Map<string, Alias>();
   /** Ids of keys whose deletion completed: their blobs answer NotFoundException. */
   readonly deletedKeyIds = new Set<string>();
-  /** How long an on-demand rotation runs (see {@link KmsStateOptions}). */
-  readonly onDemandRotationDelayMs: number;
+  /**
+   * How long an on-demand rotation runs (see {@link KmsStateOptions}). Writable so that an
+   * in-process fake can hold a rotation open and complete it itself
+   * ({@link completeOnDemandRotation}); a change applies to rotations started afterwards and to
+   * the completion date of the one in progress.
+   */
+  onDemandRotationDelayMs: number;
 
   constructor(options: KmsStateOptions) {
     this.region = options.region;
@@ -182,16 +218,28 @@ export class KmsState {
     });
   }
 
-  /** Creates an enabled key with fresh material. */
-  createKey(init: { description?: string; policy?: string; tags?: Map<string, string> }): KmsKey {
+  /**
+   * Creates a key with fresh material: enabled, symmetric and created now unless `init` says
+   * otherwise (`kind`, `state` and `createdAt` are for tests that seed an account; CreateKey
+   * passes none of them).
+   */
+  createKey(init: {
+    description?: string;
+    policy?: string;
+    tags?: Map<string, string>;
+    kind?: Partial<KeyKind>;
+    state?: KeyState;
+    createdAt?: Date;
+  }): KmsKey {
     const id = randomUUID();
-    const now = this.clock.now();
+    const now = init.createdAt ?? this.clock.now();
     const key: KmsKey = {
       id,
       arn: this.keyArn(id),
       createdAt: now,
+      kind: { ...SYMMETRIC_KEY, ...init.kind },
       description: init.description ?? "",
-      state: "Enabled",
+      state: init.state ?? "Enabled",
       materials: [newMaterial(now, undefined)],
       policy: init.policy ?? this.defaultPolicy(),
       tags: init.tags ?? new Map(),
@@ -269,6 +317,20 @@ export class KmsState {
     this.requireNotPendingDeletion(key);
   }
 
+  /**
+   * Requires a key that encrypts and decrypts (symmetric, `ENCRYPT_DECRYPT`).
+   *
+   * @throws KmsError `InvalidKeyUsageException`.
+   */
+  requireEncryptDecrypt(key: KmsKey): void {
+    if (key.kind.keySpec !== "SYMMETRIC_DEFAULT" || key.kind.keyUsage !== "ENCRYPT_DECRYPT") {
+      throw new KmsError(
+        "InvalidKeyUsageException",
+        `${key.arn} key usage is ${key.kind.keyUsage} which is not valid for this operation.`,
+      );
+    }
+  }
+
   /** @throws KmsError `KMSInvalidStateException` for a key pending deletion. */
   requireNotPendingDeletion(key: KmsKey): void {
     if (key.state === "PendingDeletion") {
@@ -304,6 +366,13 @@ export class KmsState {
     const now = this.clock.now();
     if (this.onDemandRotationDelayMs === 0) this.rotate(key, "ON_DEMAND", now);
     else key.onDemandRotationStartedAt = now;
+  }
+
+  /** Completes the on-demand rotation in progress, if one is: its material becomes current. */
+  completeOnDemandRotation(key: KmsKey, at: Date = this.clock.now()): void {
+    if (key.onDemandRotationStartedAt === undefined) return;
+    this.rotate(key, "ON_DEMAND", at);
+    key.onDemandRotationStartedAt = undefined;
   }
 
   /** When the on-demand rotation in progress completes, if one is. */
@@ -388,8 +457,7 @@ export class KmsState {
         const automatic = this.nextRotationDate(key);
         const onDemand = this.#onDemandCompletion(key);
         if (onDemand !== undefined && onDemand <= now && (automatic === undefined || onDemand <= automatic)) {
-          this.rotate(key, "ON_DEMAND", onDemand);
-          key.onDemandRotationStartedAt = undefined;
+          this.completeOnDemandRotation(key, onDemand);
         } else if (automatic !== undefined && automatic <= now) {
           this.rotate(key, "AUTOMATIC", automatic);
           key.rotationAnchor = automatic;

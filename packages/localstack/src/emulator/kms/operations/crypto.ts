@@ -115,6 +115,7 @@ function unwrap(
       "The key ID in the request does not identify a KMS key that can perform this operation.",
     );
   }
+  state.requireEncryptDecrypt(key);
   state.requireEnabled(key);
   const material = key.materials.find((candidate) => candidate.id === header.keyMaterialId);
   const plaintext = material === undefined ? undefined : openCiphertext(blob, material.secret, context);
@@ -133,6 +134,7 @@ function generateDataKey(input: JsonObject, state: KmsState, withPlaintext: bool
   }
   const dryRun = readCommon(input);
   const key = state.findKey(keyRef, "allowAlias");
+  state.requireEncryptDecrypt(key);
   state.requireEnabled(key);
   if (dryRun) throw dryRunSucceeded();
   const plaintext = randomBytes(bytes ?? (spec === "AES_128" ? 16 : 32));
@@ -154,6 +156,7 @@ export const cryptoOperations: OperationTable = {
     readAlgorithm(input, "EncryptionAlgorithm");
     const dryRun = readCommon(input);
     const key = state.findKey(keyRef, "allowAlias");
+    state.requireEncryptDecrypt(key);
     state.requireEnabled(key);
     if (dryRun) throw dryRunSucceeded();
     const { blob } = wrap(state, key, plaintext, context);
@@ -195,6 +198,7 @@ export const cryptoOperations: OperationTable = {
     const requested = sourceRef === undefined ? undefined : state.findKey(sourceRef, "allowAlias");
     const destination = state.findKey(destinationRef, "allowAlias");
     const source = unwrap(state, blob, sourceContext, requested);
+    state.requireEncryptDecrypt(destination);
     state.requireEnabled(destination);
     if (dryRun) throw dryRunSucceeded();
     const { blob: rewrapped, material } = wrap(state, destination, source.plaintext, destinationContext);

@@ -21,14 +21,18 @@ export function keyMetadata(state: KmsState, key: KmsKey): JsonObject {
     CreationDate: epochSeconds(key.createdAt),
     Enabled: key.state === "Enabled",
     Description: key.description,
-    KeyUsage: "ENCRYPT_DECRYPT",
+    KeyUsage: key.kind.keyUsage,
     KeyState: key.state,
-    Origin: "AWS_KMS",
-    KeyManager: "CUSTOMER",
-    CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
-    KeySpec: "SYMMETRIC_DEFAULT",
-    EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"],
-    MultiRegion: false,
+    Origin: key.kind.origin,
+    KeyManager: key.kind.keyManager,
+    CustomerMasterKeySpec: key.kind.keySpec,
+    KeySpec: key.kind.keySpec,
+    ...(key.kind.keySpec === "SYMMETRIC_DEFAULT" ? { EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"] } : {}),
+    ...(key.kind.customKeyStoreId === undefined ? {} : { CustomKeyStoreId: key.kind.customKeyStoreId }),
+    MultiRegion: key.kind.multiRegionKeyType !== undefined,
+    ...(key.kind.multiRegionKeyType === undefined
+      ? {}
+      : { MultiRegionConfiguration: { MultiRegionKeyType: key.kind.multiRegionKeyType } }),
     CurrentKeyMaterialId: state.current(key).id,
   };
   if (key.deletionDate !== undefined) {

@@ -2,6 +2,7 @@
  * Key rotation: automatic rotation settings, on-demand rotation and the rotation history.
  * The rules themselves (schedules, disabled keys, catch-up on re-enable) live in `../state.ts`.
  */
+import { KmsError } from "../errors.js";
 import { optionalEnum, optionalInteger, requiredString } from "../input.js";
 import type { KeyMaterial, KmsKey } from "../state.js";
 import { epochSeconds, page, readPage, type OperationTable } from "./types.js";
@@ -17,12 +18,26 @@ function rotationEntry(key: KmsKey, material: KeyMaterial, current: boolean) {
   };
 }
 
+/**
+ * KMS rotates only symmetric keys; automatic and on-demand rotation also need key material KMS
+ * made itself, outside a custom key store (`material: true`).
+ *
+ * @throws KmsError `UnsupportedOperationException`.
+ */
+function requireRotatable(key: KmsKey, options: { material: boolean }): void {
+  const { keySpec, origin, customKeyStoreId } = key.kind;
+  if (keySpec !== "SYMMETRIC_DEFAULT" || (options.material && (origin !== "AWS_KMS" || customKeyStoreId))) {
+    throw new KmsError("UnsupportedOperationException", `${key.arn} does not support key rotation.`);
+  }
+}
+
 /** The rotation operations. */
 export const rotationOperations: OperationTable = {
   EnableKeyRotation(input, state) {
     const keyRef = requiredString(input, "KeyId", { max: 2048 });
     const period = optionalInteger(input, "RotationPeriodInDays", { min: 90, max: 2560 }) ?? 365;
     const key = state.findKey(keyRef, "keyOnly");
+    requireRotatable(key, { material: true });
     state.requireEnabled(key);
     state.enableRotation(key, period);
     return {};
@@ -38,6 +53,7 @@ export const rotationOperations: OperationTable = {
 
   GetKeyRotationStatus(input, state) {
     const key = state.findKey(requiredString(input, "KeyId", { max: 2048 }), "keyOnly");
+    requireRotatable(key, { material: false });
     // A key pending deletion reports rotation off, but keeps its setting for a cancellation.
     const next = key.state === "PendingDeletion" ? undefined : state.nextRotationDate(key);
     // Only while an on-demand rotation runs, as KMS reports it.
@@ -57,6 +73,7 @@ export const rotationOperations: OperationTable = {
 
   RotateKeyOnDemand(input, state) {
     const key = state.findKey(requiredString(input, "KeyId", { max: 2048 }), "keyOnly");
+    requireRotatable(key, { material: true });
     state.requireEnabled(key);
     state.rotateOnDemand(key);
     return { KeyId: key.arn };
