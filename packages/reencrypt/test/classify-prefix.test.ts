@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { type ResolvedTarget } from "../src/index.js";
 import { classifyPrefix, keysToLookUp } from "../src/planning/classify-prefix.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { prefixOf, sealWith } from "./helpers/messages.js";
 
 function materialsOf(kms: FakeKms, ...arns: string[]): Map<string, string | undefined> {
-  return new Map(arns.map((a) => [a, kms.current(a)]));
+  return new Map(arns.map((a) => [a, kms.currentMaterialId(a)]));
 }
 
 const HOME = { partition: "aws", region: "us-east-1" };
@@ -15,7 +15,7 @@ function keyTarget(kms: FakeKms, arn: string, alias?: string): ResolvedTarget {
     kind: alias ? "alias" : "key",
     keyArn: arn,
     ...(alias ? { aliasName: alias } : {}),
-    currentKeyMaterialId: kms.current(arn),
+    currentKeyMaterialId: kms.currentMaterialId(arn),
     requestedKeyId: alias ?? arn,
   };
 }
@@ -23,7 +23,7 @@ function keyTarget(kms: FakeKms, arn: string, alias?: string): ResolvedTarget {
 describe("classifyPrefix", () => {
   it("an entry on its key's current material is current; no KMS call", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
+    const a = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a]));
     const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
     expect(c.class).toBe("current");
@@ -33,9 +33,9 @@ describe("classifyPrefix", () => {
 
   it("after a rotation the entry is rewrapped onto its own key, keeping the requested id", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey("alias/app");
+    const a = kms.addKey({ alias: "alias/app" }).arn;
     const prefix = prefixOf(await sealWith(kms, ["alias/app"]));
-    const old = kms.current(a);
+    const old = kms.currentMaterialId(a);
     kms.rotate(a);
     const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
     expect(c.class).toBe("rewrap");
@@ -47,7 +47,7 @@ describe("classifyPrefix", () => {
   it("without material ids an entry under the target cannot be proved current: rewrap, flagged", async () => {
     const kms = new FakeKms();
     kms.omitMaterialIds = true;
-    const a = kms.createKey();
+    const a = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a]));
     const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
     expect(c.class).toBe("rewrap");
@@ -57,8 +57,8 @@ describe("classifyPrefix", () => {
 
   it("alias target: an entry under the old key moves to the alias's key and records the alias", async () => {
     const kms = new FakeKms();
-    const oldKey = kms.createKey();
-    const newKey = kms.createKey("alias/app");
+    const oldKey = kms.addKey().arn;
+    const newKey = kms.addKey({ alias: "alias/app" }).arn;
     const prefix = prefixOf(await sealWith(kms, [oldKey]));
     const c = classifyPrefix({
       prefix,
@@ -71,8 +71,8 @@ describe("classifyPrefix", () => {
 
   it("key target with entries under the target and a key in another Region: the copy is kept, the object is current", async () => {
     const kms = new FakeKms();
-    const dr = kms.createKey(undefined, { region: "eu-west-1" });
-    const t = kms.createKey();
+    const dr = kms.addKey({ region: "eu-west-1" }).arn;
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [t, dr]));
     const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, t) });
     expect(c.class).toBe("current");
@@ -83,8 +83,8 @@ describe("classifyPrefix", () => {
 
   it("key target with entries under the target and another key of its Region: the other is dropped, no KMS call", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const t = kms.createKey();
+    const a = kms.addKey().arn;
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [t, a]));
     const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, a, t) });
     expect(c.class).toBe("rewrap");
@@ -95,10 +95,10 @@ describe("classifyPrefix", () => {
 
   it("a two-Region message under an alias target: the Region's entries (any account) become one under the target, the other Region's is kept", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const dr = kms.createKey(undefined, { region: "eu-west-1" });
-    const other = kms.createKey(undefined, { account: "444455556666" });
-    const t = kms.createKey("alias/app");
+    const a = kms.addKey().arn;
+    const dr = kms.addKey({ region: "eu-west-1" }).arn;
+    const other = kms.addKey({ account: "444455556666" }).arn;
+    const t = kms.addKey({ alias: "alias/app" }).arn;
     const prefix = prefixOf(await sealWith(kms, [a, dr, other]));
     const target = keyTarget(kms, t, "alias/app");
     expect(keysToLookUp(prefix, target).sort()).toEqual([a, other, t].sort());
@@ -116,8 +116,8 @@ describe("classifyPrefix", () => {
 
   it("a target key in another account of the Region (a central key account) takes the caller's entries", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const central = kms.createKey(undefined, { account: "444455556666" });
+    const a = kms.addKey().arn;
+    const central = kms.addKey({ account: "444455556666" }).arn;
     const prefix = prefixOf(await sealWith(kms, [a]));
     const target = keyTarget(kms, central, central);
     const c = classifyPrefix({ prefix, target, materials: materialsOf(kms, a, central) });
@@ -128,8 +128,8 @@ describe("classifyPrefix", () => {
 
   it("a two-Region message under target current: the local entry is rewrapped, the other is kept and never looked up", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const a = kms.addKey().arn;
+    const dr = kms.addKey({ region: "eu-west-1" }).arn;
     const prefix = prefixOf(await sealWith(kms, [a, dr]));
     kms.rotate(a);
     kms.rotate(dr);
@@ -153,8 +153,8 @@ describe("classifyPrefix", () => {
 
   it("a full re-encrypt of a message with a copy in another Region is skipped: the copy could not be kept", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const dr = kms.createKey(undefined, { region: "eu-west-1" });
+    const a = kms.addKey().arn;
+    const dr = kms.addKey({ region: "eu-west-1" }).arn;
     const prefix = prefixOf(await sealWith(kms, [a, dr]));
     const c = classifyPrefix({
       prefix,
@@ -169,9 +169,9 @@ describe("classifyPrefix", () => {
 
   it("key target with two old entries: one ReEncrypt, the other dropped", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const b = kms.createKey();
-    const t = kms.createKey();
+    const a = kms.addKey().arn;
+    const b = kms.addKey().arn;
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a, b]));
     const c = classifyPrefix({ prefix, target: keyTarget(kms, t), materials: materialsOf(kms, a, b, t) });
     expect(c.actions).toEqual([{ kind: "rewrap", destinationKeyId: t, requestedKeyId: t }, { kind: "drop" }]);
@@ -180,9 +180,9 @@ describe("classifyPrefix", () => {
 
   it("--from-key keeps entries under other keys and skips objects with none", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const dr = kms.createKey();
-    const t = kms.createKey();
+    const a = kms.addKey().arn;
+    const dr = kms.addKey().arn;
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a, dr]));
     const materials = materialsOf(kms, a, dr, t);
     const moved = classifyPrefix({
@@ -207,8 +207,8 @@ describe("classifyPrefix", () => {
 
   it("--older-than-material skips entries on their own key's current material", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const t = kms.createKey();
+    const a = kms.addKey().arn;
+    const t = kms.addKey().arn;
     const fresh = prefixOf(await sealWith(kms, [a]));
     const target = keyTarget(kms, t);
     const c = classifyPrefix({
@@ -230,7 +230,7 @@ describe("classifyPrefix", () => {
 
   it("reencrypt mode: on-target objects stay current unless includeCurrent", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
+    const a = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a]));
     const materials = materialsOf(kms, a);
     expect(classifyPrefix({ prefix, target: current, materials, mode: "reencrypt" }).class).toBe("current");
@@ -248,7 +248,7 @@ describe("classifyPrefix", () => {
 
   it("raw-AES-only messages: reencrypt for a key target, skipped for current", async () => {
     const kms = new FakeKms();
-    const t = kms.createKey();
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [], undefined, { rawAes: true }));
     const materials = materialsOf(kms, t);
     expect(classifyPrefix({ prefix, target: keyTarget(kms, t), materials }).class).toBe("reencrypt");
@@ -257,7 +257,7 @@ describe("classifyPrefix", () => {
 
   it("a KMS + raw-AES message keeps the raw-AES entry on rewrap", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
+    const a = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a], undefined, { rawAes: true }));
     kms.rotate(a);
     const c = classifyPrefix({ prefix, target: current, materials: materialsOf(kms, a) });
@@ -266,8 +266,8 @@ describe("classifyPrefix", () => {
 
   it("keysToLookUp names the object's keys and the target", async () => {
     const kms = new FakeKms();
-    const a = kms.createKey();
-    const t = kms.createKey();
+    const a = kms.addKey().arn;
+    const t = kms.addKey().arn;
     const prefix = prefixOf(await sealWith(kms, [a]));
     expect(keysToLookUp(prefix, keyTarget(kms, t)).sort()).toEqual([a, t].sort());
     expect(keysToLookUp(prefix, current)).toEqual([a]);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decrypt, inspect, KmsKeyring } from "@rekey/core";
 import { describe, expect, it } from "vitest";
 import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { sealWith } from "./helpers/messages.js";
 
 interface Fixture {
@@ -21,7 +21,7 @@ interface Fixture {
 
 async function fixture(count = 12, options: { alias?: string } = {}): Promise<Fixture> {
   const kms = new FakeKms();
-  const key = kms.createKey(options.alias);
+  const key = kms.addKey(options).arn;
   const dir = await mkdtemp(join(tmpdir(), "rekey-dir-"));
   await mkdir(join(dir, "nested", "deeper"), { recursive: true });
   const files = new Map<string, Buffer>();
@@ -53,7 +53,7 @@ describe("runJob over a directory", () => {
     const f = await fixture();
     const before = new Map<string, Buffer>();
     for (const path of f.files.keys()) before.set(path, await readFile(path));
-    const oldMaterial = f.kms.current(f.key);
+    const oldMaterial = f.kms.currentMaterialId(f.key);
     const newMaterial = f.kms.rotate(f.key);
 
     let planned = 0;
@@ -173,7 +173,7 @@ describe("runJob over a directory", () => {
     const f = await fixture(5);
     f.kms.rotate(f.key);
     const before = await Promise.all([...f.files.keys()].map((p) => readFile(p)));
-    f.kms.setState(f.key, "Disabled");
+    f.kms.disable(f.key);
     const report = await runJob(options(f));
     expect(report.outcomes.failed).toBe(5);
     expect(report.exitCode).toBe(3);
@@ -187,7 +187,7 @@ describe("runJob over a directory", () => {
   it("throttled KMS calls are retried and counted", async () => {
     const f = await fixture(3);
     f.kms.rotate(f.key);
-    f.kms.failNext = { op: "ReEncrypt", count: 4, name: "ThrottlingException" };
+    f.kms.fail({ operation: "ReEncrypt", error: "ThrottlingException", times: 4 });
     const report = await runJob(options(f, { retry: { baseDelayMs: 1 } }));
     expect(report.outcomes.rewrapped).toBe(3);
     expect(report.kms.throttled).toBe(4);
@@ -198,7 +198,7 @@ describe("runJob over a directory", () => {
     const f = await fixture(6);
     f.kms.rotate(f.key);
     expect((await runJob(options(f, { mode: "reencrypt" }))).outcomes.reencrypted).toBe(6);
-    f.kms.failNext = { op: "DescribeKey", count: 2, name: "ThrottlingException" };
+    f.kms.fail({ operation: "DescribeKey", error: "ThrottlingException", times: 2 });
     const again = await runJob(
       options(f, { mode: "reencrypt", concurrency: 1, retry: { attempts: 2, baseDelayMs: 1 } }),
     );
@@ -211,7 +211,7 @@ describe("runJob over a directory", () => {
 
   it("alias target moves every file to the alias's key and records the alias name", async () => {
     const f = await fixture(4);
-    const next = f.kms.createKey("alias/app-data");
+    const next = f.kms.addKey({ alias: "alias/app-data" }).arn;
     const report = await runJob(options(f, { target: "alias:app-data", verify: "full" }));
     expect(report.target.keyArn).toBe(next);
     expect(report.outcomes.rewrapped).toBe(4);
@@ -220,7 +220,7 @@ describe("runJob over a directory", () => {
       expect(e).toMatchObject({
         keyArn: next,
         requestedKeyId: "alias/app-data",
-        keyMaterialId: f.kms.current(next),
+        keyMaterialId: f.kms.currentMaterialId(next),
       });
       const { plaintext: p } = await decrypt(await readFile(path), {
         keyring: new KmsKeyring({ client: f.kms, keyId: "alias/app-data" }),

@@ -21,7 +21,7 @@ import {
   SIGNED,
   UNSIGNED,
 } from "./helpers/esdk-messages.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { sealWith } from "./helpers/messages.js";
 
 const RAW_KEY = randomBytes(32);
@@ -39,8 +39,8 @@ interface Fixture {
 
 async function fixture(): Promise<Fixture> {
   const kms = new FakeKms();
-  const oldKey = kms.createKey();
-  const target = kms.createKey();
+  const oldKey = kms.addKey().arn;
+  const target = kms.addKey().arn;
   const dir = await mkdtemp(join(tmpdir(), "rekey-esdk-"));
   const esdk = new Map<string, { plaintext: Buffer; context: Record<string, string> }>();
   const add = async (

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { encrypt, KmsKeyring, type KmsCallEvent } from "@rekey/core";
 import { describe, expect, it } from "vitest";
 import { runJob } from "../src/index.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 describe("the job's KMS-call events", () => {
   it("reports DescribeKey (key ARN and current material) and each ReEncrypt and Decrypt, as many as KMS saw", async () => {
     const kms = new FakeKms();
-    const key = kms.createKey();
+    const key = kms.addKey().arn;
     const dir = await mkdtemp(join(tmpdir(), "rekey-events-"));
     for (let i = 0; i < 3; i++) {
       const { ciphertext } = await encrypt(randomBytes(500), {

@@ -3,14 +3,14 @@ import { describe, expect, it } from "vitest";
 import { type ObjectPlan } from "../src/index.js";
 import { JobCounters } from "../src/support/job-counters.js";
 import { PlanReportBuilder } from "../src/runner/plan-report.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { prefixOf, sealWith } from "./helpers/messages.js";
 
 const MiB = 1024 * 1024;
 
 async function largePlan(cls: "rewrap" | "reencrypt", size: number): Promise<ObjectPlan> {
   const kms = new FakeKms();
-  const key = kms.createKey();
+  const key = kms.addKey().arn;
   const prefix = prefixOf(await sealWith(kms, [key]));
   return {
     ref: { kind: "s3", bucket: "data-bucket", key: "big.rkey" },

@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { decrypt, encrypt, inspect, KmsKeyring, RekeyError, SIGNING_KEY_CONTEXT_KEY } from "@rekey/core";
 import { describe, expect, it } from "vitest";
 import { planJob, runJob } from "../src/index.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 describe("rewrap of signed messages", () => {
   it("rotation → the job rewraps each signed file onto the new material; the signature still verifies", async () => {
     const kms = new FakeKms();
-    const key = kms.createKey();
+    const key = kms.addKey().arn;
     const dir = await mkdtemp(join(tmpdir(), "rekey-signed-"));
     const files = new Map<string, { plaintext: Buffer; before: Buffer }>();
     for (let i = 0; i < 3; i++) {
@@ -70,7 +70,7 @@ describe("rewrap of signed messages", () => {
 
   it("a full re-encrypt of a signed message makes a signed message with a new key pair and data key", async () => {
     const kms = new FakeKms();
-    const key = kms.createKey();
+    const key = kms.addKey().arn;
     const dir = await mkdtemp(join(tmpdir(), "rekey-signed-re-"));
     const plaintext = randomBytes(150_000);
     const { ciphertext } = await encrypt(plaintext, {

@@ -1,7 +1,7 @@
 /** Builds real rekey messages with the fake KMS, for unit tests. */
 import { encrypt, inspect, KmsKeyring, MultiKeyring, RawAesKeyring, type MessagePrefix } from "@rekey/core";
 import { randomBytes } from "node:crypto";
-import type { FakeKms } from "./fake-kms.js";
+import type { FakeKms } from "@rekey/localstack/fake-kms";
 
 /** Encrypts `plaintext` under the given keys (first = primary). */
 export async function sealWith(
