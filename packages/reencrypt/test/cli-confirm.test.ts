@@ -6,16 +6,18 @@
 import { describe, expect, it } from "vitest";
 import type { LocalAws } from "@rekey/localstack";
 import { lines, runCli } from "./cli-keys-harness.js";
-import { FakeKmsAdmin } from "./keys-fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
-const fakeAws = (kms: FakeKmsAdmin) => ({ kms }) as unknown as LocalAws;
-const changing = (kms: FakeKmsAdmin) =>
-  kms.calls.filter((c) => /^(RotateKeyOnDemand|UpdateAlias|CreateAlias|CreateKey|EnableKeyRotation)/.test(c));
+const fakeAws = (kms: FakeKms) => ({ kms }) as unknown as LocalAws;
+const changing = (kms: FakeKms) =>
+  kms.calls.filter((c) =>
+    /^(RotateKeyOnDemand|UpdateAlias|CreateAlias|CreateKey|EnableKeyRotation)/.test(c.op),
+  );
 
 describe("keys rotate", () => {
   it("without a terminal and without --yes: refuses in one line, rotates nothing", async () => {
-    const kms = new FakeKmsAdmin();
-    kms.add({ alias: "alias/app" });
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.addKey({ alias: "alias/app" });
     const r = await runCli(["keys", "rotate", "alias/app"], { aws: fakeAws(kms) });
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([
@@ -25,18 +27,18 @@ describe("keys rotate", () => {
   });
 
   it("--yes rotates", async () => {
-    const kms = new FakeKmsAdmin();
-    kms.add({ alias: "alias/app" });
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.addKey({ alias: "alias/app" });
     const r = await runCli(["keys", "rotate", "alias/app", "--yes", "--interval", "10ms"], {
       aws: fakeAws(kms),
     });
     expect(r.code).toBe(0);
-    expect(changing(kms).filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+    expect(changing(kms).filter((c) => c.op === "RotateKeyOnDemand")).toHaveLength(1);
   });
 
   it("on a terminal asks: 'n' changes nothing, 'y' rotates", async () => {
-    const kms = new FakeKmsAdmin();
-    kms.add({ alias: "alias/app" });
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.addKey({ alias: "alias/app" });
     const no = await runCli(["keys", "rotate", "alias/app"], {
       aws: fakeAws(kms),
       stdinTty: true,
@@ -52,23 +54,23 @@ describe("keys rotate", () => {
       stdin: "y\n",
     });
     expect(yes.code).toBe(0);
-    expect(changing(kms).filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+    expect(changing(kms).filter((c) => c.op === "RotateKeyOnDemand")).toHaveLength(1);
   });
 
   it("--dry-run names the key and rotates nothing, in text and JSON", async () => {
-    const kms = new FakeKmsAdmin();
-    const key = kms.add({ alias: "alias/app" });
+    const kms = new FakeKms({ pageSize: 2 });
+    const key = kms.addKey({ alias: "alias/app" });
     const text = await runCli(["keys", "rotate", "alias/app", "--dry-run"], { aws: fakeAws(kms) });
     expect(text.code).toBe(0);
     expect(lines(text.stdout)).toEqual([
-      `Dry run: would rotate the key material of ${key.meta.Arn} now (RotateKeyOnDemand) and wait until it is current. Nothing was changed.`,
+      `Dry run: would rotate the key material of ${key.arn} now (RotateKeyOnDemand) and wait until it is current. Nothing was changed.`,
     ]);
     const json = await runCli(["keys", "rotate", "alias/app", "--dry-run", "--output", "json"], {
       aws: fakeAws(kms),
     });
     expect(JSON.parse(json.stdout)).toEqual({
       dryRun: true,
-      keyArn: key.meta.Arn,
+      keyArn: key.arn,
       change: "rotate-on-demand",
     });
     expect(changing(kms)).toEqual([]);
@@ -77,42 +79,42 @@ describe("keys rotate", () => {
 
 describe("alias cutover", () => {
   it("without a terminal and without --yes: refuses before any KMS call", async () => {
-    const kms = new FakeKmsAdmin();
-    const old = kms.add({ alias: "alias/app" });
-    const next = kms.add();
-    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap"], {
+    const kms = new FakeKms({ pageSize: 2 });
+    const old = kms.addKey({ alias: "alias/app" });
+    const next = kms.addKey();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.arn, "--no-rewrap"], {
       aws: fakeAws(kms),
     });
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `rekey: about to point app at ${next.meta.Arn}, but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
+      `rekey: about to point app at ${next.arn}, but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
     ]);
     expect(kms.calls).toEqual([]);
-    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+    expect(kms.aliasTarget("alias/app")).toBe(old.id);
   });
 
   it("--dry-run needs no --yes and moves nothing", async () => {
-    const kms = new FakeKmsAdmin();
-    const old = kms.add({ alias: "alias/app" });
-    const next = kms.add();
-    const r = await runCli(["alias", "cutover", "app", "--to", next.meta.Arn!, "--no-rewrap", "--dry-run"], {
+    const kms = new FakeKms({ pageSize: 2 });
+    const old = kms.addKey({ alias: "alias/app" });
+    const next = kms.addKey();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.arn, "--no-rewrap", "--dry-run"], {
       aws: fakeAws(kms),
     });
     expect(r.stdout).toContain("Dry run: nothing was changed.");
     expect(changing(kms)).toEqual([]);
-    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+    expect(kms.aliasTarget("alias/app")).toBe(old.id);
   });
 });
 
 describe("keys audit --fix --apply", () => {
   it("without --yes refuses and changes no key; with --yes enables rotation", async () => {
-    const kms = new FakeKmsAdmin();
-    const key = kms.add({ rotation: false });
-    const args = ["keys", "audit", "--fix", "--apply", "--key", key.meta.KeyId!];
+    const kms = new FakeKms({ pageSize: 2 });
+    const key = kms.addKey({ rotation: false });
+    const args = ["keys", "audit", "--fix", "--apply", "--key", key.id];
     const refused = await runCli(args, { aws: fakeAws(kms) });
     expect(refused.code).toBe(1);
     expect(lines(refused.stderr)).toEqual([
-      `rekey: about to change the rotation of 1 key (${key.meta.Arn}), but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
+      `rekey: about to change the rotation of 1 key (${key.arn}), but stdin is not a terminal to ask on: pass --yes to confirm [ERR_NOT_CONFIRMED]`,
     ]);
     expect(changing(kms)).toEqual([]);
     expect(key.rotationEnabled).toBe(false);

@@ -8,10 +8,10 @@ import { describe, expect, it } from "vitest";
 import type { LocalAws } from "@rekey/localstack";
 import { interruptSince, lines, runCli, spawnCli } from "./cli-keys-harness.js";
 import { cutoverSources, givenJobFlags } from "../src/cli/util/cutover-rewrap.js";
-import { FakeKmsAdmin } from "./keys-fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 /** The in-memory KMS as the CLI's client (the key commands accept any KmsAdminApi). */
-const fakeAws = (kms: FakeKmsAdmin) => ({ kms }) as unknown as LocalAws;
+const fakeAws = (kms: FakeKms) => ({ kms }) as unknown as LocalAws;
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/terraform/${name}`, import.meta.url));
 
@@ -126,36 +126,32 @@ describe("alias cutover --no-rewrap", () => {
     [["--dir", "files", "--concurrency", "4", "--kms-rps", "10"], "--dir, --concurrency, --kms-rps"],
     [["--report", "r.json"], "--report"],
   ])("with %j is a usage error before anything is read or changed", async (extra, named) => {
-    const kms = new FakeKmsAdmin();
-    const old = kms.add({ alias: "alias/app" });
-    const next = kms.add();
-    const r = await runCli(
-      ["alias", "cutover", "--yes", "app", "--to", next.meta.Arn!, "--no-rewrap", ...extra],
-      {
-        aws: fakeAws(kms),
-      },
-    );
+    const kms = new FakeKms({ pageSize: 2 });
+    const old = kms.addKey({ alias: "alias/app" });
+    const next = kms.addKey();
+    const r = await runCli(["alias", "cutover", "--yes", "app", "--to", next.arn, "--no-rewrap", ...extra], {
+      aws: fakeAws(kms),
+    });
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([
       `rekey: --no-rewrap only moves the alias, so ${named} would do nothing: drop ${named.includes(",") ? "them" : "it"}, or drop --no-rewrap [ERR_USAGE]`,
     ]);
     expect(kms.calls).toEqual([]);
-    expect(kms.aliases.get("alias/app")).toBe(old.meta.KeyId);
+    expect(kms.aliasTarget("alias/app")).toBe(old.id);
   });
 });
 
 describe("rekey keys rotate interrupted", () => {
   it("Ctrl-C while waiting says the rotation continues in KMS, exits 130", async () => {
-    const kms = new FakeKmsAdmin();
-    kms.add({ alias: "alias/app" });
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.addKey({ alias: "alias/app" });
     kms.rotationDelayReads = 1_000_000;
     const before = new Set(process.listeners("SIGINT"));
     const run = runCli(["keys", "rotate", "--yes", "alias/app", "--interval", "10ms", "--table"], {
       aws: fakeAws(kms),
     });
     // Deliver SIGINT to the command's own handler once the rotation was requested.
-    while (!kms.calls.some((c) => c.startsWith("RotateKeyOnDemand")))
-      await new Promise((r) => setTimeout(r, 5));
+    while (!kms.calls.some((c) => c.op === "RotateKeyOnDemand")) await new Promise((r) => setTimeout(r, 5));
     interruptSince(before);
     const r = await run;
     expect(r.code).toBe(130);
@@ -165,6 +161,6 @@ describe("rekey keys rotate interrupted", () => {
       ),
     ]);
     expect(r.stdout).toBe("");
-    expect(kms.calls.filter((c) => c.startsWith("RotateKeyOnDemand"))).toHaveLength(1);
+    expect(kms.calls.filter((c) => c.op === "RotateKeyOnDemand")).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import { auditKeys } from "../src/keys/audit-keys.js";
 import { planRotationFix } from "../src/keys/plan-rotation-fix.js";
 import { applyRotationFix } from "../src/keys/apply-rotation-fix.js";
 import { KeyToolError } from "../src/keys/errors.js";
-import { FakeAwsError, FakeKmsAdmin } from "./keys-fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const DAY = 86_400_000;
@@ -133,16 +133,16 @@ describe("classifyKey", () => {
 
 describe("auditKeys", () => {
   function account() {
-    const kms = new FakeKmsAdmin();
-    const ok = kms.add({ rotation: 365, alias: "alias/ok" });
-    const off = kms.add({ rotation: false, alias: "alias/off" });
-    const long = kms.add({ rotation: 1000, alias: "alias/long" });
-    const disabled = kms.add({ rotation: false, state: "Disabled", alias: "alias/disabled" });
-    const pending = kms.add({ rotation: false, state: "PendingDeletion" });
-    const aws = kms.add({ manager: "AWS", alias: "alias/aws/s3" });
-    const rsa = kms.add({ spec: "RSA_2048", usage: "SIGN_VERIFY" });
-    const imported = kms.add({ origin: "EXTERNAL" });
-    const overdue = kms.add({ rotation: 365, createdDaysAgo: 800, alias: "alias/old" });
+    const kms = new FakeKms({ pageSize: 2 });
+    const ok = kms.addKey({ rotation: 365, alias: "alias/ok" });
+    const off = kms.addKey({ rotation: false, alias: "alias/off" });
+    const long = kms.addKey({ rotation: 1000, alias: "alias/long" });
+    const disabled = kms.addKey({ rotation: false, state: "Disabled", alias: "alias/disabled" });
+    const pending = kms.addKey({ rotation: false, state: "PendingDeletion" });
+    const aws = kms.addKey({ manager: "AWS", alias: "alias/aws/s3" });
+    const rsa = kms.addKey({ spec: "RSA_2048", usage: "SIGN_VERIFY" });
+    const imported = kms.addKey({ origin: "EXTERNAL" });
+    const overdue = kms.addKey({ rotation: 365, createdDaysAgo: 800, alias: "alias/old" });
     return { kms, ok, off, long, disabled, pending, aws, rsa, imported, overdue };
   }
 
@@ -150,15 +150,15 @@ describe("auditKeys", () => {
     const { kms, ok, off, long, overdue, aws, rsa, imported, disabled, pending } = account();
     const report = await auditKeys(kms, { maxPeriodDays: 365, now: NOW });
     expect(report.keys).toHaveLength(9);
-    expect(kms.calls.filter((c) => c === "ListKeys").length).toBe(5); // 9 keys, pages of 2
+    expect(kms.count("ListKeys")).toBe(5); // 9 keys, pages of 2
     const byId = new Map(report.keys.map((k) => [k.keyId, k]));
-    expect(byId.get(ok.meta.KeyId!)?.findings).toEqual([]);
-    expect(byId.get(ok.meta.KeyId!)?.aliases).toEqual(["alias/ok"]);
-    expect(byId.get(off.meta.KeyId!)?.findings.map((f) => f.code)).toEqual(["rotation-disabled"]);
-    expect(byId.get(long.meta.KeyId!)?.findings.map((f) => f.code)).toEqual(["period-exceeds-policy"]);
-    expect(byId.get(overdue.meta.KeyId!)?.findings.map((f) => f.code)).toEqual(["rotation-overdue"]);
+    expect(byId.get(ok.id)?.findings).toEqual([]);
+    expect(byId.get(ok.id)?.aliases).toEqual(["alias/ok"]);
+    expect(byId.get(off.id)?.findings.map((f) => f.code)).toEqual(["rotation-disabled"]);
+    expect(byId.get(long.id)?.findings.map((f) => f.code)).toEqual(["period-exceeds-policy"]);
+    expect(byId.get(overdue.id)?.findings.map((f) => f.code)).toEqual(["rotation-overdue"]);
     const reasons = [aws, rsa, imported, disabled, pending].map((k) => {
-      const s = byId.get(k.meta.KeyId!)!.scope;
+      const s = byId.get(k.id)!.scope;
       return s.inScope ? "in" : s.reason;
     });
     expect(reasons).toEqual([
@@ -179,13 +179,13 @@ describe("auditKeys", () => {
     // Keys with findings come first.
     expect(report.keys.slice(0, 3).every((k) => k.findings.length > 0)).toBe(true);
     // Rotation of AWS-managed and asymmetric keys is not even asked.
-    expect(kms.calls).not.toContain(`GetKeyRotationStatus:${aws.meta.Arn}`);
-    expect(kms.calls).not.toContain(`GetKeyRotationStatus:${rsa.meta.Arn}`);
+    expect(kms.calls).not.toContainEqual({ op: "GetKeyRotationStatus", keyId: aws.arn });
+    expect(kms.calls).not.toContainEqual({ op: "GetKeyRotationStatus", keyId: rsa.arn });
   });
 
   it("reports materials and last rotation from ListKeyRotations", async () => {
-    const kms = new FakeKmsAdmin();
-    const k = kms.add({ rotation: 365, createdDaysAgo: 800, lastRotationDaysAgo: 50 });
+    const kms = new FakeKms({ pageSize: 2 });
+    const k = kms.addKey({ rotation: 365, createdDaysAgo: 800, lastRotationDaysAgo: 50 });
     const report = await auditKeys(kms, { now: NOW });
     const h = report.keys[0]!.history;
     expect(h).not.toBe("unknown");
@@ -198,9 +198,9 @@ describe("auditKeys", () => {
   });
 
   it("shows history 'unknown' where ListKeyRotations is not implemented (LocalStack's 501)", async () => {
-    const kms = new FakeKmsAdmin();
+    const kms = new FakeKms({ pageSize: 2 });
     kms.noListKeyRotations = true;
-    kms.add({ rotation: 365, createdDaysAgo: 800 });
+    kms.addKey({ rotation: 365, createdDaysAgo: 800 });
     const report = await auditKeys(kms, { now: NOW });
     const k = report.keys[0]!;
     expect(k.history).toBe("unknown");
@@ -212,28 +212,35 @@ describe("auditKeys", () => {
   });
 
   it("one unreadable key is an error on that key; the others are still audited", async () => {
-    const kms = new FakeKmsAdmin();
-    const bad = kms.add({ rotation: false });
-    const good = kms.add({ rotation: false });
-    kms.failures.set(`GetKeyRotationStatus:${bad.meta.Arn}`, new FakeAwsError("AccessDeniedException", "no"));
+    const kms = new FakeKms({ pageSize: 2 });
+    const bad = kms.addKey({ rotation: false });
+    const good = kms.addKey({ rotation: false });
+    kms.fail({
+      operation: "GetKeyRotationStatus",
+      keyId: bad.arn,
+      error: "AccessDeniedException",
+      message: "no",
+    });
     const report = await auditKeys(kms, { now: NOW });
-    const b = report.keys.find((k) => k.keyId === bad.meta.KeyId)!;
-    const g = report.keys.find((k) => k.keyId === good.meta.KeyId)!;
+    const b = report.keys.find((k) => k.keyId === bad.id)!;
+    const g = report.keys.find((k) => k.keyId === good.id)!;
     expect(b.error).toMatch(/AccessDeniedException/);
     expect(g.findings.map((f) => f.code)).toEqual(["rotation-disabled"]);
     expect(report.summary.errors).toBe(1);
   });
 
   it("a key that cannot be described is reported as unreadable with its error", async () => {
-    const kms = new FakeKmsAdmin();
-    const bad = kms.add({ rotation: 365 });
-    kms.failures.set(
-      `DescribeKey:${bad.meta.KeyId}`,
-      new FakeAwsError("AccessDeniedException", "not allowed"),
-    );
+    const kms = new FakeKms({ pageSize: 2 });
+    const bad = kms.addKey({ rotation: 365 });
+    kms.fail({
+      operation: "DescribeKey",
+      keyId: bad.id,
+      error: "AccessDeniedException",
+      message: "not allowed",
+    });
     const report = await auditKeys(kms, { now: NOW });
     expect(report.keys[0]).toMatchObject({
-      keyId: bad.meta.KeyId,
+      keyId: bad.id,
       scope: { inScope: false, reason: "unreadable" },
       error: expect.stringMatching(/DescribeKey failed.*AccessDeniedException/),
     });
@@ -241,8 +248,8 @@ describe("auditKeys", () => {
   });
 
   it("fails as a whole when the keys cannot be listed", async () => {
-    const kms = new FakeKmsAdmin();
-    kms.failures.set("ListKeys", new FakeAwsError("AccessDeniedException", "not allowed"));
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.fail({ operation: "ListKeys", error: "AccessDeniedException", message: "not allowed" });
     await expect(auditKeys(kms)).rejects.toMatchObject({
       code: "ERR_KMS",
       message: expect.stringMatching(/ListKeys/),
@@ -250,18 +257,20 @@ describe("auditKeys", () => {
   });
 
   it("rejects a policy period outside 90–2560 days", async () => {
-    await expect(auditKeys(new FakeKmsAdmin(), { maxPeriodDays: 30 })).rejects.toBeInstanceOf(KeyToolError);
+    await expect(auditKeys(new FakeKms({ pageSize: 2 }), { maxPeriodDays: 30 })).rejects.toBeInstanceOf(
+      KeyToolError,
+    );
   });
 });
 
 describe("planRotationFix / applyRotationFix", () => {
   async function setup() {
-    const kms = new FakeKmsAdmin();
-    const off = kms.add({ rotation: false, alias: "alias/off" });
-    const long = kms.add({ rotation: 1000 });
-    const ok = kms.add({ rotation: 365 });
-    const overdue = kms.add({ rotation: 365, createdDaysAgo: 800 });
-    const disabled = kms.add({ rotation: false, state: "Disabled" });
+    const kms = new FakeKms({ pageSize: 2 });
+    const off = kms.addKey({ rotation: false, alias: "alias/off" });
+    const long = kms.addKey({ rotation: 1000 });
+    const ok = kms.addKey({ rotation: 365 });
+    const overdue = kms.addKey({ rotation: 365, createdDaysAgo: 800 });
+    const disabled = kms.addKey({ rotation: false, state: "Disabled" });
     const report = await auditKeys(kms, { maxPeriodDays: 365, now: NOW });
     return { kms, off, long, ok, overdue, disabled, report };
   }
@@ -272,12 +281,12 @@ describe("planRotationFix / applyRotationFix", () => {
     expect(plan.rotationPeriodDays).toBe(365);
     expect(plan.changes.map((c) => [c.arn, c.change, c.fromPeriodDays, c.toPeriodDays])).toEqual(
       expect.arrayContaining([
-        [off.meta.Arn, "enable-rotation", undefined, 365],
-        [long.meta.Arn, "set-period", 1000, 365],
+        [off.arn, "enable-rotation", undefined, 365],
+        [long.arn, "set-period", 1000, 365],
       ]),
     );
     expect(plan.changes).toHaveLength(2);
-    expect(plan.manual.map((m) => m.arn)).toEqual([overdue.meta.Arn]);
+    expect(plan.manual.map((m) => m.arn)).toEqual([overdue.arn]);
     expect(plan.manual[0]?.action).toContain("rekey keys rotate");
   });
 
@@ -293,25 +302,25 @@ describe("planRotationFix / applyRotationFix", () => {
   it("applies exactly the planned keys, verifies each, and goes on past a failing key", async () => {
     const { kms, report, off, long } = await setup();
     const plan = planRotationFix(report, { rotationPeriodDays: 180 });
-    kms.failures.set(
-      `EnableKeyRotation:${off.meta.Arn}`,
-      new FakeAwsError("AccessDeniedException", "denied"),
-    );
+    kms.fail({
+      operation: "EnableKeyRotation",
+      keyId: off.arn,
+      error: "AccessDeniedException",
+      message: "denied",
+    });
     const results = await applyRotationFix(kms, plan);
-    const enableCalls = kms.calls.filter((c) => c.startsWith("EnableKeyRotation:"));
-    expect(enableCalls.sort()).toEqual(
-      [`EnableKeyRotation:${off.meta.Arn}`, `EnableKeyRotation:${long.meta.Arn}`].sort(),
-    );
+    const enableCalls = kms.calls.filter((c) => c.op === "EnableKeyRotation").map((c) => c.keyId);
+    expect(enableCalls.sort()).toEqual([off.arn, long.arn].sort());
     const byArn = new Map(results.map((r) => [r.change.arn, r]));
-    expect(byArn.get(off.meta.Arn!)).toMatchObject({
+    expect(byArn.get(off.arn)).toMatchObject({
       status: "failed",
       error: expect.stringMatching(/AccessDenied/),
     });
-    expect(byArn.get(long.meta.Arn!)).toMatchObject({
+    expect(byArn.get(long.arn)).toMatchObject({
       status: "applied",
       after: { enabled: true, periodDays: 180 },
     });
-    expect(long.periodDays).toBe(180);
+    expect(long.rotationPeriodDays).toBe(180);
   });
 
   it("reports a change the re-read does not confirm as failed", async () => {

@@ -11,10 +11,12 @@ import {
   type CutoverRewrapRequest,
 } from "../src/keys/cutover-alias.js";
 import { KeyToolError } from "../src/keys/errors.js";
-import { ACCOUNT, FakeAwsError, FakeKmsAdmin, defaultPolicy, fakeTime } from "./keys-fake-kms.js";
+import { FakeKms, FakeKmsError, type FakeKmsCall } from "@rekey/localstack/fake-kms";
+import { fakeTime } from "./helpers/fake-time.js";
 
+const { accountId: ACCOUNT } = new FakeKms().state;
 const APP = `arn:aws:iam::${ACCOUNT}:role/app`;
-const root = JSON.parse(defaultPolicy()).Statement[0];
+const root = JSON.parse(new FakeKms().state.defaultPolicy()).Statement[0];
 const appUse = {
   Sid: "AppUse",
   Effect: "Allow",
@@ -25,19 +27,15 @@ const appUse = {
 const policy = (...s: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: s });
 
 function setup(targetPolicy = policy(root, appUse)) {
-  const kms = new FakeKmsAdmin();
-  const old = kms.add({
+  const kms = new FakeKms({ pageSize: 2 });
+  const old = kms.addKey({
     alias: "alias/app-data",
     policy: policy(root, appUse),
     description: "app data",
     rotation: 180,
+    tags: { team: "payments", env: "prod", cost: "42" },
   });
-  old.tags = [
-    { TagKey: "team", TagValue: "payments" },
-    { TagKey: "env", TagValue: "prod" },
-    { TagKey: "cost", TagValue: "42" },
-  ];
-  const next = kms.add({ policy: targetPolicy, rotation: 365 });
+  const next = kms.addKey({ policy: targetPolicy, rotation: 365 });
   return { kms, old, next };
 }
 
@@ -60,11 +58,11 @@ describe("preflightCutover", () => {
     const { kms, old, next } = setup();
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
     });
     expect(p.passed).toBe(true);
-    expect(p.current?.arn).toBe(old.meta.Arn);
-    expect(p.target?.arn).toBe(next.meta.Arn);
+    expect(p.current?.arn).toBe(old.arn);
+    expect(p.target?.arn).toBe(next.arn);
     expect(status(p)).toEqual({
       alias: "pass",
       "current-access": "pass",
@@ -81,19 +79,19 @@ describe("preflightCutover", () => {
       "iam-policies": "info",
     });
     // What the preflight cannot see is said, not passed over (seed 000's second cause).
-    expect(p.checks.find((c) => c.id === "iam-policies")?.details.join(" ")).toContain(old.meta.Arn!);
+    expect(p.checks.find((c) => c.id === "iam-policies")?.details.join(" ")).toContain(old.arn);
     expect(p.checks.find((c) => c.id === "target-usable")?.details).toEqual([
       "GenerateDataKey DryRun: the call would succeed",
     ]);
     // The probe was a DryRun: no real data key was made.
-    expect(kms.calls.filter((c) => c.startsWith("GenerateDataKey"))).toHaveLength(1);
+    expect(kms.calls.filter((c) => c.op === "GenerateDataKey")).toHaveLength(1);
   });
 
   it("fails on a target whose policy lacks a principal of the current key, and names it", async () => {
     const { kms, next } = setup(policy(root));
     const p = await preflightCutover(kms, {
       alias: "alias/app-data",
-      target: { kind: "key", keyId: next.meta.KeyId! },
+      target: { kind: "key", keyId: next.id },
     });
     expect(p.passed).toBe(false);
     const principals = p.checks.find((c) => c.id === "principals")!;
@@ -106,7 +104,7 @@ describe("preflightCutover", () => {
     const { kms, next } = setup(policy(appUse));
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
     });
     expect(status(p)["root-statement"]).toBe("fail");
     expect(p.passed).toBe(false);
@@ -114,10 +112,10 @@ describe("preflightCutover", () => {
 
   it("fails on a disabled target: state and usability", async () => {
     const { kms, next } = setup();
-    next.meta.KeyState = "Disabled";
+    next.state = "Disabled";
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
     });
     expect(status(p)).toMatchObject({ "target-enabled": "fail", "target-usable": "fail" });
     expect(p.checks.find((c) => c.id === "target-usable")?.details[0]).toMatch(/DisabledException/);
@@ -125,15 +123,15 @@ describe("preflightCutover", () => {
 
   it("fails on an asymmetric target, on the alias's own key, and on an unknown alias or key", async () => {
     const { kms, old } = setup();
-    const rsa = kms.add({ spec: "RSA_2048", usage: "SIGN_VERIFY" });
+    const rsa = kms.addKey({ spec: "RSA_2048", usage: "SIGN_VERIFY" });
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: rsa.meta.Arn! },
+      target: { kind: "key", keyId: rsa.arn },
     });
     expect(status(p)).toMatchObject({ "target-symmetric": "fail", "target-usage": "fail" });
     const same = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: old.meta.Arn! },
+      target: { kind: "key", keyId: old.arn },
     });
     expect(status(same)["target-distinct"]).toBe("fail");
     const noAlias = await preflightCutover(kms, { alias: "nope", target: { kind: "new" } });
@@ -151,7 +149,7 @@ describe("preflightCutover", () => {
     kms.ignoreDryRun = true;
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
     });
     expect(p.checks.find((c) => c.id === "target-usable")).toMatchObject({
       status: "pass",
@@ -161,17 +159,19 @@ describe("preflightCutover", () => {
 
   it("lists the current key's grants as not carried over, and requires their grantees on the target", async () => {
     const { kms, old, next } = setup();
-    old.grants = [
-      {
-        GrantId: "abcdef0123456789",
-        Name: "batch-reader",
-        GranteePrincipal: `arn:aws:iam::${ACCOUNT}:role/batch`,
-        Operations: ["Decrypt"],
-      },
-    ];
+    old.grants.push({
+      grantId: "abcdef0123456789",
+      grantToken: "token",
+      name: "batch-reader",
+      createdAt: kms.clock.now(),
+      granteePrincipal: `arn:aws:iam::${ACCOUNT}:role/batch`,
+      retiringPrincipal: undefined,
+      operations: ["Decrypt"],
+      constraints: undefined,
+    });
     const p = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
     });
     expect(status(p)).toMatchObject({ grants: "warn", principals: "fail" });
     expect(p.grants).toEqual([
@@ -186,7 +186,7 @@ describe("preflightCutover", () => {
     // ignoring that principal turns the failure into a warning
     const ignored = await preflightCutover(kms, {
       alias: "app-data",
-      target: { kind: "key", keyId: next.meta.Arn! },
+      target: { kind: "key", keyId: next.arn },
       ignorePrincipals: [`arn:aws:iam::${ACCOUNT}:role/batch`],
     });
     expect(ignored.passed).toBe(true);
@@ -200,12 +200,12 @@ describe("cutoverAlias", () => {
     await expect(
       cutoverAlias(kms, {
         alias: "app-data",
-        to: next.meta.Arn!,
+        to: next.arn,
         onPreflight: (_p, phase) => seen.push(phase),
       }),
     ).rejects.toMatchObject({ code: "ERR_PREFLIGHT_FAILED", message: expect.stringContaining("principals") });
     expect(seen).toEqual(["final"]);
-    expect(kms.calls.some((c) => c.startsWith("UpdateAlias") || c.startsWith("CreateKey"))).toBe(false);
+    expect(kms.calls.some((c) => c.op === "UpdateAlias" || c.op === "CreateKey")).toBe(false);
   });
 
   it("moves the alias to an existing key, verifies it, then rewraps with the alias as target", async () => {
@@ -213,7 +213,7 @@ describe("cutoverAlias", () => {
     const requests: CutoverRewrapRequest[] = [];
     const r = await cutoverAlias(kms, {
       alias: "app-data",
-      to: next.meta.Arn!,
+      to: next.arn,
       rewrap: async (req) => {
         requests.push(req);
         return "done";
@@ -221,15 +221,15 @@ describe("cutoverAlias", () => {
     });
     expect(r).toMatchObject({
       aliasUpdated: true,
-      previousKeyArn: old.meta.Arn,
-      newKeyArn: next.meta.Arn,
+      previousKeyArn: old.arn,
+      newKeyArn: next.arn,
       rewrap: "done",
     });
-    expect(kms.aliases.get("alias/app-data")).toBe(next.meta.KeyId);
+    expect(kms.aliasTarget("alias/app-data")).toBe(next.id);
     expect(requests).toEqual([
-      { alias: "alias/app-data", previousKeyArn: old.meta.Arn, newKeyArn: next.meta.Arn, dryRun: false },
+      { alias: "alias/app-data", previousKeyArn: old.arn, newKeyArn: next.arn, dryRun: false },
     ]);
-    expect(old.meta.KeyState).toBe("Enabled");
+    expect(old.state).toBe("Enabled");
   });
 
   it("--to new copies description, tags and policy, enables rotation, then moves the alias", async () => {
@@ -243,16 +243,16 @@ describe("cutoverAlias", () => {
     });
     expect(phases).toEqual(["before-create", "final"]);
     const created = r.createdKey!;
-    const key = kms.find(created.arn);
-    expect(key.meta.Description).toBe("app data");
+    const key = kms.findKey(created.arn);
+    expect(key.description).toBe("app data");
     expect(key.tags).toEqual(old.tags);
     expect(key.policy).toBe(old.policy);
     expect(key.rotationEnabled).toBe(true);
-    expect(key.periodDays).toBe(180); // the old key's period
+    expect(key.rotationPeriodDays).toBe(180); // the old key's period
     expect(created.rotationPeriodDays).toBe(180);
-    expect(kms.aliases.get("alias/app-data")).toBe(created.keyId);
+    expect(kms.aliasTarget("alias/app-data")).toBe(created.keyId);
     expect(r.newKeyArn).toBe(created.arn);
-    expect(old.meta.KeyState).toBe("Enabled");
+    expect(old.state).toBe("Enabled");
   });
 
   it("--dry-run changes nothing and asks the rewrap for a plan", async () => {
@@ -269,19 +269,19 @@ describe("cutoverAlias", () => {
     expect(r.aliasUpdated).toBe(false);
     expect(r.createdKey).toBeUndefined();
     expect(requests).toEqual([{ alias: "alias/app-data", previousKeyArn: expect.any(String), dryRun: true }]);
-    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey|EnableKeyRotation)/.test(c))).toBe(false);
-    const existing = await cutoverAlias(kms, { alias: "app-data", to: next.meta.Arn!, dryRun: true });
-    expect(existing).toMatchObject({ aliasUpdated: false, newKeyArn: next.meta.Arn });
-    expect(kms.calls.some((c) => c.startsWith("UpdateAlias"))).toBe(false);
+    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey|EnableKeyRotation)/.test(c.op))).toBe(false);
+    const existing = await cutoverAlias(kms, { alias: "app-data", to: next.arn, dryRun: true });
+    expect(existing).toMatchObject({ aliasUpdated: false, newKeyArn: next.arn });
+    expect(kms.calls.some((c) => c.op === "UpdateAlias")).toBe(false);
   });
 
   it("names the created key when rotation cannot be enabled on it", async () => {
     const { kms } = setup();
-    kms.failures.set("EnableKeyRotation", new FakeAwsError("AccessDeniedException", "no"));
+    kms.fail({ operation: "EnableKeyRotation", error: "AccessDeniedException", message: "no" });
     await expect(cutoverAlias(kms, { alias: "app-data", to: "new" })).rejects.toThrow(
       /created arn:aws:kms:.*:key\/.* but could not enable its rotation/,
     );
-    expect(kms.calls.some((c) => c.startsWith("UpdateAlias"))).toBe(false);
+    expect(kms.calls.some((c) => c.op === "UpdateAlias")).toBe(false);
   });
 });
 
@@ -293,15 +293,17 @@ describe("cutoverAlias: reading the alias back (KMS aliases are eventually consi
     const rewrapped: CutoverRewrapRequest[] = [];
     const r = await cutoverAlias(kms, {
       alias: "app-data",
-      to: next.meta.Arn!,
+      to: next.arn,
       aliasReadBack: time,
       rewrap: async (req) => {
         rewrapped.push(req);
       },
     });
     expect(r.aliasUpdated).toBe(true);
-    const afterUpdate = kms.calls.slice(kms.calls.indexOf("UpdateAlias:alias/app-data") + 1);
-    expect(afterUpdate.filter((c) => c === "DescribeKey:alias/app-data")).toHaveLength(4);
+    const afterUpdate = kms.calls.slice(
+      kms.calls.findIndex((c) => c.op === "UpdateAlias" && c.keyId === "alias/app-data") + 1,
+    );
+    expect(afterUpdate.filter((c) => c.op === "DescribeKey" && c.keyId === "alias/app-data")).toHaveLength(4);
     expect(time.sleeps).toEqual([250, 500, 1000]);
     expect(rewrapped).toHaveLength(1);
   });
@@ -313,7 +315,7 @@ describe("cutoverAlias: reading the alias back (KMS aliases are eventually consi
     let rewraps = 0;
     const err = await cutoverAlias(kms, {
       alias: "app-data",
-      to: next.meta.Arn!,
+      to: next.arn,
       aliasReadBack: { ...time, timeoutMs: 10_000 },
       rewrap: async () => {
         rewraps++;
@@ -321,8 +323,8 @@ describe("cutoverAlias: reading the alias back (KMS aliases are eventually consi
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeyToolError);
     expect(err).toMatchObject({ code: "ERR_ALIAS_MISMATCH" });
-    expect((err as Error).message).toContain(`still points at ${old.meta.Arn}, not ${next.meta.Arn}`);
-    expect((err as Error).message).toContain(`run again with --to ${next.meta.Arn} to resume`);
+    expect((err as Error).message).toContain(`still points at ${old.arn}, not ${next.arn}`);
+    expect((err as Error).message).toContain(`run again with --to ${next.arn} to resume`);
     expect(rewraps).toBe(0);
     // bounded: 250 + 500 + 1000 + 2000 + 4000 + 2250 (the rest of the 10 s)
     expect(time.sleeps).toEqual([250, 500, 1000, 2000, 4000, 2250]);
@@ -333,13 +335,13 @@ describe("cutoverAlias: a re-run resumes", () => {
   it("--to KEY when the alias already points at it: no preflight, no move, the rewrap runs again", async () => {
     const { kms, old, next } = setup();
     const records: CutoverRecord[] = [];
-    await cutoverAlias(kms, { alias: "app-data", to: next.meta.Arn!, onRecord: (r) => void records.push(r) });
+    await cutoverAlias(kms, { alias: "app-data", to: next.arn, onRecord: (r) => void records.push(r) });
     expect(records).toEqual([
       {
         rekeyCutover: 1,
         alias: "alias/app-data",
-        previousKeyArn: old.meta.Arn,
-        newKeyArn: next.meta.Arn,
+        previousKeyArn: old.arn,
+        newKeyArn: next.arn,
         created: false,
       },
     ]);
@@ -349,7 +351,7 @@ describe("cutoverAlias: a re-run resumes", () => {
     const requests: CutoverRewrapRequest[] = [];
     const r = await cutoverAlias(kms, {
       alias: "app-data",
-      to: next.meta.KeyId!,
+      to: next.id,
       record: records[0]!,
       onResume: (x) => resumes.push(x),
       onPreflight: (_p, phase) => preflights.push(phase),
@@ -359,33 +361,33 @@ describe("cutoverAlias: a re-run resumes", () => {
       },
     });
     expect(resumes).toEqual([
-      { alias: "alias/app-data", keyArn: next.meta.Arn, previousKeyArn: old.meta.Arn, state: "moved" },
+      { alias: "alias/app-data", keyArn: next.arn, previousKeyArn: old.arn, state: "moved" },
     ]);
     expect(preflights).toEqual([]);
-    expect(r).toMatchObject({ aliasUpdated: false, newKeyArn: next.meta.Arn, rewrap: "again" });
+    expect(r).toMatchObject({ aliasUpdated: false, newKeyArn: next.arn, rewrap: "again" });
     expect(r.preflight).toBeUndefined();
     expect(requests).toEqual([
-      { alias: "alias/app-data", previousKeyArn: old.meta.Arn, newKeyArn: next.meta.Arn, dryRun: false },
+      { alias: "alias/app-data", previousKeyArn: old.arn, newKeyArn: next.arn, dryRun: false },
     ]);
-    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey|GetKeyPolicy|GenerateDataKey)/.test(c))).toBe(
+    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey|GetKeyPolicy|GenerateDataKey)/.test(c.op))).toBe(
       false,
     );
   });
 
   it("--to KEY without a record: resumes too, without naming the previous key", async () => {
     const { kms, next } = setup();
-    kms.aliases.set("alias/app-data", next.meta.KeyId!);
+    kms.setAlias("alias/app-data", next.id);
     const requests: CutoverRewrapRequest[] = [];
     const r = await cutoverAlias(kms, {
       alias: "app-data",
-      to: next.meta.Arn!,
+      to: next.arn,
       rewrap: async (req) => {
         requests.push(req);
       },
     });
-    expect(r.resumed).toEqual({ alias: "alias/app-data", keyArn: next.meta.Arn, state: "moved" });
+    expect(r.resumed).toEqual({ alias: "alias/app-data", keyArn: next.arn, state: "moved" });
     expect(r.previousKeyArn).toBeUndefined();
-    expect(requests).toEqual([{ alias: "alias/app-data", newKeyArn: next.meta.Arn, dryRun: false }]);
+    expect(requests).toEqual([{ alias: "alias/app-data", newKeyArn: next.arn, dryRun: false }]);
   });
 
   it("--to new after the alias moved: the recorded key, no second key", async () => {
@@ -396,15 +398,15 @@ describe("cutoverAlias: a re-run resumes", () => {
       to: "new",
       onRecord: (r) => void (record = r),
     });
-    expect(record).toMatchObject({ newKeyArn: first.newKeyArn, previousKeyArn: old.meta.Arn, created: true });
-    const keys = kms.keys.size;
+    expect(record).toMatchObject({ newKeyArn: first.newKeyArn, previousKeyArn: old.arn, created: true });
+    const keys = kms.state.keys.size;
     const r = await cutoverAlias(kms, {
       alias: "app-data",
       to: "new",
       record: record!,
       rewrap: async () => 1,
     });
-    expect(kms.keys.size).toBe(keys);
+    expect(kms.state.keys.size).toBe(keys);
     expect(r).toMatchObject({ aliasUpdated: false, newKeyArn: first.newKeyArn, rewrap: 1 });
     expect(r.resumed?.state).toBe("moved");
   });
@@ -413,10 +415,10 @@ describe("cutoverAlias: a re-run resumes", () => {
     const { kms } = setup();
     let record: CutoverRecord | undefined;
     await cutoverAlias(kms, { alias: "app-data", to: "new", onRecord: (r) => void (record = r) });
-    const keys = kms.keys.size;
+    const keys = kms.state.keys.size;
     const describe = kms.describeKey.bind(kms);
     kms.describeKey = async (input) => {
-      if (input.KeyId === record!.newKeyArn) throw new FakeAwsError("KMSInternalException", "try later");
+      if (input.KeyId === record!.newKeyArn) throw new FakeKmsError("KMSInternalException", "try later", 500);
       return describe(input);
     };
     const e = await cutoverAlias(kms, { alias: "app-data", to: "new", record: record! }).catch(
@@ -424,7 +426,7 @@ describe("cutoverAlias: a re-run resumes", () => {
     );
     expect(e).toBeInstanceOf(KeyToolError);
     expect((e as KeyToolError).code).toBe("ERR_KMS");
-    expect(kms.keys.size).toBe(keys);
+    expect(kms.state.keys.size).toBe(keys);
   });
 
   it("--to new whose key was created but whose alias did not move: that key is checked and used", async () => {
@@ -436,13 +438,13 @@ describe("cutoverAlias: a re-run resumes", () => {
       to: "new",
       onRecord: (r) => void (record = r),
       onKeyCreated: () => {
-        kms.failures.set("UpdateAlias", new FakeAwsError("AccessDeniedException", "not now"));
+        kms.fail({ operation: "UpdateAlias", error: "AccessDeniedException", message: "not now" });
       },
     }).catch((e: unknown) => e);
     expect(firstRun).toMatchObject({ code: "ERR_KMS" });
-    expect(kms.aliases.get("alias/app-data")).toBe(old.meta.KeyId);
-    kms.failures.clear();
-    const keys = kms.keys.size;
+    expect(kms.aliasTarget("alias/app-data")).toBe(old.id);
+    kms.clearFailures();
+    const keys = kms.state.keys.size;
     const phases: string[] = [];
     const resumes: CutoverResume[] = [];
     const r = await cutoverAlias(kms, {
@@ -452,28 +454,28 @@ describe("cutoverAlias: a re-run resumes", () => {
       onResume: (x) => resumes.push(x),
       onPreflight: (p, phase) => phases.push(`${phase}:${p.target?.arn}`),
     });
-    expect(kms.keys.size).toBe(keys);
+    expect(kms.state.keys.size).toBe(keys);
     expect(resumes.map((x) => x.state)).toEqual(["created"]);
     expect(phases).toEqual([`final:${record!.newKeyArn}`]);
     expect(r).toMatchObject({
       aliasUpdated: true,
       newKeyArn: record!.newKeyArn,
-      previousKeyArn: old.meta.Arn,
+      previousKeyArn: old.arn,
     });
-    expect(kms.find("alias/app-data").meta.Arn).toBe(record!.newKeyArn);
+    expect(kms.findKey("alias/app-data").arn).toBe(record!.newKeyArn);
   });
 
   it("the record is kept before the alias moves (for new: right after the key exists)", async () => {
     const { kms } = setup();
-    const callsAtRecord: string[][] = [];
+    const callsAtRecord: FakeKmsCall[][] = [];
     await cutoverAlias(kms, {
       alias: "app-data",
       to: "new",
       onRecord: () => void callsAtRecord.push([...kms.calls]),
     });
     expect(callsAtRecord).toHaveLength(1);
-    expect(callsAtRecord[0]!.some((c) => c.startsWith("CreateKey"))).toBe(true);
-    expect(callsAtRecord[0]!.some((c) => c.startsWith("UpdateAlias"))).toBe(false);
+    expect(callsAtRecord[0]!.some((c) => c.op === "CreateKey")).toBe(true);
+    expect(callsAtRecord[0]!.some((c) => c.op === "UpdateAlias")).toBe(false);
     // nothing is recorded in a dry run
     let recorded = 0;
     await cutoverAlias(kms, { alias: "app-data", to: "new", dryRun: true, onRecord: () => void recorded++ });
@@ -482,21 +484,21 @@ describe("cutoverAlias: a re-run resumes", () => {
 
   it("refuses a record of another cutover", async () => {
     const { kms, old, next } = setup();
-    const other = kms.add({ rotation: 365 });
+    const other = kms.addKey({ rotation: 365 });
     const record: CutoverRecord = {
       rekeyCutover: 1,
       alias: "alias/app-data",
-      previousKeyArn: old.meta.Arn!,
-      newKeyArn: other.meta.Arn!,
+      previousKeyArn: old.arn,
+      newKeyArn: other.arn,
       created: false,
     };
-    await expect(cutoverAlias(kms, { alias: "app-data", to: next.meta.Arn!, record })).rejects.toMatchObject({
+    await expect(cutoverAlias(kms, { alias: "app-data", to: next.arn, record })).rejects.toMatchObject({
       code: "ERR_INVALID_ARGUMENT",
       message: expect.stringContaining("another checkpoint"),
     });
     await expect(
       cutoverAlias(kms, { alias: "app-data", to: "new", record: { ...record, alias: "alias/other" } }),
     ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
-    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey)/.test(c))).toBe(false);
+    expect(kms.calls.some((c) => /^(UpdateAlias|CreateKey)/.test(c.op))).toBe(false);
   });
 });

@@ -7,17 +7,17 @@ import { describe, expect, it } from "vitest";
 import type { KmsCallEvent } from "@rekey/core";
 import { kmsAdminOf } from "../src/keys/kms-admin.js";
 import { keyRotationStatus } from "../src/keys/key-rotation-status.js";
-import { FakeAwsError, FakeKmsAdmin } from "./keys-fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 
 describe("kmsAdminOf onKmsCall", () => {
   it("reports each call a key tool makes, in order, with the facts KMS answered", async () => {
-    const fake = new FakeKmsAdmin();
-    const key = fake.add({ alias: "alias/app" });
+    const fake = new FakeKms({ pageSize: 2 });
+    const key = fake.addKey({ alias: "alias/app" });
     const events: KmsCallEvent[] = [];
     const kms = kmsAdminOf(fake, { onKmsCall: (e) => events.push(e) });
     await keyRotationStatus(kms, "alias/app");
     // Every call the fake saw was reported, in the same order.
-    expect(events.map((e) => e.operation)).toEqual(fake.calls.map((c) => c.split(":")[0]));
+    expect(events.map((e) => e.operation)).toEqual(fake.calls.map((c) => c.op));
     expect(events.map((e) => e.operation)).toEqual([
       "DescribeKey",
       "ListAliases",
@@ -27,7 +27,7 @@ describe("kmsAdminOf onKmsCall", () => {
     const describe = events.find((e) => e.operation === "DescribeKey");
     expect(describe).toMatchObject({
       keyId: "alias/app",
-      keyArn: key.meta.Arn,
+      keyArn: key.arn,
       keyMaterialId: key.materials.at(-1)?.id,
     });
     for (const e of events) {
@@ -37,9 +37,9 @@ describe("kmsAdminOf onKmsCall", () => {
   });
 
   it("reports a failed call with its error name, and the tool still fails as before", async () => {
-    const fake = new FakeKmsAdmin();
-    fake.add({ alias: "alias/app" });
-    fake.failures.set("DescribeKey", new FakeAwsError("AccessDeniedException"));
+    const fake = new FakeKms({ pageSize: 2 });
+    fake.addKey({ alias: "alias/app" });
+    fake.fail({ operation: "DescribeKey", error: "AccessDeniedException" });
     const events: KmsCallEvent[] = [];
     const kms = kmsAdminOf(fake, { onKmsCall: (e) => events.push(e) });
     await expect(keyRotationStatus(kms, "alias/app")).rejects.toMatchObject({
@@ -55,7 +55,7 @@ describe("kmsAdminOf onKmsCall", () => {
   });
 
   it("without onKmsCall, an API object is returned as it is", () => {
-    const fake = new FakeKmsAdmin();
+    const fake = new FakeKms({ pageSize: 2 });
     expect(kmsAdminOf(fake)).toBe(fake);
   });
 });
