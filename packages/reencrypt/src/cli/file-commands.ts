@@ -1,8 +1,9 @@
 /**
- * The file commands of the `rekey` CLI: `encrypt`, `decrypt` and `inspect`. Input is a file or
- * stdin (`-` or omitted), output a file or stdout (`-` or omitted); processing streams with
- * memory bounded by the frame size. A failure is one line on stderr and a non-zero exit code, and
- * never leaves a partial output file (see `openAtomicOutput`).
+ * The file commands of the `rekey` CLI: `encrypt`, `decrypt` and `inspect`. Input is a file,
+ * stdin (`-` or omitted) or `s3://bucket/key`, output a file, stdout (`-` or omitted) or
+ * `s3://bucket/key`; processing streams with memory bounded by the frame size (and one upload
+ * part for S3). A failure is one line on stderr and a non-zero exit code, and never leaves a
+ * partial output file or object (see `openAtomicOutput`, `openS3Output`).
  */
 import type { Command } from "commander";
 import {
@@ -86,6 +87,7 @@ async function encryptAction(ctx: CliContext, input: string | undefined, flags: 
       ],
       stdin: ctx.stdin,
       stdout: ctx.stdout,
+      s3: () => ctx.s3Client(awsOptionsOf(flags)),
       ...(flags.force ? { force: true } : {}),
     });
   } catch (e) {
@@ -119,6 +121,7 @@ async function decryptAction(ctx: CliContext, input: string | undefined, flags: 
       transforms: [head, decryptStream({ keyring, requiredEncryptionContext: required })],
       stdin: ctx.stdin,
       stdout: ctx.stdout,
+      s3: () => ctx.s3Client(awsOptionsOf(flags)),
       // Plaintext: readable by its owner only.
       mode: 0o600,
       ...(flags.force ? { force: true } : {}),
@@ -175,8 +178,8 @@ function keyringOptions(command: Command, purpose: "encrypt" | "decrypt"): Comma
       collect,
       [],
     )
-    .option("-o, --output <file>", "output file, or - for stdout", "-")
-    .option("-f, --force", "replace the output file if it exists");
+    .option("-o, --output <file>", "output file, - for stdout, or s3://bucket/key", "-")
+    .option("-f, --force", "replace the output file or object if it exists");
 }
 
 /**
@@ -194,8 +197,8 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
     keyringOptions(
       program
         .command("encrypt")
-        .description("Encrypt a file or stdin into a rekey message")
-        .argument("[input]", "file to encrypt, or - for stdin", "-")
+        .description("Encrypt a file, stdin or an S3 object into a rekey message")
+        .argument("[input]", "file to encrypt, - for stdin, or s3://bucket/key", "-")
         .option("--frame-size <bytes>", `plaintext bytes per frame (default: ${DEFAULT_FRAME_LENGTH})`)
         .option(
           "--signed",
@@ -209,8 +212,8 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
     keyringOptions(
       program
         .command("decrypt")
-        .description("Decrypt a rekey message from a file or stdin")
-        .argument("[input]", "file to decrypt, or - for stdin", "-"),
+        .description("Decrypt a rekey message from a file, stdin or an S3 object")
+        .argument("[input]", "file to decrypt, - for stdin, or s3://bucket/key", "-"),
       "decrypt",
     ),
   ).action((input: string | undefined, flags: FileFlags) => decryptAction(ctx, input, flags));

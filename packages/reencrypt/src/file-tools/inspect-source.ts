@@ -7,8 +7,8 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { inspect, inspectStream, type Inspection } from "@rekey/core";
 import { completePrefix, DEFAULT_HEADER_READ_BYTES } from "../planning/read-prefix.js";
-import { parseS3Url } from "../sources/source-spec.js";
 import { FileError } from "./errors.js";
+import { isS3Url, parseS3ObjectUrl, s3Reason } from "./s3-object-url.js";
 import { openInput } from "./transform-file.js";
 
 /** What {@link inspectSource} returns: the inspection without the parsed binary prefix. */
@@ -31,26 +31,6 @@ export interface InspectSourceOptions {
 function strip(source: string, i: Inspection, size?: number): SourceInspection {
   const { prefix: _prefix, ...rest } = i;
   return { source, ...(size === undefined ? {} : { size }), ...rest };
-}
-
-function s3Reason(e: unknown): string {
-  const name = (e as { name?: string }).name ?? "";
-  if (name === "NoSuchKey" || name === "NotFound") return "no such object";
-  if (name === "NoSuchBucket") return "no such bucket";
-  return name ? `${name}: ${(e as Error).message}` : String(e);
-}
-
-/** Parses `s3://bucket/key` (a key is required). */
-export function parseS3ObjectUrl(url: string): { bucket: string; key: string } {
-  let parsed;
-  try {
-    parsed = parseS3Url(url);
-  } catch {
-    throw new FileError("ERR_USAGE", `"${url}" is not s3://bucket/key`);
-  }
-  if (!parsed.prefix || parsed.prefix.endsWith("/"))
-    throw new FileError("ERR_USAGE", `"${url}" names no object: use s3://bucket/key`);
-  return { bucket: parsed.bucket, key: parsed.prefix };
 }
 
 async function inspectS3(url: string, options: InspectSourceOptions): Promise<SourceInspection> {
@@ -105,7 +85,7 @@ export async function inspectSource(
   source: string,
   options: InspectSourceOptions,
 ): Promise<SourceInspection> {
-  if (source.startsWith("s3://")) return inspectS3(source, options);
+  if (isS3Url(source)) return inspectS3(source, options);
   const { stream, size } = await openInput(source, options.stdin);
   return strip(source, await inspectStream(stream), size);
 }

@@ -3,7 +3,8 @@
  * part buffer of `partBytes`; a stream that ends within the first part becomes one `PutObject`,
  * a longer one a multipart upload whose parts go up one at a time (the stream waits meanwhile —
  * back-pressure, so memory stays at one part plus stream buffers). Both end with the conditional
- * write (`If-Match`); `beforeCommit` runs just before it, and can still veto the write.
+ * write (`If-Match` for a replacement, `If-None-Match: *` for a new object); `beforeCommit` runs
+ * just before it, and can still veto the write.
  * A failure aborts the multipart upload. A `NoSuchUpload` answer to the complete is rethrown
  * as is: after a lost answer, a retry finds the upload already completed.
  */
@@ -22,8 +23,10 @@ import type { WrittenVersion } from "../../model/object-store.js";
 /** Options of {@link uploadStream}. */
 export interface UploadStreamOptions {
   readonly ref: S3ObjectRef;
-  /** The ETag the object must still have when the write commits; absent for a new object. */
+  /** The ETag the object must still have when the write commits. */
   readonly ifMatch?: string;
+  /** Create only: the write fails (412) if any object has the key when it commits. @default false */
+  readonly ifNoneMatch?: boolean;
   readonly params: PreservedWriteParams;
   /** Bytes per part (≥ 5 MiB); the memory an upload holds. */
   readonly partBytes: number;
@@ -50,6 +53,10 @@ export async function uploadStream(
   options: UploadStreamOptions,
 ): Promise<UploadedObject> {
   const { ref, partBytes } = options;
+  const conditions = {
+    ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+    ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+  };
   let uploadId: string | undefined;
   const parts: CompletedPart[] = [];
   let buffer = Buffer.allocUnsafe(partBytes);
@@ -103,7 +110,7 @@ export async function uploadStream(
             Key: ref.key,
             Body: body,
             ContentLength: body.length,
-            ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+            ...conditions,
             ...options.params,
           }),
           o,
@@ -128,7 +135,7 @@ export async function uploadStream(
             Key: ref.key,
             UploadId: id,
             MultipartUpload: { Parts: parts },
-            ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+            ...conditions,
           }),
           o,
         ),
