@@ -244,7 +244,7 @@ describe("encrypt / decrypt to and from s3://", () => {
     expect(await openUploads()).toEqual([]);
   });
 
-  it("an abandoned output (abort(), as Ctrl-C does) after parts were uploaded leaves no object and no upload", async () => {
+  it("an abandoned output (abort()) after parts were uploaded leaves no object and no upload", async () => {
     const out = await openS3Output(url("abandoned.bin"), { s3: aws.s3, partBytes: 5 * MiB });
     const part = randomBytes(MiB);
     for (let i = 0; i < 6; i++)
@@ -274,6 +274,34 @@ describe("encrypt / decrypt to and from s3://", () => {
       () => {},
     );
     expect(await objectExists("uncommitted.bin")).toBe(false);
+  });
+
+  it("a HeadObject refused with 403 (no read permission) cannot tell: If-None-Match alone decides", async () => {
+    const writeOnly = aws.createS3Client();
+    writeOnly.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "HeadObjectCommand")
+          throw Object.assign(new Error("Forbidden"), {
+            name: "Forbidden",
+            $metadata: { httpStatusCode: 403 },
+          });
+        return next(args);
+      },
+      { step: "initialize", name: "refuseHead" },
+    );
+    const write = async (key: string) => {
+      const out = await openS3Output(url(key), { s3: writeOnly });
+      out.stream.end("mine");
+      await out.commit();
+    };
+    await write("free.bin");
+    expect((await objectBytes("free.bin")).toString()).toBe("mine");
+    await put("taken.bin", "theirs");
+    await expect(write("taken.bin")).rejects.toMatchObject({
+      code: "ERR_OUTPUT",
+      message: `${url("taken.bin")} already exists (use --force to replace it)`,
+    });
+    expect((await objectBytes("taken.bin")).toString()).toBe("theirs");
   });
 });
 
