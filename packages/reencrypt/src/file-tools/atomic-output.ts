@@ -63,7 +63,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export interface AtomicOutput {
   /** Where the bytes go. */
   readonly stream: Writable;
-  /** The final path, or `-` for stdout. */
+  /** The final path, `-` for stdout, or the `s3://bucket/key` of `openS3Output`. */
   readonly path: string;
   /** Makes the output visible (after the stream finished); for stdout, waits until it is written. */
   commit(): Promise<void>;

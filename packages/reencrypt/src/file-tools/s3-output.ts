@@ -5,7 +5,8 @@
  *
  * The bytes stream into the S3 store's own upload (`uploadStream`): gathered into one part of
  * `partBytes` at a time, a `PutObject` when the whole output fits in the first part, a multipart
- * upload otherwise, so memory stays at about one part whatever the size. The request that makes
+ * upload otherwise, so memory stays at about one part whatever the size (8 MiB, larger only for
+ * an input of known size above about 70 GiB, so that its output fits in S3's 10,000 parts). The request that makes
  * the object visible (that `PutObject`, or `CompleteMultipartUpload`) is held until `commit()` is
  * called — after the whole pipeline succeeded, so for decrypt after every frame authenticated —
  * and any failure, or `abort()`, aborts the multipart upload: no partial object ever appears.
@@ -27,8 +28,29 @@ import type { AtomicOutput } from "./atomic-output.js";
 import { FileError } from "./errors.js";
 import { parseS3ObjectUrl, s3Reason } from "./s3-object-url.js";
 
-/** Part size of an S3 output: the memory an upload holds (S3 allows 10,000 parts, ≈78 GiB). */
-export const DEFAULT_S3_OUTPUT_PART_BYTES = 8 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/** Part size of an S3 output of unknown size: the memory an upload holds (10,000 parts, ≈78 GiB). */
+export const DEFAULT_S3_OUTPUT_PART_BYTES = 8 * MiB;
+
+/** Parts an output of known size is planned in: S3 allows 10,000; the rest is headroom for growth. */
+const PLANNED_PARTS = 9_000;
+
+/**
+ * The part size for an output of about `expectedBytes`: 8 MiB, or more (whole MiB) when 9,000
+ * parts of 8 MiB would not hold it — S3 allows 10,000 parts, so an encrypted output a little
+ * larger than its input still fits.
+ *
+ * @example
+ * ```ts
+ * s3OutputPartBytes(undefined); // 8 MiB
+ * s3OutputPartBytes(200 * 2 ** 30); // 23 MiB: 200 GiB in about 8,900 parts
+ * ```
+ */
+export function s3OutputPartBytes(expectedBytes: number | undefined): number {
+  if (expectedBytes === undefined) return DEFAULT_S3_OUTPUT_PART_BYTES;
+  return Math.max(DEFAULT_S3_OUTPUT_PART_BYTES, Math.ceil(expectedBytes / PLANNED_PARTS / MiB) * MiB);
+}
 
 /** Options of {@link openS3Output}. */
 export interface S3OutputOptions {
@@ -36,7 +58,9 @@ export interface S3OutputOptions {
   readonly s3: S3Client;
   /** Replace an existing object: no existence check, no `If-None-Match`. @default false */
   readonly force?: boolean;
-  /** Bytes per upload part (S3's minimum is 5 MiB). @default DEFAULT_S3_OUTPUT_PART_BYTES (8 MiB) */
+  /** About how many bytes will be written (the input's size), to size the parts. @default unknown */
+  readonly expectedBytes?: number;
+  /** Bytes per upload part (S3's minimum is 5 MiB). @default s3OutputPartBytes(expectedBytes) */
   readonly partBytes?: number;
 }
 
@@ -108,7 +132,7 @@ export async function openS3Output(url: string, options: S3OutputOptions): Promi
   const upload = uploadStream(bytes, rt, {
     ref: { kind: "s3", bucket, key },
     params: {},
-    partBytes: options.partBytes ?? DEFAULT_S3_OUTPUT_PART_BYTES,
+    partBytes: options.partBytes ?? s3OutputPartBytes(options.expectedBytes),
     ...(options.force ? {} : { ifNoneMatch: true }),
     beforeCommit: () => gate,
   }).catch((e: unknown) => {

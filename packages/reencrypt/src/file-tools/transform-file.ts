@@ -82,13 +82,17 @@ export async function transformFile(options: TransformFileOptions): Promise<void
       `the input and the output are the same ${isS3Url(options.input) ? "object" : "file"}`,
     );
   }
-  const { stream: input } = isS3Url(options.input)
+  const { stream: input, size } = isS3Url(options.input)
     ? await openS3Input(options.input, s3Of(options))
     : await openInput(options.input, options.stdin);
   let output: AtomicOutput;
   try {
     output = isS3Url(options.output)
-      ? await openS3Output(options.output, { s3: s3Of(options), ...(options.force ? { force: true } : {}) })
+      ? await openS3Output(options.output, {
+          s3: s3Of(options),
+          ...(size === undefined ? {} : { expectedBytes: size }),
+          ...(options.force ? { force: true } : {}),
+        })
       : await openAtomicOutput(options.output, {
           stdout: options.stdout,
           ...(options.force ? { force: true } : {}),
