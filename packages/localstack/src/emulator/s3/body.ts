@@ -271,7 +271,7 @@ async function consume(
       });
     }
     checkChecksumValue(algorithm, expected);
-    const actual = checksum.digest().toString("base64");
+    const actual = (await checksum.digest()).toString("base64");
     if (actual !== expected.trim()) {
       throw new S3Error("BadDigest", {
         message: `The ${algorithm} you specified did not match the calculated checksum.`,
@@ -279,7 +279,7 @@ async function consume(
     }
     stored = { algorithm, value: actual };
   } else if (plan.computed !== undefined && checksum !== undefined) {
-    stored = { algorithm: plan.computed, value: checksum.digest().toString("base64") };
+    stored = { algorithm: plan.computed, value: (await checksum.digest()).toString("base64") };
   }
   return { size, md5: md5Digest, ...(stored === undefined ? {} : { checksum: stored }) };
 }

@@ -1,11 +1,11 @@
 /**
  * The S3 "additional checksums" (`x-amz-checksum-*`), computed incrementally while a body
- * streams to disk. CRC32 uses `node:zlib`'s native `crc32`; CRC32C and CRC64NVME have no native
- * Node implementation, so they are table-driven here (a few hundred MB/s, enough for tests);
- * SHA-1 and SHA-256 use `node:crypto`.
+ * streams to disk, by the AWS SDK's own implementations (`@aws-sdk/checksums`: CRC32 on
+ * `node:zlib`, CRC32C and CRC64NVME in JavaScript, SHA-1 and SHA-256 on `node:crypto`) — the
+ * emulator computes what the SDK that talks to it computes.
  */
-import { createHash } from "node:crypto";
-import { crc32 } from "node:zlib";
+import { Crc32, Crc32c, Crc64Nvme } from "@aws-sdk/checksums/crc";
+import { Sha1, Sha256 } from "@aws-sdk/checksums/sha";
 
 /** The checksum algorithms S3 accepts. */
 export const CHECKSUM_ALGORITHMS = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"] as const;
@@ -17,7 +17,7 @@ export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 export interface Checksum {
   update(data: Uint8Array): void;
   /** The checksum bytes (big-endian for CRCs), as S3 base64-encodes them. */
-  digest(): Buffer;
+  digest(): Promise<Buffer>;
 }
 
 /** The header (and trailer) that carries a checksum, e.g. `x-amz-checksum-crc32`. */
@@ -43,6 +43,10 @@ export const CHECKSUM_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
   SHA256: 32,
 };
 
+const IMPLEMENTATIONS: Readonly<
+  Record<ChecksumAlgorithm, new () => { update(data: Uint8Array): void; digest(): Promise<Uint8Array> }>
+> = { CRC32: Crc32, CRC32C: Crc32c, CRC64NVME: Crc64Nvme, SHA1: Sha1, SHA256: Sha256 };
+
 /**
  * A new running checksum.
  *
@@ -50,115 +54,13 @@ export const CHECKSUM_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
  * ```ts
  * const sum = createChecksum("CRC32");
  * sum.update(Buffer.from("123456789"));
- * sum.digest().toString("hex"); // "cbf43926"
+ * (await sum.digest()).toString("hex"); // "cbf43926"
  * ```
  */
 export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
-  switch (algorithm) {
-    case "CRC32":
-      return crc32Checksum();
-    case "CRC32C":
-      return crc32cChecksum();
-    case "CRC64NVME":
-      return crc64NvmeChecksum();
-    case "SHA1":
-    case "SHA256": {
-      const hash = createHash(algorithm === "SHA1" ? "sha1" : "sha256");
-      return { update: (data) => void hash.update(data), digest: () => hash.digest() };
-    }
-  }
-}
-
-function crc32Checksum(): Checksum {
-  let value = 0;
+  const sum = new IMPLEMENTATIONS[algorithm]();
   return {
-    update(data) {
-      value = crc32(data, value);
-    },
-    digest() {
-      const out = Buffer.alloc(4);
-      out.writeUInt32BE(value >>> 0);
-      return out;
-    },
-  };
-}
-
-/** Reflected CRC-32C (Castagnoli) table. */
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32cChecksum(): Checksum {
-  let crc = 0xffffffff;
-  const table = CRC32C_TABLE;
-  return {
-    update(data) {
-      let c = crc;
-      for (let i = 0; i < data.length; i++) c = (table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)) >>> 0;
-      crc = c;
-    },
-    digest() {
-      const out = Buffer.alloc(4);
-      out.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
-      return out;
-    },
-  };
-}
-
-/**
- * Reflected CRC-64/NVME (polynomial 0xad93d23594c93659, reflected 0x9a6c9329ac4bc9b5), as two
- * 32-bit halves so the inner loop stays on small integers instead of BigInt.
- */
-const CRC64_TABLES = (() => {
-  const lo = new Uint32Array(256);
-  const hi = new Uint32Array(256);
-  const polyLo = 0xac4bc9b5;
-  const polyHi = 0x9a6c9329;
-  for (let n = 0; n < 256; n++) {
-    let l = n;
-    let h = 0;
-    for (let k = 0; k < 8; k++) {
-      const carry = l & 1;
-      l = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
-      h = h >>> 1;
-      if (carry) {
-        l = (l ^ polyLo) >>> 0;
-        h = (h ^ polyHi) >>> 0;
-      }
-    }
-    lo[n] = l;
-    hi[n] = h;
-  }
-  return { lo, hi };
-})();
-
-function crc64NvmeChecksum(): Checksum {
-  let lo = 0xffffffff;
-  let hi = 0xffffffff;
-  const { lo: tableLo, hi: tableHi } = CRC64_TABLES;
-  return {
-    update(data) {
-      let l = lo;
-      let h = hi;
-      for (let i = 0; i < data.length; i++) {
-        const index = (l ^ data[i]!) & 0xff;
-        l = (((l >>> 8) | (h << 24)) ^ tableLo[index]!) >>> 0;
-        h = ((h >>> 8) ^ tableHi[index]!) >>> 0;
-      }
-      lo = l;
-      hi = h;
-    },
-    digest() {
-      const out = Buffer.alloc(8);
-      out.writeUInt32BE((hi ^ 0xffffffff) >>> 0, 0);
-      out.writeUInt32BE((lo ^ 0xffffffff) >>> 0, 4);
-      return out;
-    },
+    update: (data) => sum.update(data),
+    digest: async () => Buffer.from(await sum.digest()),
   };
 }

@@ -83,5 +83,5 @@ export async function digestExtents(
     md5.update(chunk);
     checksum?.update(chunk);
   }
-  return { md5: md5.digest(), ...(checksum === undefined ? {} : { checksum: checksum.digest() }) };
+  return { md5: md5.digest(), ...(checksum === undefined ? {} : { checksum: await checksum.digest() }) };
 }

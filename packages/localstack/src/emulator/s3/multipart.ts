@@ -268,7 +268,7 @@ async function objectChecksum(
     }
     checksum = {
       algorithm,
-      value: `${combined.digest().toString("base64")}-${parts.length}`,
+      value: `${(await combined.digest()).toString("base64")}-${parts.length}`,
       type: "COMPOSITE",
     };
   }
