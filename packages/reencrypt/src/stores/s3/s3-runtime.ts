@@ -1,21 +1,22 @@
 /**
- * Every S3 request of the job goes through {@link s3Send}: counted, retried with backoff on
- * `SlowDown`, 5xx and network errors, and cancelled by the job's signal. Reads that consume a
- * body ({@link getObjectBytes}) retry the request and the body read together, since a body that
- * fails halfway cannot be resumed.
+ * Every S3 request of the job goes through {@link s3Send} (or, for a listing, {@link s3Pages}):
+ * counted, retried with backoff on `SlowDown`, 5xx and network errors, and cancelled by the
+ * job's signal. Reads that consume a body ({@link getObjectBytes}) retry the request and the
+ * body read together, since a body that fails halfway cannot be resumed.
  */
 import {
   GetObjectCommand,
   type GetObjectCommandInput,
   type GetObjectCommandOutput,
   type S3Client,
+  type S3PaginationConfiguration,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
 import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors.js";
 import type { JobCounters } from "../../support/job-counters.js";
 import { isThrottle } from "../../support/retry.js";
 import type { ObjectRef, S3ObjectRef } from "../../model/object-ref.js";
-import { retry, type RetryOptions } from "../../support/retry.js";
+import { retry, type RetryCallOptions, type RetryOptions } from "../../support/retry.js";
 
 /** What S3 requests need from the job. */
 export interface S3Runtime {
@@ -52,16 +53,77 @@ export async function s3Send<O>(
   return retry(
     async () => {
       rt.counters.request("s3", operation);
-      const out = await call(rt.client, rt.signal ? { abortSignal: rt.signal } : {});
+      const out = await call(rt.client, sendOptionsOf(rt));
       return consume ? consume(out) : out;
     },
-    {
-      ...rt.retry,
-      ...(rt.signal ? { signal: rt.signal } : {}),
-      ...(options.isRetryable ? { isRetryable: options.isRetryable } : {}),
-      onRetry: (e) => rt.counters.retried("s3", operation, isThrottle(e.error)),
-    },
+    retryPolicyOf(rt, operation, options.isRetryable),
   );
+}
+
+/** One of the SDK's S3 paginators, e.g. `paginateListObjectsV2`. */
+export type S3Paginator<I, O> = (
+  config: S3PaginationConfiguration,
+  input: I,
+  options: { abortSignal?: AbortSignal },
+) => AsyncGenerator<O, undefined, unknown>;
+
+/**
+ * The pages of an S3 listing, read by one of the SDK's paginators, each request counted,
+ * retried and cancelled as {@link s3Send} sends one. A paginator sends its commands through the
+ * client itself, so the policy rides on each command as a middleware of its `initialize` step
+ * (outside the client's own middleware, as `s3Send` is outside `send`). `pageSize` fills the
+ * operation's page size field (`MaxKeys`, `MaxParts`) when the input leaves it out.
+ *
+ * @example
+ * ```ts
+ * const pages = s3Pages(rt, "ListObjectsV2", paginateListObjectsV2, { Bucket: "data" }, 1000);
+ * for await (const page of pages) for (const o of page.Contents ?? []) console.log(o.Key);
+ * ```
+ */
+export function s3Pages<I extends object, O>(
+  rt: S3Runtime,
+  operation: string,
+  paginate: S3Paginator<I, O>,
+  input: I,
+  pageSize?: number,
+): AsyncGenerator<O, undefined, unknown> {
+  const policy = retryPolicyOf(rt, operation);
+  const config: S3PaginationConfiguration = {
+    client: rt.client,
+    ...(pageSize !== undefined ? { pageSize } : {}),
+    // A store that answers the token it was given would otherwise be listed forever.
+    stopOnSameToken: true,
+    withCommand: (command) => {
+      command.middlewareStack.add(
+        (next) => (args) =>
+          retry(() => {
+            rt.counters.request("s3", operation);
+            return next(args);
+          }, policy),
+        { step: "initialize", priority: "high", name: "rekeyRetry" },
+      );
+      return command;
+    },
+  };
+  // The paginator writes its token into the input it is given: a copy keeps the caller's intact.
+  return paginate(config, { ...input }, sendOptionsOf(rt));
+}
+
+function sendOptionsOf(rt: S3Runtime): { abortSignal?: AbortSignal } {
+  return rt.signal ? { abortSignal: rt.signal } : {};
+}
+
+function retryPolicyOf(
+  rt: S3Runtime,
+  operation: string,
+  isRetryable?: (e: unknown) => boolean,
+): RetryCallOptions {
+  return {
+    ...rt.retry,
+    ...(rt.signal ? { signal: rt.signal } : {}),
+    ...(isRetryable ? { isRetryable } : {}),
+    onRetry: (e) => rt.counters.retried("s3", operation, isThrottle(e.error)),
+  };
 }
 
 /** A GET answer with its body read into memory. */
