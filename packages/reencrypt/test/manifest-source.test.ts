@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { JobError, manifestSource, type SourceEntry } from "../src/index.js";
-import { splitCsvLine } from "../src/sources/manifest-source.js";
+import { csvRowsOf } from "../src/sources/manifest-source.js";
 
 async function collect(it: AsyncIterable<SourceEntry>): Promise<SourceEntry[]> {
   const out: SourceEntry[] = [];
@@ -81,6 +81,34 @@ describe("manifestSource", () => {
     ]);
   });
 
+  it("a long manifest keeps its order and line numbers, a bad line staying one invalid entry", async () => {
+    const lines = Array.from({ length: 1300 }, (_, i) => `data-bucket,"k/${i + 1}.rkey"`);
+    // An unclosed quote, a stray quote and a line with too many fields, in different batches.
+    lines[1] = 'data-bucket,"open';
+    lines[599] = 'data-bucket,k"600';
+    lines[1199] = "data-bucket,a,b,c";
+    const path = await manifestFile("long.csv", `${lines.join("\n")}\n`);
+    const entries = await collect(manifestSource({ path }));
+    expect(entries).toHaveLength(1300);
+    expect(
+      entries.flatMap((e, i) => (e.kind === "invalid" ? [[i + 1, e.where.split(":").at(-1), e.reason]] : [])),
+    ).toEqual([
+      [2, "2", "unbalanced quotes"],
+      [600, "600", "unbalanced quotes"],
+      [1200, "1200", expect.stringMatching(/got 4 field/)],
+    ]);
+    entries.forEach((e, i) => {
+      if (e.kind === "s3") expect(e.key).toBe(`k/${i + 1}.rkey`);
+    });
+  });
+
+  it("a byte order mark before the header is dropped", async () => {
+    const path = await manifestFile("bom.csv", "\uFEFFbucket,key\ndata-bucket,a.rkey\n");
+    expect(await collect(manifestSource({ path }))).toEqual([
+      { kind: "s3", bucket: "data-bucket", key: "a.rkey" },
+    ]);
+  });
+
   it("a missing manifest is a clear ERR_JOB_SOURCE", async () => {
     await expect(collect(manifestSource({ path: "/nonexistent/manifest.csv" }))).rejects.toSatisfy(
       (e) => e instanceof JobError && e.code === "ERR_JOB_SOURCE",
@@ -88,7 +116,7 @@ describe("manifestSource", () => {
   });
 });
 
-describe("splitCsvLine", () => {
+describe("csvRowsOf", () => {
   it("property: quoting any fields round-trips", () => {
     fc.assert(
       fc.property(
@@ -98,14 +126,29 @@ describe("splitCsvLine", () => {
         ),
         (fields) => {
           const line = fields.map((f) => `"${f.replace(/"/g, '""')}"`).join(",");
-          expect(splitCsvLine(line)).toEqual(fields);
+          expect(csvRowsOf([line])).toEqual([fields]);
         },
       ),
     );
   });
 
-  it("unbalanced quotes are undefined", () => {
-    expect(splitCsvLine('a,"b')).toBeUndefined();
-    expect(splitCsvLine('"a"b,c')).toBeUndefined();
+  it("unbalanced and stray quotes make that line undefined, and only that line", () => {
+    expect(csvRowsOf(['a,"b', "c,d", '"a"b,c', "e,f", 'g,h"i'])).toEqual([
+      undefined,
+      ["c", "d"],
+      undefined,
+      ["e", "f"],
+      undefined,
+    ]);
+    // Two half-quoted lines do not make one row between them.
+    expect(csvRowsOf(['a,"b', 'c",d'])).toEqual([undefined, undefined]);
+  });
+
+  it("property: lines parsed together are the lines parsed one by one", () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a,"]{1,8}$/), { minLength: 1, maxLength: 8 }), (lines) => {
+        expect(csvRowsOf(lines)).toEqual(lines.flatMap((line) => csvRowsOf([line])));
+      }),
+    );
   });
 });

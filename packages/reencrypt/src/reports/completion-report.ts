@@ -5,14 +5,13 @@
  * HTTP status (`200`) in the fifth field and the result code (`PermanentFailure`) in the sixth,
  * the other way round from that list, so the two are told apart by which one is a number. A
  * ResultMessage may be quoted over several lines (a Lambda error with a stack); rows are read
- * one at a time, never the whole file.
+ * one at a time by `csv-parse`'s stream, never the whole file.
  */
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
+import { CsvError, parse, type Info } from "csv-parse";
 import { JobError } from "../errors.js";
-import { splitCsvLine } from "../sources/manifest-source.js";
 import { OBJECT_OUTCOMES, type ObjectOutcome } from "../model/object-result.js";
 
 /** One task of a completion report. */
@@ -98,36 +97,38 @@ export async function* readCompletionReport(path: string): AsyncGenerator<Comple
   const file = createReadStream(path);
   const input: Readable = path.endsWith(".gz") ? file.pipe(createGunzip()) : file;
   if (input !== file) file.on("error", (e) => input.destroy(e));
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let n = 0;
-  let pending: string | undefined;
-  let startLine = 0;
+  // Field counts are checked by parseCompletionRow, with the report's own message.
+  const rows = input.pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }));
+  // `pipe` does not forward errors either: a read error must end the rows.
+  input.on("error", (e) => rows.destroy(e));
   try {
-    for await (const line of lines) {
-      n++;
-      if (pending === undefined) {
-        if (line.trim() === "") continue;
-        startLine = n;
-      }
-      const record = pending === undefined ? line : `${pending}\n${line}`;
-      const fields = splitCsvLine(record);
-      // A quote left open: the field goes on on the next line.
-      if (fields === undefined) {
-        pending = record;
-        continue;
-      }
-      pending = undefined;
-      yield parseCompletionRow(fields, `${path}:${startLine}`);
+    for await (const { record, info } of rows as AsyncIterable<{ record: string[]; info: Info }>) {
+      // A message's line breaks read as "\n" whether the file ends its lines with CRLF or LF.
+      const fields = record.map((f) => f.replace(/\r\n/g, "\n"));
+      // `info.lines`: the line the row ends on (the line of a one-line row).
+      yield parseCompletionRow(fields, `${path}:${info.lines}`);
     }
   } catch (e) {
     if (e instanceof JobError) throw e;
-    throw new JobError("ERR_JOB_REPORT", `cannot read ${path}`, { cause: e });
+    if (e instanceof CsvError && e.code === "CSV_QUOTE_NOT_CLOSED")
+      throw new JobError("ERR_JOB_REPORT", `${path}:${lineOf(e)}: a quoted field is never closed`, {
+        cause: e,
+      });
+    throw new JobError(
+      "ERR_JOB_REPORT",
+      `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   } finally {
-    lines.close();
+    rows.destroy();
     input.destroy();
   }
-  if (pending !== undefined)
-    throw new JobError("ERR_JOB_REPORT", `${path}:${startLine}: a quoted field is never closed`);
+}
+
+function lineOf(e: CsvError): string {
+  return typeof e.lines === "number" ? String(e.lines) : "?";
 }
 
 /**

@@ -10,13 +10,17 @@
  *   versions (`IsLatest` false) are skipped.
  *
  * `.gz` files are decompressed on the fly. A line that names no object becomes an
- * `invalid` entry with its line number and reason — reported, never a crash.
+ * `invalid` entry with its line number and reason — reported, never a crash. Each line is one
+ * row (a quote left open never reaches into the next line, so one bad line stays one invalid
+ * entry); its fields are read by `csv-parse` (RFC 4180, strict quotes: a quote inside an unquoted
+ * field makes the line invalid; a byte order mark before the first line is dropped).
  */
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
+import { parse, type Options } from "csv-parse/sync";
 import { JobError } from "../errors.js";
 import type { InvalidSourceEntry, S3ObjectRef } from "../model/object-ref.js";
 
@@ -59,18 +63,32 @@ export async function* manifestSource(
   // `pipe` does not forward errors: a read error of the file must fail the gunzip stream too.
   if (input !== file) file.on("error", (e) => input.destroy(e));
   const lines = createInterface({ input, crlfDelay: Infinity });
-  const parseLine =
+  const parseRow =
     options.format === "inventory" ? inventoryParser(options.inventorySchema) : csvParser(options);
   let n = 0;
+  let batch: { readonly n: number; readonly line: string }[] = [];
+  function* entriesOf(taken: typeof batch): Generator<S3ObjectRef | InvalidSourceEntry> {
+    const rows = csvRowsOf(taken.map((l) => l.line));
+    for (const [i, { n: at }] of taken.entries()) {
+      const fields = rows[i];
+      const parsed = fields === undefined ? { reason: "unbalanced quotes" } : parseRow(fields, at);
+      if (parsed === undefined) continue;
+      if ("reason" in parsed)
+        yield { kind: "invalid", where: `${options.path}:${at}`, reason: parsed.reason };
+      else yield parsed;
+    }
+  }
   try {
     for await (const line of lines) {
       n++;
       if (line.trim() === "") continue;
-      const parsed = parseLine(line, n);
-      if (parsed === undefined) continue;
-      if ("reason" in parsed) yield { kind: "invalid", where: `${options.path}:${n}`, reason: parsed.reason };
-      else yield parsed;
+      batch.push({ n, line });
+      if (batch.length < BATCH_LINES) continue;
+      const taken = batch;
+      batch = [];
+      yield* entriesOf(taken);
     }
+    yield* entriesOf(batch);
   } catch (e) {
     if (e instanceof JobError) throw e;
     throw new JobError("ERR_JOB_SOURCE", `cannot read manifest ${options.path} at line ${n + 1}`, {
@@ -82,12 +100,44 @@ export async function* manifestSource(
   }
 }
 
+/** Lines read and parsed together (the entries of a manifest stream by this many). */
+const BATCH_LINES = 512;
+
+const CSV_OPTIONS: Options = { bom: true, relax_column_count: true, record_delimiter: "\n" };
+
+/**
+ * The fields of each line, each line one CSV row: `undefined` for a line that is not one (a
+ * quote left open, or a stray one). The lines are parsed as one text — a fraction of the cost of
+ * one parse per line — and one by one only when that text does not give one row per line.
+ *
+ * @example
+ * ```ts
+ * csvRowsOf(['b,"a,""b""",v1', 'b,"open']); // [["b", 'a,"b"', "v1"], undefined]
+ * ```
+ */
+export function csvRowsOf(lines: readonly string[]): (string[] | undefined)[] {
+  if (lines.length === 0) return [];
+  try {
+    const rows = parse(lines.join("\n"), CSV_OPTIONS);
+    // Fewer rows than lines: a quoted field went on over a line end.
+    if (rows.length === lines.length) return rows;
+  } catch {
+    // A bad line among them: each line is parsed alone below, so only that one fails.
+  }
+  return lines.map((line) => {
+    try {
+      const rows = parse(line, CSV_OPTIONS);
+      return rows.length === 1 ? rows[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
 type LineResult = S3ObjectRef | { reason: string } | undefined;
 
-function csvParser(options: ManifestSourceOptions): (line: string, n: number) => LineResult {
-  return (line, n) => {
-    const fields = splitCsvLine(line);
-    if (!fields) return { reason: "unbalanced quotes" };
+function csvParser(options: ManifestSourceOptions): (fields: readonly string[], n: number) => LineResult {
+  return (fields, n) => {
     if (n === 1 && fields[0]?.toLowerCase() === "bucket" && fields[1]?.toLowerCase() === "key")
       return undefined;
     if (fields.length < 2 || fields.length > 3)
@@ -107,7 +157,7 @@ function csvParser(options: ManifestSourceOptions): (line: string, n: number) =>
   };
 }
 
-function inventoryParser(schema = "Bucket, Key"): (line: string, n: number) => LineResult {
+function inventoryParser(schema = "Bucket, Key"): (fields: readonly string[], n: number) => LineResult {
   const columns = schema.split(",").map((c) => c.trim());
   const at = (name: string): number => columns.indexOf(name);
   const [bucketAt, keyAt, versionAt, latestAt, deleteAt, sizeAt] = [
@@ -120,9 +170,7 @@ function inventoryParser(schema = "Bucket, Key"): (line: string, n: number) => L
   ];
   if (bucketAt < 0 || keyAt < 0)
     throw new JobError("ERR_JOB_INVALID_OPTION", `inventory schema "${schema}" has no Bucket or Key column`);
-  return (line) => {
-    const fields = splitCsvLine(line);
-    if (!fields) return { reason: "unbalanced quotes" };
+  return (fields) => {
     if (fields.length !== columns.length)
       return { reason: `expected ${columns.length} fields per the inventory schema, got ${fields.length}` };
     if (deleteAt >= 0 && fields[deleteAt] === "true") return undefined;
@@ -148,48 +196,6 @@ function inventoryParser(schema = "Bucket, Key"): (line: string, n: number) => L
       ...(size !== undefined && Number.isSafeInteger(size) ? { size } : {}),
     };
   };
-}
-
-/**
- * Splits one CSV line; `undefined` when a quote is left open.
- *
- * @example
- * ```ts
- * splitCsvLine('b,"a,""b""",v1'); // ["b", 'a,"b"', "v1"]
- * ```
- */
-export function splitCsvLine(line: string): string[] | undefined {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = "";
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) return undefined;
-        const c = line[i] as string;
-        if (c === '"') {
-          if (line[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += c;
-        i++;
-      }
-      if (i < line.length && line[i] !== ",") return undefined;
-    } else {
-      const end = line.indexOf(",", i);
-      field = end === -1 ? line.slice(i) : line.slice(i, end);
-      i = end === -1 ? line.length : end;
-    }
-    out.push(field);
-    if (i >= line.length) return out;
-    i++; // the comma
-  }
 }
 
 /** S3 bucket naming rules (3–63 chars, lowercase letters, digits, dots, hyphens). */

@@ -20,7 +20,7 @@ import { inflateRawSync } from "node:zlib";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { CreateJobCommandInput } from "@aws-sdk/client-s3-control";
 import { formatCompletionRow, type CompletionRow } from "../../src/reports/completion-report.js";
-import { splitCsvLine } from "../../src/sources/manifest-source.js";
+import { parse } from "csv-parse/sync";
 import type { BatchOperationsEvent, BatchOperationsResponse } from "../../src/index.js";
 
 /**
@@ -197,14 +197,10 @@ export class BatchOperationsHarness {
     if ((manifest.ETag ?? "").replace(/"/g, "") !== location.ETag)
       throw new Error(`manifest ETag ${manifest.ETag} is not the job's ${location.ETag}: S3 refuses the job`);
     const fields = spec.Fields ?? ["Bucket", "Key"];
-    const tasks = (await manifest.Body!.transformToString())
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((line) => {
-        const f = splitCsvLine(line) ?? [];
-        const at = (name: string) => f[fields.indexOf(name as (typeof fields)[number])];
-        return { bucket: at("Bucket") ?? "", key: at("Key") ?? "", versionId: at("VersionId") || undefined };
-      });
+    const tasks = parse(await manifest.Body!.transformToString(), { skip_empty_lines: true }).map((f) => {
+      const at = (name: string) => f[fields.indexOf(name as (typeof fields)[number])];
+      return { bucket: at("Bucket") ?? "", key: at("Key") ?? "", versionId: at("VersionId") || undefined };
+    });
     const jobId = o.jobId ?? randomBytes(16).toString("hex");
     const maxAttempts = o.maxAttempts ?? 4;
     const baseDelayMs = o.baseDelayMs ?? 20;
