@@ -19,6 +19,7 @@ import {
   GetKeyRotationStatusCommand,
   LimitExceededException,
   ListKeyRotationsCommand,
+  paginateListKeyRotations,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
@@ -37,19 +38,11 @@ async function rotationStatus(keyId: string) {
 
 async function allRotations(keyId: string, include?: "ALL_KEY_MATERIAL" | "ROTATIONS_ONLY") {
   const entries: RotationsListEntry[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await aws.kms.send(
-      new ListKeyRotationsCommand({
-        KeyId: keyId,
-        Limit: 1,
-        ...(include === undefined ? {} : { IncludeKeyMaterial: include }),
-        ...(marker === undefined ? {} : { Marker: marker }),
-      }),
-    );
-    entries.push(...(page.Rotations ?? []));
-    marker = page.Truncated === true ? page.NextMarker : undefined;
-  } while (marker !== undefined);
+  const pages = paginateListKeyRotations(
+    { client: aws.kms, pageSize: 1 },
+    { KeyId: keyId, ...(include === undefined ? {} : { IncludeKeyMaterial: include }) },
+  );
+  for await (const page of pages) entries.push(...(page.Rotations ?? []));
   return entries;
 }
 

@@ -6,7 +6,7 @@
 import {
   DescribeKeyCommand,
   GetKeyRotationStatusCommand,
-  ListKeysCommand,
+  paginateListKeys,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { randomUUID } from "node:crypto";
@@ -23,12 +23,7 @@ async function rotation(kms: KMSClient, keyId: string) {
 
 async function keyCount(kms: KMSClient): Promise<number> {
   let n = 0;
-  let marker: string | undefined;
-  do {
-    const page = await kms.send(new ListKeysCommand(marker ? { Marker: marker } : {}));
-    n += page.Keys?.length ?? 0;
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
+  for await (const page of paginateListKeys({ client: kms }, {})) n += page.Keys?.length ?? 0;
   return n;
 }
 

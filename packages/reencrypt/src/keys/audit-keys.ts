@@ -19,7 +19,7 @@ import {
 } from "./classify-key.js";
 import { KeyToolError, kmsCall } from "./errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
-import { allPages, markerInput } from "./paging.js";
+import { allKmsItems } from "../support/kms-pages.js";
 import { isoDate, readRotationHistory, readRotationSettings } from "./read-rotation.js";
 
 /** Options of {@link auditKeys}. */
@@ -105,18 +105,18 @@ export async function auditKeys(kms: KmsAdminApi, options: AuditOptions = {}): P
     options.keyIds ??
     (
       await kmsCall("ListKeys", undefined, () =>
-        allPages(async (marker) => {
-          const r = await kms.listKeys({ Limit: 1000, ...markerInput(marker) });
-          return { items: r.Keys ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-        }),
+        allKmsItems(
+          (m) => kms.listKeys({ Limit: 1000, ...m }),
+          (r) => r.Keys,
+        ),
       )
     ).flatMap((k) => (k.KeyId ? [k.KeyId] : []));
 
   const aliases = await kmsCall("ListAliases", undefined, () =>
-    allPages(async (marker) => {
-      const r = await kms.listAliases({ Limit: 100, ...markerInput(marker) });
-      return { items: r.Aliases ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-    }),
+    allKmsItems(
+      (m) => kms.listAliases({ Limit: 100, ...m }),
+      (r) => r.Aliases,
+    ),
   );
   const aliasesByKey = new Map<string, string[]>();
   for (const a of aliases) {

@@ -9,7 +9,7 @@ import { DEFAULT_ROTATION_PERIOD_DAYS } from "./classify-key.js";
 import { validatePeriodDays } from "./audit-keys.js";
 import { KeyToolError, kmsCall, kmsFailure } from "./errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
-import { allPages, markerInput } from "./paging.js";
+import { allKmsItems } from "../support/kms-pages.js";
 import { readKeyPolicy } from "./preflight-cutover.js";
 import { readRotationSettings } from "./read-rotation.js";
 
@@ -51,10 +51,10 @@ export async function createSuccessorKey(
   if (!meta?.Arn) throw new KeyToolError("ERR_KMS", `DescribeKey returned no metadata for ${currentKeyArn}`);
   const policy = await readKeyPolicy(kms, meta.Arn);
   const tags: Tag[] = await kmsCall("ListResourceTags", meta.Arn, () =>
-    allPages(async (marker) => {
-      const r = await kms.listResourceTags({ KeyId: meta.Arn, ...markerInput(marker) });
-      return { items: r.Tags ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-    }),
+    allKmsItems(
+      (m) => kms.listResourceTags({ KeyId: meta.Arn, ...m }),
+      (r) => r.Tags,
+    ),
   );
   let period = options.rotationPeriodDays;
   if (period === undefined) {

@@ -7,7 +7,7 @@ import { factsOf } from "./audit-keys.js";
 import type { KeyFacts } from "./classify-key.js";
 import { KeyToolError, isUnsupportedOperation, kmsCall } from "./errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
-import { allPages, markerInput } from "./paging.js";
+import { allKmsItems } from "../support/kms-pages.js";
 import { readRotationHistory, readRotationSettings } from "./read-rotation.js";
 
 /** What {@link keyRotationStatus} returns. */
@@ -35,10 +35,10 @@ export async function keyRotationStatus(kms: KmsAdminApi, keyRef: string): Promi
   const notes: string[] = [];
   let aliases: string[] = [];
   try {
-    const list = await allPages(async (marker) => {
-      const r = await kms.listAliases({ KeyId: arn, ...markerInput(marker) });
-      return { items: r.Aliases ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-    });
+    const list = await allKmsItems(
+      (m) => kms.listAliases({ KeyId: arn, ...m }),
+      (r) => r.Aliases,
+    );
     // Some endpoints ignore the KeyId filter: keep only this key's aliases.
     aliases = list.flatMap((a) => (a.AliasName && a.TargetKeyId === meta.KeyId ? [a.AliasName] : []));
   } catch (e) {

@@ -15,7 +15,7 @@ import { KeyToolError, kmsCall } from "./errors.js";
 import { errorNameOf } from "../errors.js";
 import { displayPrincipal, granteePrincipal, hasAccountRootStatement, parseKeyPolicy } from "./key-policy.js";
 import type { KmsAdminApi } from "./kms-admin.js";
-import { allPages, markerInput } from "./paging.js";
+import { allKmsItems } from "../support/kms-pages.js";
 import { readRotationSettings } from "./read-rotation.js";
 
 /** The key an alias should move to: an existing key, or one created as a copy of the current. */
@@ -121,10 +121,10 @@ function keyOf(m: KeyMetadata): CutoverKey {
 /** Every grant on a key (paged). */
 export async function listAllGrants(kms: KmsAdminApi, keyArn: string): Promise<GrantListEntry[]> {
   return kmsCall("ListGrants", keyArn, () =>
-    allPages(async (marker) => {
-      const r = await kms.listGrants({ KeyId: keyArn, ...markerInput(marker) });
-      return { items: r.Grants ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-    }),
+    allKmsItems(
+      (m) => kms.listGrants({ KeyId: keyArn, ...m }),
+      (r) => r.Grants,
+    ),
   );
 }
 

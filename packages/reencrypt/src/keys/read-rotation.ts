@@ -6,7 +6,7 @@
 import { isUnsupportedOperation, kmsCall, kmsFailure } from "./errors.js";
 import { errorNameOf } from "../errors.js";
 import type { KmsAdminApi } from "./kms-admin.js";
-import { allPages, markerInput } from "./paging.js";
+import { allKmsItems } from "../support/kms-pages.js";
 
 /** A key's automatic-rotation settings. Dates are ISO 8601 strings. */
 export interface RotationSettings {
@@ -88,14 +88,15 @@ export async function readRotationHistory(
   keyId: string,
 ): Promise<RotationHistory | "unsupported"> {
   const list = (all: boolean) =>
-    allPages(async (marker) => {
-      const r = await kms.listKeyRotations({
-        KeyId: keyId,
-        ...(all ? { IncludeKeyMaterial: "ALL_KEY_MATERIAL" as const } : {}),
-        ...markerInput(marker),
-      });
-      return { items: r.Rotations ?? [], truncated: r.Truncated, nextMarker: r.NextMarker };
-    });
+    allKmsItems(
+      (m) =>
+        kms.listKeyRotations({
+          KeyId: keyId,
+          ...(all ? { IncludeKeyMaterial: "ALL_KEY_MATERIAL" as const } : {}),
+          ...m,
+        }),
+      (r) => r.Rotations,
+    );
   let entries;
   try {
     entries = await list(true);

@@ -3,7 +3,9 @@
  * later alias change cannot split the data between two keys mid-run), and the key's current
  * material. Every rewrap names that ARN; verification checks it.
  */
+import type { AliasListEntry } from "@aws-sdk/client-kms";
 import { JobError, describeError } from "../errors.js";
+import { kmsItems } from "../support/kms-pages.js";
 import type { JobKmsApi, JobKmsClient } from "./job-kms.js";
 import { clientKmsScope, describeKmsScope, scopeOfArn, type KmsScope } from "./kms-scope.js";
 import type { TargetSpec } from "./target-spec.js";
@@ -108,20 +110,21 @@ export async function resolveTarget(
 }
 
 async function aliasTarget(name: string, kms: JobKmsApi, o: { abortSignal?: AbortSignal }): Promise<string> {
-  let marker: string | undefined;
-  do {
-    let page;
-    try {
-      page = await kms.listAliases({ ...(marker ? { Marker: marker } : {}), Limit: 100 }, o);
-    } catch (e) {
-      throw new JobError("ERR_JOB_TARGET", `cannot list aliases: ${describeError(e).reason}`, { cause: e });
+  const aliases = kmsItems(
+    (m) => kms.listAliases({ ...m, Limit: 100 }, o),
+    (r) => r.Aliases,
+  );
+  let hit: AliasListEntry | undefined;
+  try {
+    for await (const alias of aliases) {
+      if (alias.AliasName !== name) continue;
+      hit = alias;
+      break;
     }
-    const hit = page.Aliases?.find((a) => a.AliasName === name);
-    if (hit) {
-      if (!hit.TargetKeyId) throw new JobError("ERR_JOB_TARGET", `alias ${name} points at no key`);
-      return hit.TargetKeyId;
-    }
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
-  throw new JobError("ERR_JOB_TARGET", `alias ${name} does not exist`);
+  } catch (e) {
+    throw new JobError("ERR_JOB_TARGET", `cannot list aliases: ${describeError(e).reason}`, { cause: e });
+  }
+  if (!hit) throw new JobError("ERR_JOB_TARGET", `alias ${name} does not exist`);
+  if (!hit.TargetKeyId) throw new JobError("ERR_JOB_TARGET", `alias ${name} points at no key`);
+  return hit.TargetKeyId;
 }
