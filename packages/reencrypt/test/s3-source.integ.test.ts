@@ -78,6 +78,30 @@ describe("s3Source", () => {
     });
   });
 
+  it("the job's signal cancels a page request in flight, which is not retried", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const stop = new AbortController();
+    const rt = {
+      ...runtime(listingClient((n) => (n === 2 ? released : undefined))),
+      signal: stop.signal,
+    };
+    const keys: string[] = [];
+    const listing = (async () => {
+      for await (const ref of s3Source({ bucket, prefix: "a/", pageSize: 2 }, rt)) {
+        keys.push(ref.key);
+        if (keys.length === 2) {
+          stop.abort();
+          release();
+        }
+      }
+    })();
+    await expect(listing).rejects.toMatchObject({ code: "ERR_JOB_SOURCE" });
+    expect(keys).toEqual(["a/1", "a/2"]);
+    expect(rt.counters.requests.byOperation["s3:ListObjectsV2"]).toBe(2);
+    expect(rt.counters.requests.retries["s3:ListObjectsV2"]).toBeUndefined();
+  });
+
   it("fetches the next page while the first is consumed, and an early stop waits for it", async () => {
     let entered!: () => void;
     const secondEntered = new Promise<void>((resolve) => (entered = resolve));
