@@ -6,12 +6,13 @@ import {
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
 import { batchOperationsHandler, DEFAULT_PROBE_PREFIX, JobError, runJob } from "../src/index.js";
+import { writeBatchManifest } from "../src/batch-ops/submit-job.js";
 import { headerOf, newBucket, plaintextDigestOf, putEncrypted } from "./helpers/s3-objects.js";
 
 const aws = useLocalAws();
@@ -239,5 +240,47 @@ describe("batchOperationsHandler", () => {
       (e) => e instanceof JobError && e.code === "ERR_JOB_TARGET",
     );
     await expect(handler(event)).rejects.toThrow(/alias alias\/rekey-none-such does not exist/);
+  });
+});
+
+describe("writeBatchManifest", () => {
+  it("writes the manifest in source order whatever order the plans finish in: the same objects, the same bytes", async (ctx) => {
+    const control = aws.s3Control;
+    if (!control) return ctx.skip(aws.missing("s3BucketBehavior"));
+    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const bucket = await newBucket(aws.s3);
+    const names = Array.from({ length: 12 }, (_, i) => `o${String(i).padStart(2, "0")}.rkey`);
+    for (const [i, name] of names.entries())
+      await putEncrypted(aws.s3, aws.kms, bucket, name, { keyId: key, seed: 40 + i, plaintextSize: 300 });
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const dir = await mkdtemp(join(tmpdir(), "rekey-manifest-"));
+    const job = {
+      kms: aws.createKmsClient({ maxAttempts: 1 }),
+      s3: aws.createS3Client({ maxAttempts: 1 }),
+      source: { kind: "s3" as const, bucket },
+      target: "current",
+      concurrency: 12,
+    };
+    // Each header read waits until every later object's header read has been answered, so the
+    // plans finish in the reverse of the listing's order.
+    const answered = new Set<string>();
+    const unsubscribe = control.beforeRequest(async (req) => {
+      if (req.operation !== "GetObject" || req.bucket !== bucket || !req.key) return;
+      const later = names.slice(names.indexOf(req.key) + 1);
+      while (!later.every((n) => answered.has(n))) await new Promise((r) => setTimeout(r, 5));
+      answered.add(req.key);
+    });
+    let reversed;
+    try {
+      reversed = await writeBatchManifest(job, join(dir, "reversed.csv"));
+    } finally {
+      unsubscribe();
+    }
+    const inOrder = await writeBatchManifest({ ...job, concurrency: 1 }, join(dir, "in-order.csv"));
+    const expected = names.map((n) => `${bucket},${n}\n`).join("");
+    expect(await readFile(join(dir, "reversed.csv"), "utf8")).toBe(expected);
+    expect(await readFile(join(dir, "in-order.csv"), "utf8")).toBe(expected);
+    expect(reversed.manifest.md5).toBe(inOrder.manifest.md5);
+    expect(reversed.manifest.lines).toBe(12);
   });
 });

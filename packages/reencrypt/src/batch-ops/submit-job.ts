@@ -208,17 +208,34 @@ export async function writeBatchManifest(
     out.write(chunk);
     chunk = "";
   };
-  const onPlan = (plan: ObjectPlan | undefined): void => {
-    if (!plan || (plan.class !== "rewrap" && plan.class !== "reencrypt") || plan.ref.kind !== "s3") return;
-    if (plan.ref.versionId !== undefined) pinned++;
-    chunk += `${manifestLine(plan.ref.bucket, plan.ref.key, plan.ref.versionId)}\n`;
-    lines++;
+  // Lines are written in source order whatever order the plans finish in, so the same objects
+  // make the same manifest, byte for byte: the same ETag, the same request token (a second
+  // submit is the same job), and an upload that does not change the manifest a first job reads.
+  // Plans that finished ahead of an earlier one wait here; how many is bounded by how far the
+  // planning runs ahead of its slowest object.
+  const waiting = new Map<number, string>();
+  let nextSequence = 0;
+  const onPlan = (plan: ObjectPlan | undefined, sequence: number): void => {
+    let line = "";
+    if (plan && (plan.class === "rewrap" || plan.class === "reencrypt") && plan.ref.kind === "s3") {
+      if (plan.ref.versionId !== undefined) pinned++;
+      line = `${manifestLine(plan.ref.bucket, plan.ref.key, plan.ref.versionId)}\n`;
+      lines++;
+    }
+    waiting.set(sequence, line);
+    for (let next = waiting.get(nextSequence); next !== undefined; next = waiting.get(nextSequence)) {
+      waiting.delete(nextSequence++);
+      chunk += next;
+    }
     if (chunk.length >= 64 * 1024) flush();
   };
   let plan: PlanReport;
   try {
     plan = await planJob(job, { onPlan });
   } finally {
+    // Nothing is left waiting once every started plan finished; were a place ever skipped, the
+    // lines after it are still written rather than lost.
+    for (const sequence of [...waiting.keys()].sort((a, b) => a - b)) chunk += waiting.get(sequence);
     flush();
     out.end();
     await finished(out);

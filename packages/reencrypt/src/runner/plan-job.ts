@@ -29,8 +29,12 @@ export async function planJob(
   options: JobOptions,
   listeners: {
     onTarget?: TargetListener;
-    /** An object was planned: its plan, or `undefined` when its header could not be read. */
-    onPlan?: (plan: ObjectPlan | undefined) => void;
+    /**
+     * An object was planned: its plan, or `undefined` when its header could not be read, and its
+     * place in the source (0, 1, 2 … over the objects planned; plans finish out of that order
+     * when `concurrency` > 1).
+     */
+    onPlan?: (plan: ObjectPlan | undefined, sequence: number) => void;
     onContext?: (ctx: JobContext) => void;
   } = {},
 ): Promise<PlanReport> {
@@ -67,36 +71,44 @@ async function planOpenedJob(
     options.stopSignal && options.signal
       ? AbortSignal.any([options.stopSignal, options.signal])
       : (options.stopSignal ?? options.signal);
-  const { interrupted } = await driveSource<{ plan?: ObjectPlan; error?: unknown; ms: number; ref: string }>(
-    openSource(options.source, ctx),
-    {
-      concurrency,
-      ...(stop ? { stopSignal: stop } : {}),
-      ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
-      onInvalid: (e) => report.addInvalid(e),
-      // The store probe's scratch objects are never planned; nor are another shard's objects.
-      accept: (ref) =>
-        !(ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) &&
-        (options.shard === undefined || inShard(ref, options.shard)),
-      work: async (ref) => {
-        const t0 = performance.now();
-        try {
-          return { plan: await planObject(ref, ctx), ms: performance.now() - t0, ref: describeRef(ref) };
-        } catch (error) {
-          return { error, ms: performance.now() - t0, ref: describeRef(ref) };
-        }
-      },
-      onDone: (r) => {
-        if (r.plan) {
-          report.add(r.plan, r.ms);
-          listeners.onPlan?.(r.plan);
-        } else {
-          const { code, reason } = describeError(r.error);
-          report.addFailure(r.ref, code, reason);
-          listeners.onPlan?.(undefined);
-        }
-      },
+  // The driver starts objects in source order (its queue is first in, first out), so a number
+  // taken as the work starts is the object's place in the source.
+  let started = 0;
+  const { interrupted } = await driveSource<{
+    plan?: ObjectPlan;
+    error?: unknown;
+    ms: number;
+    ref: string;
+    sequence: number;
+  }>(openSource(options.source, ctx), {
+    concurrency,
+    ...(stop ? { stopSignal: stop } : {}),
+    ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
+    onInvalid: (e) => report.addInvalid(e),
+    // The store probe's scratch objects are never planned; nor are another shard's objects.
+    accept: (ref) =>
+      !(ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) &&
+      (options.shard === undefined || inShard(ref, options.shard)),
+    work: async (ref) => {
+      const sequence = started++;
+      const t0 = performance.now();
+      try {
+        const plan = await planObject(ref, ctx);
+        return { plan, ms: performance.now() - t0, ref: describeRef(ref), sequence };
+      } catch (error) {
+        return { error, ms: performance.now() - t0, ref: describeRef(ref), sequence };
+      }
     },
-  );
+    onDone: (r) => {
+      if (r.plan) {
+        report.add(r.plan, r.ms);
+        listeners.onPlan?.(r.plan, r.sequence);
+      } else {
+        const { code, reason } = describeError(r.error);
+        report.addFailure(r.ref, code, reason);
+        listeners.onPlan?.(undefined, r.sequence);
+      }
+    },
+  });
   return report.finish(interrupted);
 }
