@@ -96,7 +96,9 @@ export type CliErrorCode =
   /** AWS credentials are missing or were refused. */
   | "ERR_AWS_CREDENTIALS"
   /** A change to keys or aliases was not confirmed (declined, or no terminal and no `--yes`). */
-  | "ERR_NOT_CONFIRMED";
+  | "ERR_NOT_CONFIRMED"
+  /** Ctrl-C (SIGINT) stopped the command; a file command deleted its temporary output. */
+  | "ERR_INTERRUPTED";
 
 /**
  * Every stable error code of rekey, one closed union: the SDK's (`@rekey/core`), the job's, the

@@ -1,7 +1,8 @@
 /**
  * The `rekey plan` / `rewrap` CLI end to end: as a child process killed with SIGKILL at random
  * points and resumed from its checkpoint (nothing lost, nothing unreadable, everything on the
- * target), a graceful SIGINT, one-line errors, and the commands in-process for their output.
+ * target), one-line errors, and the commands in-process for their output. Ctrl-C (SIGINT) is
+ * tested in cli-interrupt.e2e.test.ts.
  */
 import { CreateKeyCommand, DescribeKeyCommand, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
@@ -172,35 +173,6 @@ describe("rekey rewrap as a child process", () => {
       (uploads.Uploads ?? []).every((u) => u.Key?.startsWith("big-") || u.Key?.startsWith(".rekey-probe/")),
     ).toBe(true);
   }, 180_000);
-
-  it("SIGINT stops taking objects, finishes those in flight, writes the checkpoint and exits 130; the same command resumes", async () => {
-    const { bucket, objects } = await keyAndObjects(400);
-    const checkpoint = join(dir, "sigint.checkpoint.jsonl");
-    const args = [
-      "rewrap",
-      "--source",
-      `s3://${bucket}/`,
-      "--checkpoint",
-      checkpoint,
-      "--json",
-      "--concurrency",
-      "4",
-    ];
-    const child = spawnCli(aws, [...args, "--report", join(dir, "sigint-1.json")]);
-    await child.waitForLine(/"event":"object"/);
-    child.process.kill("SIGINT");
-    expect(await child.exited).toBe(130);
-    const first = lastReport(child.lines) as JobReport;
-    expect(first.interrupted).toBe(true);
-    expect(first.outcomes.rewrapped).toBeGreaterThan(0);
-    expect(first.outcomes.rewrapped).toBeLessThan(objects.length);
-    expect(first.outcomes.failed).toBe(0);
-    const second = spawnCli(aws, [...args, "--report", join(dir, "sigint-2.json")]);
-    expect(await second.exited).toBe(0);
-    const report = lastReport(second.lines) as JobReport;
-    expect(report.fromCheckpoint.rewrapped).toBe(first.outcomes.rewrapped);
-    expect(report.outcomes.rewrapped).toBe(objects.length - first.outcomes.rewrapped);
-  }, 120_000);
 
   it("an unknown bucket is one line on stderr with its code, exit 1", async () => {
     const child = spawnCli(aws, [

@@ -7,6 +7,7 @@ import { flushed } from "../file-tools/flushed.js";
 import { buildProgram } from "./main.js";
 import { awsConfigProblem } from "./aws-config-errors.js";
 import { commandPath } from "./usage-output.js";
+import { exitAtOnceOnInterruptOutsideCommands } from "./util/interrupt.js";
 import { exitCodeOf } from "../errors.js";
 
 /**
@@ -26,6 +27,8 @@ function profileOf(argv: readonly string[]): string | undefined {
   return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
 }
 
+// Ctrl-C: commands handle it while they run (see util/interrupt.ts); anywhere else it exits 130.
+exitAtOnceOnInterruptOutsideCommands();
 const program = buildProgram();
 program.parseAsync(process.argv).then(
   () => exit(process.exitCode ?? 0),

@@ -24,6 +24,7 @@ import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws
 import { CommandError } from "./util/command-error.js";
 import { processContext, type CliContext } from "./util/context.js";
 import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
+import { whileInterruptible } from "./util/interrupt.js";
 import { renderInspection } from "./util/render-inspection.js";
 import { UsageError, parseWholeNumber } from "./util/usage-error.js";
 
@@ -56,7 +57,12 @@ function keysOf(head: Buffer): string {
   }
 }
 
-async function encryptAction(ctx: CliContext, input: string | undefined, flags: EncryptFlags): Promise<void> {
+async function encryptAction(
+  ctx: CliContext,
+  input: string | undefined,
+  flags: EncryptFlags,
+  signal: AbortSignal,
+): Promise<void> {
   // A message is binary: on a terminal it garbles the screen and can send it control sequences.
   if (flags.output === "-" && ctx.stdout.isTTY === true)
     throw new UsageError(
@@ -88,6 +94,7 @@ async function encryptAction(ctx: CliContext, input: string | undefined, flags: 
       stdin: ctx.stdin,
       stdout: ctx.stdout,
       s3: () => ctx.s3Client(awsOptionsOf(flags)),
+      signal,
       ...(flags.force ? { force: true } : {}),
     });
   } catch (e) {
@@ -105,7 +112,12 @@ function causeOf(e: unknown): string {
   return e.message.includes(cause.message) ? "" : ` (${cause.message})`;
 }
 
-async function decryptAction(ctx: CliContext, input: string | undefined, flags: FileFlags): Promise<void> {
+async function decryptAction(
+  ctx: CliContext,
+  input: string | undefined,
+  flags: FileFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const required = parseContextArgs(flags.context);
   const keyring = await buildKeyring(
     "decrypt",
@@ -124,6 +136,7 @@ async function decryptAction(ctx: CliContext, input: string | undefined, flags: 
       s3: () => ctx.s3Client(awsOptionsOf(flags)),
       // Plaintext: readable by its owner only.
       mode: 0o600,
+      signal,
       ...(flags.force ? { force: true } : {}),
     });
   } catch (e) {
@@ -152,6 +165,11 @@ async function inspectAction(
   }
   if (wantsJson(flags)) writeJson(ctx.stdout, info);
   else writeLines(ctx.stdout, renderInspection(info));
+}
+
+/** The one line of a file command stopped by Ctrl-C (its temporary file is already deleted). */
+function interrupted(flags: FileFlags): string {
+  return flags.output === "-" ? "interrupted" : `interrupted: nothing was written to ${flags.output}`;
 }
 
 function keyringOptions(command: Command, purpose: "encrypt" | "decrypt"): Command {
@@ -206,7 +224,9 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
         ),
       "encrypt",
     ),
-  ).action((input: string | undefined, flags: EncryptFlags) => encryptAction(ctx, input, flags));
+  ).action((input: string | undefined, flags: EncryptFlags) =>
+    whileInterruptible(interrupted(flags), (signal) => encryptAction(ctx, input, flags, signal)),
+  );
 
   withAwsOptions(
     keyringOptions(
@@ -216,7 +236,9 @@ export function registerFileCommands(program: Command, ctx: CliContext = process
         .argument("[input]", "file to decrypt, - for stdin, or s3://bucket/key", "-"),
       "decrypt",
     ),
-  ).action((input: string | undefined, flags: FileFlags) => decryptAction(ctx, input, flags));
+  ).action((input: string | undefined, flags: FileFlags) =>
+    whileInterruptible(interrupted(flags), (signal) => decryptAction(ctx, input, flags, signal)),
+  );
 
   withOutputOptions(
     withAwsOptions(

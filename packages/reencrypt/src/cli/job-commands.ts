@@ -3,10 +3,9 @@
  * Each resolves its target once and prints it, shows progress (a bar on a terminal, JSON lines
  * with `--output json`), writes the JSON report when `--report` names a file, prints a summary
  * and sets the exit code. The first
- * SIGINT stops taking new objects and lets those in flight finish (the checkpoint is written);
- * a second one aborts them too.
+ * SIGINT stops taking new objects and lets those in flight finish (the checkpoint, report and
+ * summary are written); a second one exits at once (see util/interrupt.ts).
  */
-import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { EXIT_CODES, type JobReport } from "../runner/job-report.js";
 import type { JobContext } from "../runner/job-context.js";
@@ -20,6 +19,7 @@ import { parseShard } from "../runner/shard.js";
 import { describeCapabilities } from "../stores/s3/probe-store.js";
 import { parseS3Url } from "../sources/source-spec.js";
 import { parseTargetSpec } from "../kms/target-spec.js";
+import { replaceFile } from "../file-tools/atomic-output.js";
 import { JobError } from "../errors.js";
 import {
   withMultipartFlags,
@@ -32,6 +32,7 @@ import { startProgress, type JobProgress } from "./job/job-progress.js";
 import { postgresSourceOf, withPostgresFlags, type PostgresFlags } from "./job/postgres-flags.js";
 import { awsOptionsOf, collect, withAwsOptions, type AwsFlags } from "./util/aws-options.js";
 import { processContext, type CliContext } from "./util/context.js";
+import { interruptible } from "./util/interrupt.js";
 import { wantsJson, withOutputOptions, writeLines, type OutputFlags } from "./util/output.js";
 import { UsageError, wholeNumberArg } from "./util/usage-error.js";
 
@@ -311,71 +312,66 @@ async function jobAction(
     stderr: ctx.stderr,
     counters: () => jobCtx?.counters,
   });
-  const stop = new AbortController();
-  const abort = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      stop.abort();
-      progress.message("Stopping: no new objects; finishing those in flight (Ctrl-C again to abort them).");
-    } else abort.abort();
-  };
-  const onTarget = (t: TargetSummary): void => {
-    if (json) ctx.stdout.write(`${JSON.stringify({ event: "target", command, dryRun: dry, target: t })}\n`);
-    else
-      progress.message(
-        `rekey ${command}${dry && command !== "plan" ? " --dry-run" : ""}: target ${t.description}` +
-          (t.kmsScope ? `; entries under keys in ${t.kmsScope} are moved, others kept` : ""),
-      );
-  };
-  const listeners = {
-    onTarget,
-    onContext: (c: JobContext) => (jobCtx = c),
-    onPlan: (plan: ObjectPlan | undefined) => progress.planned(plan === undefined),
-  };
-  const run: JobOptions = {
-    ...options,
-    stopSignal: stop.signal,
-    signal: abort.signal,
-    onSourceEntry: (entry) => {
-      if (entry.kind !== "invalid") progress.discovered();
-    },
-    hooks: {
-      onResult: (r) => progress.finished(r),
-      onStoreProbed: (caps) => {
-        if (json) ctx.stdout.write(`${JSON.stringify({ event: "store", ...caps })}\n`);
-        else progress.message(`Store ${describeCapabilities(caps)}`);
-      },
-    },
-  };
-  process.on("SIGINT", onSigint);
-  let report: JobReport | PlanReport;
+  // From here to the last line written, Ctrl-C stops the job gracefully; a second one exits at once.
+  const span = interruptible(() =>
+    progress.message("Stopping: no new objects; finishing those in flight (Ctrl-C again to exit at once)."),
+  );
   try {
-    report = dry ? await planJob(run, listeners) : await runJob(run, listeners);
+    const onTarget = (t: TargetSummary): void => {
+      if (json) ctx.stdout.write(`${JSON.stringify({ event: "target", command, dryRun: dry, target: t })}\n`);
+      else
+        progress.message(
+          `rekey ${command}${dry && command !== "plan" ? " --dry-run" : ""}: target ${t.description}` +
+            (t.kmsScope ? `; entries under keys in ${t.kmsScope} are moved, others kept` : ""),
+        );
+    };
+    const listeners = {
+      onTarget,
+      onContext: (c: JobContext) => (jobCtx = c),
+      onPlan: (plan: ObjectPlan | undefined) => progress.planned(plan === undefined),
+    };
+    const run: JobOptions = {
+      ...options,
+      stopSignal: span.signal,
+      onSourceEntry: (entry) => {
+        if (entry.kind !== "invalid") progress.discovered();
+      },
+      hooks: {
+        onResult: (r) => progress.finished(r),
+        onStoreProbed: (caps) => {
+          if (json) ctx.stdout.write(`${JSON.stringify({ event: "store", ...caps })}\n`);
+          else progress.message(`Store ${describeCapabilities(caps)}`);
+        },
+      },
+    };
+    let report: JobReport | PlanReport;
+    try {
+      report = dry ? await planJob(run, listeners) : await runJob(run, listeners);
+    } finally {
+      progress.stop();
+    }
+    // A report file only when asked for: nothing lands in the current folder unasked.
+    const reportPath = flags.report;
+    if (reportPath !== undefined) await replaceFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    if (json)
+      ctx.stdout.write(
+        `${JSON.stringify({ event: "report", ...(reportPath ? { reportPath } : {}), report })}\n`,
+      );
+    else
+      writeLines(
+        ctx.stdout,
+        report.kind === "plan" ? planSummary(report, reportPath) : runSummary(report, reportPath),
+      );
+    if (report.interrupted && !json) {
+      const resume = options.checkpoint
+        ? `checkpoint ${options.checkpoint} is written: run the same command to resume.`
+        : "no --checkpoint was given: a re-run plans every object again (objects already moved are found current and not rewritten).";
+      ctx.stderr.write(`rekey: interrupted after ${report.objects} object(s); ${resume}\n`);
+    }
+    const code =
+      report.kind === "run" ? report.exitCode : report.interrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
+    ctx.setExitCode(code);
   } finally {
-    process.removeListener("SIGINT", onSigint);
-    progress.stop();
+    span.end();
   }
-  // A report file only when asked for: nothing lands in the current folder unasked.
-  const reportPath = flags.report;
-  if (reportPath !== undefined) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-  if (json)
-    ctx.stdout.write(
-      `${JSON.stringify({ event: "report", ...(reportPath ? { reportPath } : {}), report })}\n`,
-    );
-  else
-    writeLines(
-      ctx.stdout,
-      report.kind === "plan" ? planSummary(report, reportPath) : runSummary(report, reportPath),
-    );
-  if (report.interrupted && !json) {
-    const resume = options.checkpoint
-      ? `checkpoint ${options.checkpoint} is written: run the same command to resume.`
-      : "no --checkpoint was given: a re-run plans every object again (objects already moved are found current and not rewritten).";
-    ctx.stderr.write(`rekey: interrupted after ${report.objects} object(s); ${resume}\n`);
-  }
-  const code =
-    report.kind === "run" ? report.exitCode : report.interrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
-  ctx.setExitCode(code);
 }

@@ -30,6 +30,7 @@ import {
   renderStatus,
   renderTerraform,
 } from "./util/render-keys.js";
+import { interruptible } from "./util/interrupt.js";
 import { startSpinner } from "./util/spinner.js";
 import { confirmChange } from "./util/confirm.js";
 import { registerCreateKey } from "./create-key-command.js";
@@ -196,15 +197,13 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
   }
   await confirmChange(ctx, flags.yes, change(key));
   const spinner = startSpinner(ctx.stderr, `rotating ${key}`);
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once("SIGINT", onSigint);
+  const span = interruptible();
   let outcome;
   try {
     outcome = await rotateAndWait(kms, key, {
       timeoutMs,
       intervalMs,
-      signal: controller.signal,
+      signal: span.signal,
       onProgress: (p) =>
         spinner.update(`waiting for the new key material of ${key} (${Math.round(p.elapsedMs / 1000)}s)`),
     });
@@ -213,7 +212,7 @@ async function rotateAction(ctx: CliContext, key: string, flags: RotateFlags): P
     throw e;
   } finally {
     spinner.stop();
-    process.removeListener("SIGINT", onSigint);
+    span.end();
   }
   if (wantsJson(flags)) writeJson(ctx.stdout, outcome);
   else writeLines(ctx.stdout, renderRotation(outcome));
@@ -273,9 +272,7 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
       ignorePrincipals: flags.ignorePrincipal,
       ...(rotationPeriodDays === undefined ? {} : { rotationPeriodDays }),
       ...(record ? { record } : {}),
-      ...(recordPath
-        ? { onRecord: (r: CutoverRecord) => writeCutoverRecord(recordPath, r, ctx.stdout) }
-        : {}),
+      ...(recordPath ? { onRecord: (r: CutoverRecord) => writeCutoverRecord(recordPath, r) } : {}),
       onResume: (r) =>
         say([
           r.state === "moved"

@@ -3,12 +3,12 @@
  * runs) and S3 Batch Operations completion reports, as text or JSON, and as an HTML page. The
  * exit code is the one a single run over every object would have set.
  */
-import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { exitMeaning } from "./job/job-summary.js";
 import { formatBytes } from "./job/parse-size.js";
 import { mergeReportFiles, type MergedReport } from "../reports/merge-reports.js";
 import { renderReportHtml } from "../reports/report-html.js";
+import { replaceFile } from "../file-tools/atomic-output.js";
 import { processContext, type CliContext } from "./util/context.js";
 import { wantsJson, withOutputOptions, writeJson, writeLines, type OutputFlags } from "./util/output.js";
 
@@ -88,8 +88,8 @@ export function registerReportCommands(program: Command, ctx: CliContext = proce
   withOutputOptions(merge, "one JSON document").action(
     async (files: string[], flags: OutputFlags & { html?: string; jsonFile?: string }) => {
       const merged = await mergeReportFiles(files);
-      if (flags.jsonFile) await writeFile(flags.jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
-      if (flags.html) await writeFile(flags.html, renderReportHtml(merged));
+      if (flags.jsonFile) await replaceFile(flags.jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
+      if (flags.html) await replaceFile(flags.html, renderReportHtml(merged));
       if (wantsJson(flags)) writeJson(ctx.stdout, merged);
       else writeLines(ctx.stdout, [...mergedSummary(merged), ...(flags.html ? [`HTML: ${flags.html}`] : [])]);
       ctx.setExitCode(merged.exitCode);

@@ -16,6 +16,7 @@ import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
+import { removeAtExit } from "../support/temp-files.js";
 import { FileError, ioReason } from "./errors.js";
 import { flushed } from "./flushed.js";
 
@@ -33,12 +34,17 @@ async function publishExclusive(temp: string, target: string, mode: number): Pro
   } catch (e) {
     if (!NO_HARD_LINKS.has(errnoOf(e) ?? "")) throw e;
     const reservation = await open(target, "wx", mode);
-    await reservation.close();
+    // The empty reservation is this command's file until the output replaces it.
+    let release = (): void => {};
     try {
+      release = removeAtExit(target, await reservation.stat());
+      await reservation.close();
       await rename(temp, target);
     } catch (renameError) {
       await unlink(target).catch(() => {});
       throw renameError;
+    } finally {
+      release();
     }
     return;
   }
@@ -113,6 +119,15 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
   } catch (e) {
     throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
   }
+  // Deleted even if the process exits before commit or abort (a second Ctrl-C).
+  let release: () => void;
+  try {
+    release = removeAtExit(temp, await handle.stat());
+  } catch (e) {
+    await handle.close();
+    await unlink(temp).catch(() => {});
+    throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${ioReason(e)}`, { cause: e });
+  }
   // `flush`: the stream fsyncs the file before it closes, so what is put in place is on disk.
   const stream = handle.createWriteStream({ flush: true });
   const mode = options.mode ?? 0o666;
@@ -129,10 +144,12 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
         else await publishExclusive(temp, target, mode);
       } catch (e) {
         await unlink(temp).catch(() => {});
+        release();
         const reason =
           errnoOf(e) === "EEXIST" ? "it already exists (use --force to replace it)" : ioReason(e);
         throw new FileError("ERR_OUTPUT", `cannot write ${path}: ${reason}`, { cause: e });
       }
+      release();
       await syncDirectory(dirname(target));
     },
     abort: async () => {
@@ -147,6 +164,29 @@ export async function openAtomicOutput(path: string, options: AtomicOutputOption
         await closed;
       }
       await unlink(temp).catch(() => {});
+      release();
     },
   };
+}
+
+/**
+ * Writes `data` to the file `path`, replacing it, through {@link openAtomicOutput}: the file is
+ * the old one or the whole new one, never a part, even when the process exits at once (a second
+ * Ctrl-C). `-` is a file named `-` here, not stdout.
+ *
+ * @throws FileError `ERR_OUTPUT` when it cannot be written.
+ * @example
+ * ```ts
+ * await replaceFile("report.json", `${JSON.stringify(report, null, 2)}\n`);
+ * ```
+ */
+export async function replaceFile(path: string, data: string): Promise<void> {
+  const out = await openAtomicOutput(resolve(path), { force: true, stdout: process.stdout });
+  try {
+    out.stream.end(data);
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
 }

@@ -31,6 +31,8 @@ export interface TransformFileOptions {
   readonly mode?: number;
   /** The S3 client, called only for an `s3://` input or output. */
   readonly s3?: () => S3Client;
+  /** Aborts the streams (Ctrl-C): the output file is not written, its temporary file deleted. @default none */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -104,7 +106,10 @@ export async function transformFile(options: TransformFileOptions): Promise<void
   }
   try {
     // stdout is shared with the rest of the program: never end it.
-    await pipeline([input, ...options.transforms, output.stream], { end: options.output !== "-" });
+    await pipeline([input, ...options.transforms, output.stream], {
+      end: options.output !== "-",
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     await output.commit();
   } catch (e) {
     await output.abort();

@@ -24,6 +24,7 @@
 import { open, rename, type FileHandle } from "node:fs/promises";
 import type { FormatLimits } from "@rekey/core";
 import { JobError } from "../errors.js";
+import { removeAtExit } from "../support/temp-files.js";
 import { refId, type ObjectRef } from "../model/object-ref.js";
 import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
 
@@ -214,13 +215,20 @@ export async function openCheckpoint(
   const writeCompacted = async (): Promise<void> => {
     const temp = `${path}.${process.pid}.tmp`;
     const out = await open(temp, "w");
+    // An exit at once (a second Ctrl-C) mid-compaction leaves the previous file, and no temp file.
+    let release = (): void => {};
     try {
+      release = removeAtExit(temp, await out.stat());
       await out.write(`${JSON.stringify(header)}\n${JSON.stringify({ snapshot: state.snapshot() })}\n`);
       await out.sync();
     } finally {
       await out.close();
     }
-    await rename(temp, path);
+    try {
+      await rename(temp, path);
+    } finally {
+      release();
+    }
   };
   try {
     await writeCompacted();

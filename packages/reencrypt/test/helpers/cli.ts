@@ -15,6 +15,8 @@ import type { CliContext } from "../../src/cli/util/context.js";
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 /** The CLI entry point. */
 export const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
+/** The launcher users run (`pnpm exec rekey`, the installed `rekey`): `bin/rekey.js`. */
+export const LAUNCHER = fileURLToPath(new URL("../../bin/rekey.js", import.meta.url));
 
 /** What an in-process run printed and the exit code it set. */
 export interface CliRun {
@@ -61,8 +63,9 @@ export async function runCliInProcess(
   return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode };
 }
 
-/** The environment that points a child at the test backend. */
-export function childEnv(aws: LocalAws): NodeJS.ProcessEnv {
+/** The environment that points a child at the test backend (none: no AWS at all). */
+export function childEnv(aws: LocalAws | undefined): NodeJS.ProcessEnv {
+  if (aws === undefined) return { PATH: process.env["PATH"], HOME: process.env["HOME"] };
   return {
     PATH: process.env["PATH"],
     HOME: process.env["HOME"],
@@ -80,6 +83,8 @@ export interface CliChild {
   readonly process: ChildProcess;
   /** Lines of stdout so far. */
   readonly lines: string[];
+  /** Lines of stderr so far. */
+  readonly errLines: string[];
   stderr(): string;
   /** Resolves with the exit code (or the signal name). */
   readonly exited: Promise<number | string>;
@@ -87,20 +92,28 @@ export interface CliChild {
   waitForLine(pattern: RegExp): Promise<void>;
   /** Resolves once `count` stdout lines match. */
   waitForLines(pattern: RegExp, count: number): Promise<void>;
+  /** Resolves once a stderr line matches. */
+  waitForErrLine(pattern: RegExp): Promise<void>;
 }
 
-/** Starts `rekey <args>` as a child process. */
-export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=rekey-source", BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(aws),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const err: Buffer[] = [];
+/** How {@link spawnCli} starts the child. */
+export interface SpawnCliOptions {
+  /**
+   * Run the launcher users run (`bin/rekey.js`) rather than `src/cli/bin.ts` through tsx.
+   * @default false
+   */
+  readonly launcher?: boolean;
+  /** The child's working directory. @default the repository root */
+  readonly cwd?: string;
+  /** A pipe the test writes to (`child.process.stdin`), or none. @default "ignore" */
+  readonly stdin?: "pipe" | "ignore";
+}
+
+/** Splits a stream into lines, resolving waiters as lines match. */
+function lineReader(stream: NodeJS.ReadableStream, lines: string[]) {
   const waiters: { pattern: RegExp; left: number; resolve: () => void }[] = [];
   let partial = "";
-  child.stdout.on("data", (c: Buffer) => {
+  stream.on("data", (c: Buffer) => {
     partial += c.toString();
     const parts = partial.split("\n");
     partial = parts.pop() ?? "";
@@ -113,22 +126,44 @@ export function spawnCli(aws: LocalAws, args: readonly string[]): CliChild {
         }
     }
   });
-  child.stderr.on("data", (c: Buffer) => err.push(c));
+  return (pattern: RegExp, count: number): Promise<void> => {
+    const seen = lines.filter((l) => pattern.test(l)).length;
+    return seen >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ pattern, left: count - seen, resolve }));
+  };
+}
+
+/** Starts `rekey <args>` as a child process, pointed at `aws` (none: no AWS variables). */
+export function spawnCli(
+  aws: LocalAws | undefined,
+  args: readonly string[],
+  options: SpawnCliOptions = {},
+): CliChild {
+  const entry = options.launcher ? [LAUNCHER] : ["--import", "tsx", "--conditions=rekey-source", BIN];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: childEnv(aws),
+    stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const errLines: string[] = [];
+  const err: Buffer[] = [];
+  // Both are pipes ("pipe" above).
+  const waitForLines = lineReader(child.stdout!, lines);
+  const waitForErrLines = lineReader(child.stderr!, errLines);
+  child.stderr!.on("data", (c: Buffer) => err.push(c));
   const exited = new Promise<number | string>((resolve) =>
     child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
   );
   return {
     process: child,
     lines,
+    errLines,
     stderr: () => Buffer.concat(err).toString(),
     exited,
     waitForLine: (pattern) => waitForLines(pattern, 1),
     waitForLines,
+    waitForErrLine: (pattern) => waitForErrLines(pattern, 1),
   };
-  function waitForLines(pattern: RegExp, count: number): Promise<void> {
-    const seen = lines.filter((l) => pattern.test(l)).length;
-    return seen >= count
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => waiters.push({ pattern, left: count - seen, resolve }));
-  }
 }

@@ -5,8 +5,7 @@
  * to resume instead of creating a second key.
  */
 import { readFile } from "node:fs/promises";
-import type { Writable } from "node:stream";
-import { openAtomicOutput } from "../../file-tools/atomic-output.js";
+import { replaceFile } from "../../file-tools/atomic-output.js";
 import type { CutoverRecord } from "../../keys/cutover-alias.js";
 import { KeyToolError } from "../../keys/errors.js";
 
@@ -72,20 +71,9 @@ export async function readCutoverRecord(path: string): Promise<CutoverRecord | u
  *
  * @example
  * ```ts
- * await writeCutoverRecord("orders.jsonl.cutover.json", record, process.stdout);
+ * await writeCutoverRecord("orders.jsonl.cutover.json", record);
  * ```
  */
-export async function writeCutoverRecord(
-  path: string,
-  record: CutoverRecord,
-  stdout: Writable,
-): Promise<void> {
-  const out = await openAtomicOutput(path, { force: true, stdout });
-  try {
-    out.stream.end(`${JSON.stringify(record, null, 2)}\n`);
-    await out.commit();
-  } catch (e) {
-    await out.abort();
-    throw e;
-  }
+export async function writeCutoverRecord(path: string, record: CutoverRecord): Promise<void> {
+  await replaceFile(path, `${JSON.stringify(record, null, 2)}\n`);
 }

@@ -7,7 +7,6 @@
  * alias read too early can still resolve to the old key — then every object would look
  * "already current" and nothing would move, so the run stops before touching any object).
  */
-import { writeFile } from "node:fs/promises";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CutoverRewrapRequest } from "../../keys/cutover-alias.js";
@@ -22,6 +21,8 @@ import type { TargetSummary } from "../../runner/target-summary.js";
 import { SUCCESS_OUTCOMES, type ObjectOutcome } from "../../model/object-result.js";
 import { parseS3Url } from "../../sources/source-spec.js";
 import { startProgress } from "../job/job-progress.js";
+import { replaceFile } from "../../file-tools/atomic-output.js";
+import { interruptible } from "./interrupt.js";
 import { writeOptionsOf, type WriteSafetyFlags } from "../job/write-flags.js";
 import { describeCapabilities } from "../../stores/s3/probe-store.js";
 import type { AwsClientOptions, CliContext } from "./context.js";
@@ -199,13 +200,10 @@ export async function runCutoverRewrap(
         `run again with --to ${request.newKeyArn} to resume`,
     );
   };
-  const stop = new AbortController();
   let stopping: ((line: string) => void) | undefined;
-  const onSigint = (): void => {
-    stop.abort();
-    stopping?.("Stopping: no new objects; finishing those in flight.");
-  };
-  process.once("SIGINT", onSigint);
+  const stop = interruptible(() =>
+    stopping?.("Stopping: no new objects; finishing those in flight (Ctrl-C again to exit at once)."),
+  );
   const reports: { source: string; report: PlanReport | JobReport }[] = [];
   try {
     for (const { text, source } of sources) {
@@ -245,7 +243,7 @@ export async function runCutoverRewrap(
       if (report.interrupted) break;
     }
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    stop.end();
   }
   const kind = request.dryRun ? "plan" : "run";
   // Said only when proven: every source read to the end, each run on the new key.
@@ -314,5 +312,5 @@ async function writeReport(
   path: string,
   reports: readonly { source: string; report: PlanReport | JobReport }[],
 ): Promise<void> {
-  await writeFile(path, `${JSON.stringify(reports, null, 2)}\n`);
+  await replaceFile(path, `${JSON.stringify(reports, null, 2)}\n`);
 }
