@@ -142,6 +142,30 @@ describe("checkpoint", () => {
     await third.close();
   });
 
+  it("a process that exits at any byte of its last line leaves a checkpoint that resumes", async () => {
+    // An exit at once (a second Ctrl-C) between write calls leaves whole lines; a crash of the
+    // machine can cut one anywhere. Each cut resumes after the lines before it, none lost.
+    const path = await tempPath();
+    const cp = await openCheckpoint(path, header);
+    await cp.end(cp.begin("a"), result("a", "rewrapped"));
+    await cp.end(cp.begin("b"), result("b", "rewrapped"));
+    await cp.flush();
+    const whole = await readFile(path, "utf8");
+    await cp.close();
+    const lastLine = whole.slice(whole.lastIndexOf("\n", whole.length - 2) + 1);
+    expect(JSON.parse(lastLine)).toMatchObject({ s: 1 });
+    for (let cut = 0; cut <= lastLine.length; cut++) {
+      const torn = whole.slice(0, whole.length - lastLine.length + cut);
+      await writeFile(path, torn);
+      const again = await openCheckpoint(path, header);
+      const complete = cut >= lastLine.length - 1; // the line without its newline is whole JSON
+      expect(again.resumeAfter, `cut at ${cut}`).toBe(complete ? "b" : "a");
+      expect(again.previous).toEqual({ rewrapped: complete ? 2 : 1 });
+      expect(again.ignoredLines).toBe(cut === 0 || complete ? 0 : 1);
+      await again.close();
+    }
+  });
+
   it("refuses a checkpoint of a job with another target, mode or source", async () => {
     const path = await tempPath();
     await (await openCheckpoint(path, header)).close();

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useLocalAws } from "@rekey/localstack/vitest";
 import type { JobReport } from "../src/index.js";
-import { REPO_ROOT, spawnCli, type CliChild } from "./helpers/cli.js";
+import { childEnv, REPO_ROOT, spawnCli, type CliChild } from "./helpers/cli.js";
 import { newBucket, putEncrypted } from "./helpers/s3-objects.js";
 
 const MiB = 1024 * 1024;
@@ -44,6 +44,33 @@ async function feed(child: CliChild, data: Buffer, bytes: number): Promise<void>
 /** The names in a folder that are temporary outputs. */
 async function temps(folder: string): Promise<string[]> {
   return (await readdir(folder)).filter((n) => n.endsWith(".rekey-tmp"));
+}
+
+/** A bucket of `count` small objects under a key whose material was rotated since. */
+async function bucketOf(count: number): Promise<string> {
+  const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  const bucket = await newBucket(aws.s3);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      while (next < count) {
+        const i = next++;
+        await putEncrypted(aws.s3, aws.kms, bucket, `o/${String(i).padStart(4, "0")}.rkey`, {
+          keyId: key,
+          seed: i,
+          plaintextSize: 200 + i,
+        });
+      }
+    }),
+  );
+  await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+  return bucket;
+}
+
+/** The report of the last `report` JSON line. */
+function lastReport(child: CliChild): JobReport | undefined {
+  const line = [...child.lines].reverse().find((l) => l.includes('"event":"report"'));
+  return line ? (JSON.parse(line) as { report: JobReport }).report : undefined;
 }
 
 describe("file commands interrupted", () => {
@@ -117,31 +144,6 @@ describe("file commands interrupted", () => {
 });
 
 describe("jobs interrupted", () => {
-  async function bucketOf(count: number): Promise<string> {
-    const key = (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
-    const bucket = await newBucket(aws.s3);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 12 }, async () => {
-        while (next < count) {
-          const i = next++;
-          await putEncrypted(aws.s3, aws.kms, bucket, `o/${String(i).padStart(4, "0")}.rkey`, {
-            keyId: key,
-            seed: i,
-            plaintextSize: 200 + i,
-          });
-        }
-      }),
-    );
-    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
-    return bucket;
-  }
-
-  function lastReport(child: CliChild): JobReport | undefined {
-    const line = [...child.lines].reverse().find((l) => l.includes('"event":"report"'));
-    return line ? (JSON.parse(line) as { report: JobReport }).report : undefined;
-  }
-
   it("Ctrl-C five times: each run writes its checkpoint, report and summary and exits 130; the same command finishes the rest", async (ctx) => {
     if (!aws.faults) return ctx.skip(aws.missing("faults"));
     const total = 240;
@@ -282,4 +284,44 @@ describe("pnpm exec rekey", () => {
     expect(await temps(work)).toEqual([]);
     expect(existsSync(join(work, "out.rkey"))).toBe(false);
   }, 120_000);
+
+  it("a job: pnpm returns at once, rekey still writes its report and summary and its checkpoint resumes", async (ctx) => {
+    if (!aws.faults) return ctx.skip(aws.missing("faults"));
+    const total = 120;
+    const bucket = await bucketOf(total);
+    const checkpoint = join(work, "job.checkpoint.jsonl");
+    const reportPath = join(work, "job.json");
+    const args = ["rewrap", "--source", `s3://${bucket}/`, "--checkpoint", checkpoint, "--concurrency", "4"];
+    aws.faults.inject("kms:ReEncrypt", { latencyMs: 40 });
+    const child = spawn("pnpm", ["exec", "rekey", ...args, "--json", "--report", reportPath], {
+      cwd: work,
+      env: childEnv(aws),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const lines: string[] = [];
+    let seen = 0;
+    const started = new Promise<void>((resolve) =>
+      child.stdout.on("data", (c: Buffer) => {
+        lines.push(c.toString());
+        seen += c.toString().split('"event":"object"').length - 1;
+        if (seen >= 3) resolve();
+      }),
+    );
+    // rekey inherited these pipes: they close once pnpm and rekey both exited.
+    const closed = new Promise<void>((resolve) => child.stdout.on("close", () => resolve()));
+    child.stderr.resume();
+    await started;
+    process.kill(-child.pid!, "SIGINT");
+    await closed;
+    const report = JSON.parse(await readFile(reportPath, "utf8")) as JobReport;
+    expect(report.interrupted).toBe(true);
+    expect(lines.join("")).toContain('"event":"report"');
+    aws.faults.reset();
+    const resumed = spawnCli(aws, [...args, "--json", "--report", join(work, "job-2.json")], {
+      launcher: true,
+    });
+    expect(await resumed.exited).toBe(0);
+    expect(lastReport(resumed)!.fromCheckpoint.rewrapped).toBe(report.outcomes.rewrapped);
+  }, 300_000);
 });

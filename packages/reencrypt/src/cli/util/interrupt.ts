@@ -59,11 +59,10 @@ export interface Interruptible {
 /**
  * Starts a command's interruptible span: the first SIGINT (or a SIGTERM) aborts the returned
  * signal and calls `onFirst` (say what happens now: "Stopping: …"), a second SIGINT exits at once
- * with 130; a further SIGTERM changes nothing. Keep the
- * span open until the command has written everything it writes on a graceful stop (report,
+ * with 130; SIGTERM never exits at once. Keep the span open until the command has written everything it writes on a graceful stop (report,
  * summary), so that a second Ctrl-C meanwhile exits at once too.
  *
- * @param onFirst - Called once, on the first SIGINT, after the signal aborted. @default nothing
+ * @param onFirst - Called once, on the first SIGINT or SIGTERM, after the signal aborted. @default nothing
  * @example
  * ```ts
  * const span = interruptible(() => progress.message("Stopping: no new objects."));
@@ -78,8 +77,10 @@ export function interruptible(onFirst?: () => void): Interruptible {
     controller.abort(new InterruptedError("interrupted"));
     onFirst?.();
   };
+  // SIGINTs only: pnpm's SIGTERM may reach the command before or after the terminal's SIGINT.
+  let sigints = 0;
   const onSigint = (): void => {
-    if (controller.signal.aborted) exitAtOnce("rekey: interrupted again: exiting at once [ERR_INTERRUPTED]");
+    if (++sigints > 1) exitAtOnce("rekey: interrupted again: exiting at once [ERR_INTERRUPTED]");
     stop();
   };
   process.on("SIGINT", onSigint);

@@ -24,6 +24,7 @@ import type {
   WrittenVersion,
 } from "../../model/object-store.js";
 import { sameBytes } from "../../support/bytes.js";
+import { removeAtExit } from "../../support/temp-files.js";
 import type { JobCounters } from "../../support/job-counters.js";
 import { currentFingerprint } from "./file-fingerprint.js";
 import { readFileHead, type FileAttributes } from "./read-file-head.js";
@@ -157,10 +158,13 @@ export class DirStore implements ObjectStore {
     const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
     const mode = (plan.attributes as FileAttributes | undefined)?.mode;
     let renamed = false;
+    // Deleted even if the process exits at once (a second Ctrl-C) before the rename.
+    let release = (): void => {};
     try {
       const out = await open(temp, "wx", 0o600);
       let size: number;
       try {
+        release = removeAtExit(temp, await out.stat());
         // The mode given to open() is filtered by the umask; set it exactly.
         if (mode !== undefined) await out.chmod(mode);
         size = await fill(out);
@@ -176,6 +180,7 @@ export class DirStore implements ObjectStore {
       return { etag: (await currentFingerprint(path)) ?? "", size };
     } finally {
       if (!renamed) await unlink(temp).catch(ignoreMissing);
+      release();
     }
   }
 }
