@@ -4,7 +4,7 @@
  * job stops taking objects, finishes those in flight and writes its checkpoint, report and
  * summary; a file command aborts its stream and deletes its temporary file; `keys rotate` stops
  * waiting). The second SIGINT exits at once with 130: the files registered with `removeAtExit`
- * (temporary outputs, a checkpoint compaction) are deleted synchronously on the way out, and a
+ * (temporary outputs, the directory store's temporary files, a checkpoint compaction) are deleted synchronously on the way out, and a
  * checkpoint keeps every line already written (a resume tolerates a torn last line). A SIGINT
  * while no command is interruptible (before one started, or in one that has nothing to wind
  * down) is the second kind: exit at once.
@@ -36,13 +36,8 @@ export class InterruptedError extends RekeyError<"ERR_INTERRUPTED"> {
 /**
  * Ends the process now with exit code 130, after one line on stderr. Files registered with
  * `removeAtExit` are deleted in the `'exit'` event.
- *
- * @example
- * ```ts
- * process.on("SIGINT", () => exitAtOnce("rekey: interrupted [ERR_INTERRUPTED]"));
- * ```
  */
-export function exitAtOnce(line: string): never {
+function exitAtOnce(line: string): never {
   // stderr is synchronous for files, pipes and terminals on POSIX: the line is out before exit.
   process.stderr.write(`${line}\n`);
   process.exit(EXIT_CODES.interrupted);
