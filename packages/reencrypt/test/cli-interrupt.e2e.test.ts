@@ -6,6 +6,7 @@
  * child's output (or its consumption of stdin) shows the work is under way — never after a delay.
  */
 import { CreateKeyCommand, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
@@ -140,6 +141,32 @@ describe("file commands interrupted", () => {
     );
     expect(await temps(folder)).toEqual([]);
     expect(existsSync(join(folder, "twice.rkey"))).toBe(false);
+  }, 120_000);
+});
+
+describe("file commands to s3:// interrupted", () => {
+  it("encrypt from a pipe to s3://, Ctrl-C: exit 130, the multipart upload is aborted, no object", async () => {
+    const bucket = await newBucket(aws.s3);
+    const folder = await mkdtemp(join(dir, "s3-"));
+    await writeFile(join(folder, "wrap.key"), randomBytes(32));
+    const child = spawnCli(aws, ["encrypt", "--raw-key-file", "wrap.key", "-o", `s3://${bucket}/out.rkey`], {
+      launcher: true,
+      cwd: folder,
+      stdin: "pipe",
+    });
+    // 24 MiB taken from the pipe: parts of 8 MiB have gone up in a multipart upload.
+    await feed(child, randomBytes(24 * MiB), 24 * MiB);
+    const open = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(open.Uploads?.map((u) => u.Key)).toEqual(["out.rkey"]);
+    child.process.kill("SIGINT");
+    expect(await child.exited).toBe(130);
+    expect(child.errLines).toEqual([
+      `rekey: interrupted: nothing was written to s3://${bucket}/out.rkey [ERR_INTERRUPTED]`,
+    ]);
+    const left = await aws.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(left.Uploads ?? []).toEqual([]);
+    const objects = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(objects.Contents ?? []).toEqual([]);
   }, 120_000);
 });
 
