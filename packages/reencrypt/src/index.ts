@@ -68,6 +68,7 @@ export {
 // Sources
 export { s3Source, type S3SourceOptions } from "./sources/s3-source.js";
 export { manifestSource, type ManifestSourceOptions } from "./sources/manifest-source.js";
+export type { SourceFilterOptions } from "./sources/source-filter.js";
 export { dirSource } from "./sources/dir-source.js";
 export { pgRowSource, type PgRowSourceOptions } from "./sources/pg-source.js";
 export type {

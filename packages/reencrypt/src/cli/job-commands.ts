@@ -18,6 +18,7 @@ import type { TargetSummary } from "../runner/target-summary.js";
 import { parseShard } from "../runner/shard.js";
 import { describeCapabilities } from "../stores/s3/probe-store.js";
 import { parseS3Url } from "../sources/source-spec.js";
+import { filterOf, withFilterFlags, withStrictFlag, type FilterFlags } from "./job/filter-flags.js";
 import { parseTargetSpec } from "../kms/target-spec.js";
 import { replaceFile } from "../file-tools/atomic-output.js";
 import { JobError } from "../errors.js";
@@ -37,7 +38,8 @@ import { wantsJson, withOutputOptions, writeLines, type OutputFlags } from "./ut
 import { UsageError, wholeNumberArg } from "./util/usage-error.js";
 
 /** The flags of the job commands, as commander parses them. */
-export interface JobFlags extends AwsFlags, WriteSafetyFlags, Omit<OutputFlags, "table">, PostgresFlags {
+export interface JobFlags
+  extends AwsFlags, WriteSafetyFlags, Omit<OutputFlags, "table">, PostgresFlags, FilterFlags {
   readonly source?: string;
   readonly manifest?: string;
   readonly dir?: string;
@@ -60,32 +62,21 @@ export interface JobFlags extends AwsFlags, WriteSafetyFlags, Omit<OutputFlags, 
   readonly shard?: string;
 }
 
-const EXIT_HELP = `
+const SOURCES_HELP = `
 Sources (exactly one):
   --source s3://bucket/prefix   every object under the prefix (listing streamed)
   --manifest file.csv[.gz]      CSV lines bucket,key[,versionId] (or --manifest-format inventory)
-  --dir path                    every file under a local directory (rewritten via temp file + rename)
+  --dir path                    every file under a local directory
   --postgres URL --table T --column C [--key-column K] [--where SQL]
-                                every row's value of a PostgreSQL column, in key order; written
-                                back with compare-and-swap (UPDATE ... WHERE key = $1 AND C = $old)
+                                every row's value of a PostgreSQL column, in key order
+  --include / --exclude GLOB    (not with --postgres) choose objects by key, or path below --dir:
+                                a glob without "/" matches the last segment (*.tmp), one with "/"
+                                the whole key (logs/**); excluded objects are never read
 
 Targets:
   current            the current key material of each object's own key (after a rotation)
   alias:NAME         the key the alias points at now (after an alias cutover)
   key:ARN            one key
-
-Exit codes:
-  0    every object is on the target (rewrapped, reencrypted or current)
-  1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job:
-       use another file or --fresh-checkpoint)
-  2    some objects are not on the target: conflict, esdk (run reencrypt), foreign, unreadable,
-       skipped, bad manifest lines
-  3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
-  4    the store does not honour conditional writes (If-Match ignored), or its probe could not
-       run: nothing was written there (see --writers-stopped, --probe-prefix)
-  5    stopped early: the same permanent KMS error on the same key hit --max-key-failures
-       objects in a row; the objects not tried are left for a re-run
-  130  interrupted (SIGINT); with --checkpoint, the same command resumes
 
 AWS Encryption SDK messages (format 1 and 2) are planned as class esdk, with their suite and
 key ARNs. "rekey reencrypt" migrates them into rekey messages under the target: the ESDK decrypts
@@ -94,15 +85,40 @@ after their signature verified, and the encryption context is kept except the ES
 aws-crypto- keys (listed in the report). "rekey rewrap" cannot move them: it reports them (esdk,
 exit code 2) and leaves them untouched. Messages without key commitment (ESDK 1.x) are skipped.
 
-Stores: before its first write to a bucket the job probes, under --probe-prefix, whether the
-store honours If-Match / If-None-Match (PutObject, CompleteMultipartUpload, GetObject) and has
-UploadPartCopy; it never writes to a store that ignores conditional writes unless
---writers-stopped says every other writer is stopped.
-
 Endpoint and Region come from the usual AWS variables (AWS_REGION, AWS_ENDPOINT_URL,
 AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3) or --region / --endpoint-url.`;
 
-function commonOptions(command: Command): Command {
+const PLAN_HELP = `${SOURCES_HELP}
+
+Exit codes:
+  0    planned (whatever the objects' classes: the plan reports them)
+  1    the plan could not run (bad arguments, unknown bucket or target)
+  130  interrupted (SIGINT)`;
+
+const RUN_HELP = `${SOURCES_HELP}
+
+Writes: files are rewritten via a temporary file and a rename; rows with compare-and-swap
+(UPDATE ... WHERE key = $1 AND C = $old). Before its first write to a bucket the job probes,
+under --probe-prefix, whether the store honours If-Match / If-None-Match (PutObject,
+CompleteMultipartUpload, GetObject) and has UploadPartCopy; it never writes to a store that
+ignores conditional writes unless --writers-stopped says every other writer is stopped.
+
+Exit codes:
+  0    every object is on the target (rewrapped, reencrypted or current); objects that are not
+       rekey or ESDK messages (foreign) are left alone and counted, and do not change the code
+  1    the job could not run (bad arguments, unknown bucket or target, checkpoint of another job:
+       use another file or --fresh-checkpoint)
+  2    some objects are not on the target: conflict, esdk (run reencrypt), unreadable, skipped,
+       bad manifest lines; foreign too with --strict (--exclude leaves such objects out unread)
+  3    some objects failed (KMS refused, S3 kept failing); a re-run retries them
+  4    the store does not honour conditional writes (If-Match ignored), or its probe could not
+       run: nothing was written there (see --writers-stopped, --probe-prefix)
+  5    stopped early: the same permanent KMS error on the same key hit --max-key-failures
+       objects in a row; the objects not tried are left for a re-run
+  130  interrupted (SIGINT); with --checkpoint, the same command resumes`;
+
+/** The flags every job command has: source, target, filters, rate, shard, report, output. */
+function commonOptions(command: Command, kind: "plan" | "run"): Command {
   withPostgresFlags(withAwsOptions(command))
     .option("--source <s3url>", "objects under s3://bucket/prefix")
     .option("--manifest <file>", "objects listed in a CSV manifest (bucket,key[,versionId]); .gz is read too")
@@ -112,20 +128,25 @@ function commonOptions(command: Command): Command {
       "--inventory-schema <schema>",
       'the inventory fileSchema, e.g. "Bucket, Key, VersionId, IsLatest, IsDeleteMarker"',
     )
-    .option("--manifest-url-encoded", "manifest keys are URL-encoded (S3 Batch Operations manifests)")
+    .option("--manifest-url-encoded", "manifest keys are URL-encoded (S3 Batch Operations manifests)");
+  withFilterFlags(command)
     .option("--target <target>", "current | alias:NAME | key:ARN", "current")
     .option("--from-key <arn>", "only move entries under this key ARN (repeatable)", collect)
     .option("--older-than-material", "only move entries whose key material is not their key's current one")
     .option("--concurrency <n>", "objects in flight", wholeNumberArg("--concurrency", 1, 1024), 16)
     .option(
       "--kms-rps <n>",
-      "KMS requests per second for the whole job (0: no cap)",
+      kind === "plan"
+        ? "KMS requests per second a run would be held to, for the time estimate (0: no cap)"
+        : "KMS requests per second for the whole job (0: no cap)",
       wholeNumberArg("--kms-rps", 0, 1_000_000),
       1000,
     )
     .option(
       "--verify <level>",
-      "etag: S3's MD5 of a single PUT proves the write, else read the header back; header: always read it back; full: also decrypt and compare SHA-256",
+      kind === "plan"
+        ? "the verification a run would do, for the request estimate: etag, header or full"
+        : "etag: S3's MD5 of a single PUT proves the write, else read the header back; header: always read it back; full: also decrypt and compare SHA-256",
       "etag",
     )
     .option("--shard <i/n>", "only the i-th of n shares of the objects (split a job across workers)")
@@ -133,11 +154,26 @@ function commonOptions(command: Command): Command {
     .option("--no-progress", "no progress bar on a terminal");
   return withOutputOptions(command, "JSON lines on stdout: events, then the report", {
     legacyTable: false,
-  }).addHelpText("after", EXIT_HELP);
+  }).addHelpText("after", kind === "plan" ? PLAN_HELP : RUN_HELP);
+}
+
+/** The flags of the commands that run the job: writes, dry run, checkpoint, --strict. */
+function runOptions(command: Command): Command {
+  return withStrictFlag(withWriteFlags(commonOptions(command, "run")))
+    .option("--dry-run", "plan only: read headers and report, write nothing")
+    .option(
+      "--checkpoint <file>",
+      "JSONL checkpoint: finished objects are skipped when the command runs again",
+    )
+    .option(
+      "--fresh-checkpoint",
+      "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
+    );
 }
 
 /**
- * Registers `plan`, `rewrap` and `reencrypt`.
+ * Registers `plan`, `rewrap` and `reencrypt`. Each command's help lists the flags it uses:
+ * `plan` has no write, checkpoint or exit-code flags.
  *
  * @example
  * ```ts
@@ -152,48 +188,26 @@ export function registerJobCommands(program: Command, ctx: CliContext = processC
         .description(
           "Read every object's header and report what a run would do (no writes): classes, keys, material, KMS calls, time",
         ),
+      "plan",
     ),
   )
     .option("--mode <mode>", "rewrap or reencrypt", "rewrap")
     .action((flags: JobFlags) => jobAction(ctx, "plan", flags));
-  withWriteFlags(
-    commonOptions(
-      program
-        .command("rewrap")
-        .description(
-          "Move every object's wrapped data key onto the target with one KMS ReEncrypt; the payload stays byte for byte",
-        ),
-    ),
-  )
-    .option("--dry-run", "plan only: read headers and report, write nothing")
-    .option(
-      "--checkpoint <file>",
-      "JSONL checkpoint: finished objects are skipped when the command runs again",
-    )
-    .option(
-      "--fresh-checkpoint",
-      "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
-    )
-    .action((flags: JobFlags) => jobAction(ctx, "rewrap", flags));
-  withWriteFlags(
-    commonOptions(
-      program
-        .command("reencrypt")
-        .description(
-          "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory); migrates AWS Encryption SDK messages",
-        ),
-    ),
+  runOptions(
+    program
+      .command("rewrap")
+      .description(
+        "Move every object's wrapped data key onto the target with one KMS ReEncrypt; the payload stays byte for byte",
+      ),
+  ).action((flags: JobFlags) => jobAction(ctx, "rewrap", flags));
+  runOptions(
+    program
+      .command("reencrypt")
+      .description(
+        "Re-encrypt every object under a new data key wrapped by the target (streaming, constant memory); migrates AWS Encryption SDK messages",
+      ),
   )
     .option("--include-current", "also re-encrypt objects already on the target (a leaked data key)")
-    .option("--dry-run", "plan only: read headers and report, write nothing")
-    .option(
-      "--checkpoint <file>",
-      "JSONL checkpoint: finished objects are skipped when the command runs again",
-    )
-    .option(
-      "--fresh-checkpoint",
-      "start the --checkpoint file over (a checkpoint written with other settings is refused otherwise)",
-    )
     .action((flags: JobFlags) => jobAction(ctx, "reencrypt", flags));
 }
 
@@ -212,12 +226,19 @@ export function sourceOf(flags: JobFlags): JobSource {
     throw new UsageError(
       "name exactly one source: --source s3://bucket/prefix, --manifest FILE, --dir PATH or --postgres URL",
     );
-  if (postgres) return postgres;
+  const filter = filterOf(flags);
+  if (postgres) {
+    if (Object.keys(filter).length > 0)
+      throw new UsageError(
+        "--include and --exclude apply to --source, --manifest and --dir, not to --postgres (use --where)",
+      );
+    return postgres;
+  }
   if (flags.source !== undefined) {
     if (!flags.source.startsWith("s3://"))
       throw new UsageError(`--source takes s3://bucket/prefix, not "${flags.source}"`);
     const { bucket, prefix } = parseS3Url(flags.source);
-    return { kind: "s3", bucket, ...(prefix ? { prefix } : {}) };
+    return { kind: "s3", bucket, ...(prefix ? { prefix } : {}), ...filter };
   }
   if (flags.manifest !== undefined) {
     const format = flags.manifestFormat ?? "csv";
@@ -229,9 +250,10 @@ export function sourceOf(flags: JobFlags): JobSource {
       format,
       ...(flags.manifestUrlEncoded ? { urlEncodedKeys: true } : {}),
       ...(flags.inventorySchema ? { inventorySchema: flags.inventorySchema } : {}),
+      ...filter,
     };
   }
-  return { kind: "dir", path: flags.dir as string };
+  return { kind: "dir", path: flags.dir as string, ...filter };
 }
 
 /**
@@ -282,6 +304,7 @@ export function jobOptionsOf(
     ...(flags.checkpoint && command !== "plan" && !flags.dryRun ? { checkpoint: flags.checkpoint } : {}),
     ...(flags.freshCheckpoint && command !== "plan" && !flags.dryRun ? { freshCheckpoint: true } : {}),
     ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
+    ...(flags.strict ? { strict: true } : {}),
   };
 }
 

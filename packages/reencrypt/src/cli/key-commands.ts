@@ -12,6 +12,7 @@ import { auditKeys, type AuditReport } from "../keys/audit-keys.js";
 import { applyRotationFix } from "../keys/apply-rotation-fix.js";
 import { checkTerraformPlan, parseTerraformPlan } from "../keys/check-terraform-plan.js";
 import { withWriteFlags } from "./job/write-flags.js";
+import { withFilterFlags, withStrictFlag } from "./job/filter-flags.js";
 import { cutoverAlias, type CutoverRecord, type CutoverRewrapRequest } from "../keys/cutover-alias.js";
 import { KeyToolError } from "../keys/errors.js";
 import { keyRotationStatus } from "../keys/key-rotation-status.js";
@@ -395,46 +396,55 @@ export function registerKeyCommands(program: Command, ctx: CliContext = processC
   );
 
   const alias = program.command("alias").description("Move aliases between keys (manual rotation)");
-  const cutover = withWriteFlags(
-    withAwsOptions(
-      alias
-        .command("cutover")
-        .description(
-          "Point an alias at another key after a preflight, then rewrap the data under the old key",
-        )
-        .argument("<alias>", "alias name (NAME, alias/NAME or alias ARN)")
-        .requiredOption(
-          "--to <key|new>",
-          "the target key (id, ARN or alias), or new to create a copy of the current key",
-        )
-        .option("--source <s3url>", "data to move: objects under s3://bucket/prefix; repeatable", collect, [])
-        .option(
-          "--manifest <file>",
-          "data to move: objects listed in a CSV manifest (bucket,key[,versionId]); repeatable",
-          collect,
-          [],
-        )
-        .option("--dir <path>", "data to move: files under a local directory; repeatable", collect, [])
-        .option("--no-rewrap", "only move the alias; leave the data for a later rekey run")
-        .option("--dry-run", "print the preflight and the re-encrypt plan; change nothing")
-        .option(
-          "--rotation-period-days <days>",
-          "rotation period of a new key (default: the current key's, else 365)",
-        )
-        .option(
-          "--ignore-principal <arn>",
-          "report this principal's missing access as a warning; repeatable",
-          collect,
-          [],
-        )
-        .option(
-          "--checkpoint <file>",
-          "checkpoint of the re-encrypt job, and FILE.cutover.json of the cutover: the same command resumes",
-        )
-        .option("--concurrency <n>", "objects in flight in the re-encrypt job")
-        .option("--kms-rps <n>", "KMS requests per second of the re-encrypt job")
-        .option("--report <file>", "write the re-encrypt job's JSON report to this file")
-        .option("--yes", "move the alias without asking"),
+  const cutover = withStrictFlag(
+    withWriteFlags(
+      withFilterFlags(
+        withAwsOptions(
+          alias
+            .command("cutover")
+            .description(
+              "Point an alias at another key after a preflight, then rewrap the data under the old key",
+            )
+            .argument("<alias>", "alias name (NAME, alias/NAME or alias ARN)")
+            .requiredOption(
+              "--to <key|new>",
+              "the target key (id, ARN or alias), or new to create a copy of the current key",
+            )
+            .option(
+              "--source <s3url>",
+              "data to move: objects under s3://bucket/prefix; repeatable",
+              collect,
+              [],
+            )
+            .option(
+              "--manifest <file>",
+              "data to move: objects listed in a CSV manifest (bucket,key[,versionId]); repeatable",
+              collect,
+              [],
+            )
+            .option("--dir <path>", "data to move: files under a local directory; repeatable", collect, [])
+            .option("--no-rewrap", "only move the alias; leave the data for a later rekey run")
+            .option("--dry-run", "print the preflight and the re-encrypt plan; change nothing")
+            .option(
+              "--rotation-period-days <days>",
+              "rotation period of a new key (default: the current key's, else 365)",
+            )
+            .option(
+              "--ignore-principal <arn>",
+              "report this principal's missing access as a warning; repeatable",
+              collect,
+              [],
+            )
+            .option(
+              "--checkpoint <file>",
+              "checkpoint of the re-encrypt job, and FILE.cutover.json of the cutover: the same command resumes",
+            )
+            .option("--concurrency <n>", "objects in flight in the re-encrypt job")
+            .option("--kms-rps <n>", "KMS requests per second of the re-encrypt job")
+            .option("--report <file>", "write the re-encrypt job's JSON report to this file")
+            .option("--yes", "move the alias without asking"),
+        ),
+      ),
     ),
   );
   withOutputOptions(cutover, "one JSON document").action((name: string, flags: CutoverFlags) =>

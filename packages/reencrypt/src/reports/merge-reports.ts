@@ -57,6 +57,8 @@ export interface MergedReport extends Pick<
   | "outcomes"
   | "fromCheckpoint"
   | "invalidSourceEntries"
+  | "excluded"
+  | "strict"
   | "bySourceKey"
   | "bySourceMaterial"
   | "bytes"
@@ -127,6 +129,8 @@ export class ReportMerger {
   >;
   private readonly fromCheckpoint: Record<string, number> = {};
   private invalid = 0;
+  private excluded = 0;
+  private strict = false;
   private readonly bySourceKey: Record<string, KeyStats> = {};
   private readonly bySourceMaterial: Record<string, KeyStats & { keyArns: string[] }> = {};
   private readonly bytes = { objects: 0, read: 0, written: 0, copiedServerSide: 0 };
@@ -177,6 +181,9 @@ export class ReportMerger {
     add(this.outcomes, r.outcomes);
     add(this.fromCheckpoint, r.fromCheckpoint);
     this.invalid += r.invalidSourceEntries;
+    // Reports written before --include / --exclude and --strict have neither.
+    this.excluded += r.excluded ?? 0;
+    this.strict ||= r.strict === true;
     for (const [arn, s] of Object.entries(r.bySourceKey)) {
       const t = (this.bySourceKey[arn] ??= { objects: 0, bytes: 0, outcomes: {} });
       t.objects += s.objects;
@@ -271,6 +278,7 @@ export class ReportMerger {
       outcomes: this.outcomes,
       fromCheckpoint: this.fromCheckpoint,
       invalid: this.invalid,
+      strict: this.strict,
     });
     const notes = [...this.notes];
     const taskOnly = this.tasks.tasks;
@@ -296,6 +304,8 @@ export class ReportMerger {
       outcomes: { ...this.outcomes },
       fromCheckpoint: { ...this.fromCheckpoint } as Partial<Record<ObjectOutcome, number>>,
       invalidSourceEntries: this.invalid,
+      excluded: this.excluded,
+      strict: this.strict,
       bySourceKey: this.bySourceKey,
       bySourceMaterial: this.bySourceMaterial,
       bytes: { ...this.bytes },

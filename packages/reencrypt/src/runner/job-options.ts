@@ -5,15 +5,20 @@ import type { CheckpointOptions } from "./checkpoint.js";
 import type { ManifestSourceOptions } from "../sources/manifest-source.js";
 import type { JobContextOptions } from "./job-context.js";
 import type { PgTableSpec } from "../stores/pg/pg-table.js";
+import type { SourceFilterOptions } from "../sources/source-filter.js";
 
-/** Where the objects come from. */
+/**
+ * Where the objects come from. An S3 prefix, a manifest and a directory take `include` /
+ * `exclude` globs (see {@link SourceFilterOptions}): an object left out is not read at all, and
+ * is counted as `excluded` in the report.
+ */
 export type JobSource =
   /** Every object under a bucket and prefix (`ListObjectsV2`, streamed). */
-  | { readonly kind: "s3"; readonly bucket: string; readonly prefix?: string }
+  | ({ readonly kind: "s3"; readonly bucket: string; readonly prefix?: string } & SourceFilterOptions)
   /** A CSV or S3 Inventory manifest, read line by line. */
-  | ({ readonly kind: "manifest" } & ManifestSourceOptions)
-  /** Every file under a local directory. */
-  | { readonly kind: "dir"; readonly path: string }
+  | ({ readonly kind: "manifest" } & ManifestSourceOptions & SourceFilterOptions)
+  /** Every file under a local directory (patterns match the path below it, `/`-separated). */
+  | ({ readonly kind: "dir"; readonly path: string } & SourceFilterOptions)
   /** Every row of a PostgreSQL table, in key order; the messages are one column's values. */
   | ({ readonly kind: "postgres" } & PgTableSpec)
   /** Any async (or sync) iterable of object references — a custom listing. */
@@ -52,4 +57,11 @@ export interface JobOptions extends JobContextOptions {
    * checkpoint — and every invalid source line (a progress display's total).
    */
   readonly onSourceEntry?: (entry: SourceEntry) => void;
+  /**
+   * Objects that are not rekey or AWS Encryption SDK messages (outcome `foreign`) make the run
+   * incomplete (exit code 2). Without it they are left untouched, counted and listed, and do not
+   * change the exit code: a bucket or folder often holds a few unrelated files.
+   * @default false
+   */
+  readonly strict?: boolean;
 }

@@ -27,9 +27,17 @@ export { EXIT_CODES };
  * Whether a run (or runs merged) left every object on the target, and the exit code that says
  * so (see `EXIT_CODES`): one rule for a run's report and for a merged one.
  *
+ * The rule: 0 when every object is on the target; objects that are not rekey or AWS Encryption
+ * SDK messages (`foreign`) are left untouched and do not count against it, unless `strict`
+ * (`--strict`); objects left out by `--include` / `--exclude` never count. Otherwise 3 when an
+ * object failed (a re-run retries it), else 2 (conflict, esdk under rewrap, unreadable,
+ * skipped, foreign with `strict`, invalid source lines). A job that stopped itself or was
+ * interrupted has that stop's code.
+ *
  * @example
  * ```ts
  * runVerdict({ interrupted: false, outcomes: { failed: 1 }, fromCheckpoint: {}, invalid: 0 }); // { complete: false, exitCode: 3 }
+ * runVerdict({ interrupted: false, outcomes: { foreign: 1 }, fromCheckpoint: {}, invalid: 0 }); // { complete: true, exitCode: 0 }
  * ```
  */
 export function runVerdict(r: {
@@ -38,9 +46,13 @@ export function runVerdict(r: {
   readonly outcomes: Readonly<Partial<Record<string, number>>>;
   readonly fromCheckpoint: Readonly<Partial<Record<string, number>>>;
   readonly invalid: number;
+  /** Foreign objects count against the run. @default false */
+  readonly strict?: boolean;
 }): { complete: boolean; exitCode: number } {
+  const counts = (k: string): boolean =>
+    !SUCCESS_OUTCOMES.has(k as ObjectOutcome) && (k !== "foreign" || r.strict === true);
   const bad = (o: Readonly<Partial<Record<string, number>>>): number =>
-    Object.entries(o).reduce((n, [k, v]) => (SUCCESS_OUTCOMES.has(k as ObjectOutcome) ? n : n + (v ?? 0)), 0);
+    Object.entries(o).reduce((n, [k, v]) => (counts(k) ? n + (v ?? 0) : n), 0);
   const complete =
     !r.interrupted &&
     r.stopped === undefined &&
@@ -112,8 +124,13 @@ export interface JobReport {
    * stopped): re-read before and read back after the write, not protected by the store.
    */
   readonly unconditionalWrites: number;
-  /** Every object seen (this run and the checkpoint's) is on the target. */
+  /**
+   * Every object seen (this run and the checkpoint's) is on the target, foreign objects aside
+   * unless `strict` (see {@link runVerdict}).
+   */
   readonly complete: boolean;
+  /** Foreign objects (neither rekey nor ESDK messages) counted against the run (`--strict`). */
+  readonly strict: boolean;
   /** See {@link EXIT_CODES}. */
   readonly exitCode: number;
   /** Objects processed by this run. */
@@ -123,6 +140,8 @@ export interface JobReport {
   readonly fromCheckpoint: Partial<Record<ObjectOutcome, number>>;
   /** Source lines that named no object. */
   readonly invalidSourceEntries: number;
+  /** Objects left out by the source's `include` / `exclude` globs (never read). */
+  readonly excluded: number;
   readonly bySourceKey: Record<string, KeyStats>;
   /** Keyed by material id (`(not recorded)` when the entry has none). */
   readonly bySourceMaterial: Record<string, KeyStats & { keyArns: string[] }>;
@@ -179,6 +198,7 @@ export class RunReportBuilder {
   private readonly failures: ReportedFailure[] = [];
   private failuresOmitted = 0;
   private invalid = 0;
+  private excluded = 0;
   private objects = 0;
   private objectBytes = 0;
   private unproven = 0;
@@ -244,6 +264,11 @@ export class RunReportBuilder {
     this.listFailure({ object: e.where, outcome: "failed", code: "ERR_JOB_MANIFEST_LINE", reason: e.reason });
   }
 
+  /** Counts an object left out by the source's globs. */
+  addExcluded(): void {
+    this.excluded++;
+  }
+
   /** Live counts for progress displays. */
   snapshot(): { objects: number; outcomes: Readonly<Record<ObjectOutcome, number>>; invalid: number } {
     return { objects: this.objects, outcomes: this.outcomes, invalid: this.invalid };
@@ -252,6 +277,8 @@ export class RunReportBuilder {
   /** The final report. */
   finish(end: {
     interrupted: boolean;
+    /** Foreign objects count against the run (the job's `strict` option). @default false */
+    strict?: boolean;
     fromCheckpoint: Partial<Record<ObjectOutcome, number>>;
     notes?: string[];
     stores?: readonly StoreCapabilities[];
@@ -282,6 +309,14 @@ export class RunReportBuilder {
       );
     if (this.keptEntries > 0)
       notes.push(keptNote(this.keptEntries, this.keptObjects, this.base.target, "were"));
+    const foreign = this.outcomes.foreign + (end.fromCheckpoint.foreign ?? 0);
+    if (foreign > 0)
+      notes.push(
+        `${foreign} object(s) are not rekey or AWS Encryption SDK messages (foreign): left untouched, ` +
+          (end.strict === true
+            ? "and they count against the run (strict); --exclude leaves such objects out unread."
+            : "and they do not change the exit code (--strict makes them count); --exclude leaves them out unread."),
+      );
     if (this.unconditional > 0)
       notes.push(
         `${this.unconditional} object(s) were written to a store that ignores conditional writes ` +
@@ -293,6 +328,7 @@ export class RunReportBuilder {
       outcomes: this.outcomes,
       fromCheckpoint: end.fromCheckpoint,
       invalid: this.invalid,
+      strict: end.strict === true,
     });
     const finished = new Date();
     return {
@@ -309,11 +345,13 @@ export class RunReportBuilder {
       stores: end.stores ?? [],
       unconditionalWrites: this.unconditional,
       complete,
+      strict: end.strict === true,
       exitCode,
       objects: this.objects,
       outcomes: { ...this.outcomes },
       fromCheckpoint: { ...end.fromCheckpoint },
       invalidSourceEntries: this.invalid,
+      excluded: this.excluded,
       bySourceKey: this.bySourceKey,
       bySourceMaterial: this.bySourceMaterial,
       bytes: {

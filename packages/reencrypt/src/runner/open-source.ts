@@ -5,6 +5,7 @@ import { dirSource } from "../sources/dir-source.js";
 import { manifestSource } from "../sources/manifest-source.js";
 import { s3Source } from "../sources/s3-source.js";
 import { pgRowSource } from "../sources/pg-source.js";
+import { describeFilter, objectFilter, type ObjectFilter } from "../sources/source-filter.js";
 import { openPgTable, type PgTable } from "../stores/pg/pg-table.js";
 import type { JobContext } from "./job-context.js";
 import type { JobSource } from "./job-options.js";
@@ -100,7 +101,31 @@ export async function* openPositionedSource(
 }
 
 /**
- * How a checkpoint names the source (its positions mean something only for that source).
+ * The source's `include` / `exclude` globs as a predicate over its objects, or `undefined` when
+ * it has none (a PostgreSQL source or a list of references takes none).
+ *
+ * @throws JobError `ERR_JOB_INVALID_OPTION` for an empty pattern.
+ * @example
+ * ```ts
+ * const taken = sourceFilter({ kind: "s3", bucket: "data", exclude: ["*.tmp"] });
+ * ```
+ */
+export function sourceFilter(source: JobSource): ObjectFilter | undefined {
+  switch (source.kind) {
+    case "s3":
+    case "manifest":
+      return objectFilter(source);
+    case "dir":
+      return objectFilter(source, source.path);
+    case "postgres":
+    case "refs":
+      return undefined;
+  }
+}
+
+/**
+ * How a checkpoint names the source (its positions mean something only for that source), with
+ * its include / exclude globs (a resumed job must leave out the same objects).
  *
  * @example
  * ```ts
@@ -110,11 +135,11 @@ export async function* openPositionedSource(
 export function describeSource(source: JobSource): string {
   switch (source.kind) {
     case "s3":
-      return `s3://${source.bucket}/${source.prefix ?? ""}`;
+      return `s3://${source.bucket}/${source.prefix ?? ""}${describeFilter(source)}`;
     case "dir":
-      return `dir ${source.path}`;
+      return `dir ${source.path}${describeFilter(source)}`;
     case "manifest":
-      return `manifest ${source.path}`;
+      return `manifest ${source.path}${describeFilter(source)}`;
     case "postgres":
       return `postgres ${withoutPassword(source.url)} ${source.table}.${source.column}${source.where !== undefined ? ` where ${source.where}` : ""}`;
     case "refs":

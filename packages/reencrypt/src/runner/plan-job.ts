@@ -12,7 +12,7 @@ import { formatTargetSpec, parseTargetSpec } from "../kms/target-spec.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions } from "./job-options.js";
 import { PlanReportBuilder, type PlanReport } from "./plan-report.js";
-import { openSource, openSourceTable } from "./open-source.js";
+import { openSource, openSourceTable, sourceFilter } from "./open-source.js";
 import { checkConcurrency, type TargetListener } from "./run-job.js";
 import { summarizeTarget } from "./target-summary.js";
 
@@ -74,6 +74,7 @@ async function planOpenedJob(
   // The driver starts objects in source order (its queue is first in, first out), so a number
   // taken as the work starts is the object's place in the source.
   let started = 0;
+  const taken = sourceFilter(options.source);
   const { interrupted } = await driveSource<{
     plan?: ObjectPlan;
     error?: unknown;
@@ -85,10 +86,17 @@ async function planOpenedJob(
     ...(stop ? { stopSignal: stop } : {}),
     ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
     onInvalid: (e) => report.addInvalid(e),
-    // The store probe's scratch objects are never planned; nor are another shard's objects.
-    accept: (ref) =>
-      !(ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) &&
-      (options.shard === undefined || inShard(ref, options.shard)),
+    // The store probe's scratch objects are never planned; nor are another shard's objects;
+    // those --include / --exclude leave out are counted, never read.
+    accept: (ref) => {
+      if (ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) return false;
+      if (options.shard !== undefined && !inShard(ref, options.shard)) return false;
+      if (taken !== undefined && !taken(ref)) {
+        report.addExcluded();
+        return false;
+      }
+      return true;
+    },
     work: async (ref) => {
       const sequence = started++;
       const t0 = performance.now();

@@ -59,6 +59,8 @@ export interface PlanReport {
   /** Objects that could not be planned (header read failed after retries). */
   readonly planFailures: number;
   readonly invalidSourceEntries: number;
+  /** Objects left out by the source's `include` / `exclude` globs (never read). */
+  readonly excluded: number;
   readonly bySourceKey: Record<string, ClassStats & { classes: Partial<Record<PlanClass, number>> }>;
   readonly bySourceMaterial: Record<
     string,
@@ -141,6 +143,7 @@ export class PlanReportBuilder {
   private bytes = 0;
   private planFailures = 0;
   private invalid = 0;
+  private excluded = 0;
   private unproven = 0;
   private keptObjects = 0;
   private keptEntries = 0;
@@ -210,6 +213,11 @@ export class PlanReportBuilder {
     this.list({ object, outcome: "failed", code, reason });
   }
 
+  /** Counts an object left out by the source's globs. */
+  addExcluded(): void {
+    this.excluded++;
+  }
+
   /** Adds a source line that named no object. */
   addInvalid(e: InvalidSourceEntry): void {
     this.invalid++;
@@ -250,6 +258,7 @@ export class PlanReportBuilder {
       signed: { ...this.signed },
       planFailures: this.planFailures,
       invalidSourceEntries: this.invalid,
+      excluded: this.excluded,
       bySourceKey: this.bySourceKey,
       bySourceMaterial: this.bySourceMaterial,
       materialUnproven: this.unproven,

@@ -17,7 +17,7 @@ import { JobError } from "../errors.js";
 import { createJobContext, JOB_DEFAULTS, type JobContext } from "./job-context.js";
 import type { JobOptions, JobSource } from "./job-options.js";
 import { RunReportBuilder, type JobReport, type JobStop } from "./job-report.js";
-import { describeSource, openPositionedSource, openSourceTable } from "./open-source.js";
+import { describeSource, openPositionedSource, openSourceTable, sourceFilter } from "./open-source.js";
 import { summarizeTarget, type TargetSummary } from "./target-summary.js";
 
 /** Called once the target is resolved, before any object is touched. */
@@ -74,6 +74,7 @@ async function runOpenedJob(
       })
     : undefined;
   const fromCheckpoint: Partial<Record<string, number>> = {};
+  const taken = sourceFilter(options.source);
   const maxKeyFailures = checkMaxKeyFailures(options.maxKeyFailures);
   const keyFailures = new KeyFailureTracker(maxKeyFailures);
   // A job-wide stop decided by the job itself: a store that may not be written, a key that fails
@@ -136,8 +137,11 @@ async function runOpenedJob(
         const skipped =
           (ref.kind === "s3" && ctx.s3?.guard.isProbeKey(ref.key)) ||
           (options.shard !== undefined && !inShard(ref, options.shard));
-        const done = !skipped && checkpoint?.isDone(ref) === true;
-        if (skipped || done) {
+        // Left out by --include / --exclude: counted, never read.
+        const excluded = !skipped && taken !== undefined && !taken(ref);
+        if (excluded) report.addExcluded();
+        const done = !skipped && !excluded && checkpoint?.isDone(ref) === true;
+        if (skipped || excluded || done) {
           const seq = seqOf.get(ref);
           if (checkpoint && seq !== undefined) record(done ? checkpoint.skip(seq, ref) : checkpoint.end(seq));
           return false;
@@ -177,6 +181,7 @@ async function runOpenedJob(
     notes.push(`${checkpoint.ignoredLines} unreadable checkpoint line(s) ignored (a torn write at a crash)`);
   return report.finish({
     interrupted: interrupted && stopped === undefined,
+    strict: options.strict === true,
     fromCheckpoint,
     notes,
     stores: ctx.s3?.guard.probed ?? [],

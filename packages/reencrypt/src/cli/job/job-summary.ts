@@ -19,7 +19,7 @@ export function exitMeaning(code: number): string {
     case EXIT_CODES.ok:
       return "every object is on the target";
     case EXIT_CODES.incomplete:
-      return "some objects are not on the target (conflict, esdk, foreign, unreadable, skipped or bad manifest lines)";
+      return "some objects are not on the target (conflict, esdk, unreadable, skipped, bad manifest lines, or foreign with --strict)";
     case EXIT_CODES.failed:
       return "some objects failed; a re-run retries them";
     case EXIT_CODES.unsafeStore:
@@ -68,6 +68,7 @@ export function runSummary(r: JobReport, reportPath: string | undefined): string
   if (previous.length > 0)
     lines.push(`Done by earlier runs (checkpoint): ${previous.map(([o, n]) => `${o} ${n}`).join(", ")}`);
   if (r.invalidSourceEntries > 0) lines.push(`Invalid source lines: ${r.invalidSourceEntries}`);
+  if (r.excluded > 0) lines.push(excludedLine(r.excluded));
   lines.push(
     `Bytes: ${formatBytes(r.bytes.objects)} of objects; ${formatBytes(r.bytes.read)} read and ` +
       `${formatBytes(r.bytes.written)} written by the job; ${formatBytes(r.bytes.copiedServerSide)} copied by S3`,
@@ -119,6 +120,7 @@ export function planSummary(p: PlanReport, reportPath: string | undefined): stri
   if (p.planFailures > 0)
     lines.push(`  unplanned    ${String(p.planFailures).padStart(8)}  (header read failed)`);
   if (p.invalidSourceEntries > 0) lines.push(`Invalid source lines: ${p.invalidSourceEntries}`);
+  if (p.excluded > 0) lines.push(excludedLine(p.excluded));
   if (p.signed.objects > 0)
     lines.push(
       `Signed rekey messages: ${p.signed.objects} (${formatBytes(p.signed.bytes)}); a rewrap keeps their signatures`,
@@ -166,6 +168,18 @@ export function planSummary(p: PlanReport, reportPath: string | undefined): stri
   }
   if (reportPath) lines.push(`Report: ${reportPath}`);
   return lines;
+}
+
+/**
+ * The summary line of the objects the globs left out.
+ *
+ * @example
+ * ```ts
+ * excludedLine(3); // "Excluded by --include / --exclude: 3 object(s), not read"
+ * ```
+ */
+export function excludedLine(n: number): string {
+  return `Excluded by --include / --exclude: ${n} object(s), not read`;
 }
 
 function ops(m: Record<string, number | undefined>): string {

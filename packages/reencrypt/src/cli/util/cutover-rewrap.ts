@@ -23,14 +23,16 @@ import { parseS3Url } from "../../sources/source-spec.js";
 import { startProgress } from "../job/job-progress.js";
 import { replaceFile } from "../../file-tools/atomic-output.js";
 import { interruptible } from "./interrupt.js";
+import { excludedLine } from "../job/job-summary.js";
 import { writeOptionsOf, type WriteSafetyFlags } from "../job/write-flags.js";
+import { filterOf, type FilterFlags } from "../job/filter-flags.js";
 import { describeCapabilities } from "../../stores/s3/probe-store.js";
 import type { AwsClientOptions, CliContext } from "./context.js";
 import { writeLines } from "./output.js";
 import { UsageError, parseWholeNumber } from "./usage-error.js";
 
 /** The job flags of `alias cutover` (source flags as `rekey rewrap` names them, repeatable). */
-export interface CutoverRewrapFlags extends WriteSafetyFlags {
+export interface CutoverRewrapFlags extends WriteSafetyFlags, FilterFlags {
   readonly source: string[];
   readonly manifest: string[];
   readonly dir: string[];
@@ -66,6 +68,9 @@ const CUTOVER_JOB_FLAGS = [
   ["concurrency", "--concurrency"],
   ["kmsRps", "--kms-rps"],
   ["report", "--report"],
+  ["include", "--include"],
+  ["exclude", "--exclude"],
+  ["strict", "--strict"],
   ["multipartThreshold", "--multipart-threshold"],
   ["copyPartSize", "--copy-part-size"],
   ["uploadPartSize", "--upload-part-size"],
@@ -101,19 +106,20 @@ export function givenJobFlags(flags: CutoverRewrapFlags): string[] {
  * ```
  */
 export function cutoverSources(
-  flags: Pick<CutoverRewrapFlags, "source" | "manifest" | "dir">,
+  flags: Pick<CutoverRewrapFlags, "source" | "manifest" | "dir" | "include" | "exclude">,
 ): { text: string; source: JobSource }[] {
+  const filter = filterOf(flags);
   return [
     ...flags.source.map((text) => {
       if (!text.startsWith("s3://")) throw new UsageError(`--source takes s3://bucket/prefix, not "${text}"`);
       const { bucket, prefix } = parseS3Url(text);
-      return { text, source: { kind: "s3", bucket, ...(prefix ? { prefix } : {}) } as JobSource };
+      return { text, source: { kind: "s3", bucket, ...(prefix ? { prefix } : {}), ...filter } as JobSource };
     }),
     ...flags.manifest.map((path) => ({
       text: `manifest ${path}`,
-      source: { kind: "manifest", path } as JobSource,
+      source: { kind: "manifest", path, ...filter } as JobSource,
     })),
-    ...flags.dir.map((path) => ({ text: path, source: { kind: "dir", path } as JobSource })),
+    ...flags.dir.map((path) => ({ text: path, source: { kind: "dir", path, ...filter } as JobSource })),
   ];
 }
 
@@ -230,6 +236,7 @@ export async function runCutoverRewrap(
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(kmsRps === undefined ? {} : { kmsRps }),
         ...(flags.checkpoint && !request.dryRun ? { checkpoint: flags.checkpoint } : {}),
+        ...(flags.strict ? { strict: true } : {}),
       };
       const listeners = { onTarget: checkTarget, onContext: (c: JobContext) => (jobCtx = c) };
       let report: PlanReport | JobReport;
@@ -304,7 +311,9 @@ function summarize(source: string, report: PlanReport | JobReport, request: Cuto
     `Re-encrypt job over ${source} (target ${report.target.description}): ${report.objects} object(s)${moved ? `: ${moved}` : ""}${report.interrupted ? " (interrupted)" : ""}`,
     ...report.stores.map((store) => `  store ${describeCapabilities(store)}`),
     ...(report.stopped ? [`  stopped: ${report.stopped.reason} [${report.stopped.code}]`] : []),
+    ...(report.excluded > 0 ? [`  ${excludedLine(report.excluded)}`] : []),
     ...report.failures.slice(0, 20).map((f) => `  ${f.outcome}: ${f.object}: ${f.reason}`),
+    ...report.notes.map((n) => `  note: ${n}`),
   ];
 }
 
