@@ -37,6 +37,42 @@ function gatedWork(): {
 }
 
 describe("driveSource", () => {
+  it("onSourceEnd: once the source is read to its end, with objects still to finish; never after a stop mid-listing", async () => {
+    const events: string[] = [];
+    const g = gatedWork();
+    const run = driveSource<ObjectRef>(listing(refs(4)), {
+      concurrency: 2,
+      onEntry: () => void events.push("entry"),
+      onSourceEnd: () => void events.push("end"),
+      onInvalid: () => undefined,
+      work: g.work,
+      onDone: () => void events.push("done"),
+    });
+    await g.startedOnce;
+    await sleep(20);
+    expect(events).toEqual(["entry", "entry", "entry", "entry", "end"]);
+    g.release();
+    await run;
+    expect(events.filter((e) => e === "done")).toHaveLength(4);
+
+    const stop = new AbortController();
+    const h = gatedWork();
+    let ended = false;
+    const stopped = driveSource<ObjectRef>(listing(refs(40)), {
+      concurrency: 2,
+      stopSignal: stop.signal,
+      onSourceEnd: () => (ended = true),
+      onInvalid: () => undefined,
+      work: h.work,
+      onDone: () => undefined,
+    });
+    await h.startedOnce;
+    stop.abort();
+    h.release();
+    expect((await stopped).interrupted).toBe(true);
+    expect(ended).toBe(false);
+  });
+
   for (const objects of [40, 3] as const)
     it(`a stop starts no object: queued objects are dropped, running ones finish (${objects === 3 ? "the listing already ended" : "mid-listing"})`, async () => {
       const stop = new AbortController();

@@ -359,6 +359,7 @@ async function jobAction(
       onSourceEntry: (entry) => {
         if (entry.kind !== "invalid") progress.discovered();
       },
+      onSourceEnd: () => progress.listed(),
       hooks: {
         onResult: (r) => progress.finished(r),
         onStoreProbed: (caps) => {

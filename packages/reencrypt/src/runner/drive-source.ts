@@ -22,6 +22,11 @@ export interface DriveOptions<T> {
    * already in the checkpoint) and every invalid entry — what a progress display counts.
    */
   readonly onEntry?: (entry: SourceEntry) => void;
+  /**
+   * Called once the source has been read to its end (not when the loop stopped early): the
+   * `onEntry` count is final from then on.
+   */
+  readonly onSourceEnd?: () => void;
   /** Source lines that name no object. */
   readonly onInvalid: (entry: InvalidSourceEntry) => void;
   /** Which objects to run (shard, checkpoint). @default all */
@@ -50,14 +55,19 @@ export async function driveSource<T>(
   const tasks = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   let interrupted = false;
+  let leftEarly = false;
   const stopped = (): boolean => options.stopSignal?.aborted === true;
   try {
     for await (const entry of source) {
       if (stopped()) {
         interrupted = true;
+        leftEarly = true;
         break;
       }
-      if (failure) break;
+      if (failure) {
+        leftEarly = true;
+        break;
+      }
       if (entry.kind === "invalid") {
         options.onEntry?.(entry);
         options.onInvalid(entry);
@@ -69,9 +79,13 @@ export async function driveSource<T>(
       await queue.onSizeLessThan(concurrency);
       if (stopped()) {
         interrupted = true;
+        leftEarly = true;
         break;
       }
-      if (failure) break;
+      if (failure) {
+        leftEarly = true;
+        break;
+      }
       const task = queue.add(async () => {
         // Checked as the task starts, not as it is queued: p-queue starts a queued task the
         // moment a running one settles, so a stop or a failure in between drops it here.
@@ -89,6 +103,7 @@ export async function driveSource<T>(
       tasks.add(task);
       void task.finally(() => tasks.delete(task));
     }
+    if (!leftEarly) options.onSourceEnd?.();
   } finally {
     // Every queued task settles (those dropped at once); none rejects, each catches its own.
     await Promise.all(tasks);

@@ -58,6 +58,13 @@ export interface JobOptions extends JobContextOptions {
    */
   readonly onSourceEntry?: (entry: SourceEntry) => void;
   /**
+   * Called once the source has been read to its end: the count of `onSourceEntry` calls is final
+   * from then on (a progress display's total and ETA). The source is pulled as the work queue
+   * drains, so this comes when at most twice `concurrency` objects are left. Not called when the
+   * job stopped before the end.
+   */
+  readonly onSourceEnd?: () => void;
+  /**
    * Objects that are not rekey or AWS Encryption SDK messages (outcome `foreign`) make the run
    * incomplete (exit code 2). Without it they are left untouched, counted and listed, and do not
    * change the exit code: a bucket or folder often holds a few unrelated files.

@@ -200,7 +200,6 @@ export class RunReportBuilder {
   private invalid = 0;
   private excluded = 0;
   private objects = 0;
-  private objectBytes = 0;
   private unproven = 0;
   private keptObjects = 0;
   private keptEntries = 0;
@@ -220,7 +219,7 @@ export class RunReportBuilder {
   /** Adds one finished object. */
   add(r: ObjectResult): void {
     this.objects++;
-    this.objectBytes += r.size;
+    this.base.counters.bytes.objects += r.size;
     this.outcomes[r.outcome]++;
     if (r.unconditional) this.unconditional++;
     if (r.planClass === "esdk" && r.outcome === "reencrypted") this.esdkMigrated++;
@@ -355,7 +354,7 @@ export class RunReportBuilder {
       bySourceKey: this.bySourceKey,
       bySourceMaterial: this.bySourceMaterial,
       bytes: {
-        objects: this.objectBytes,
+        objects: c.bytes.objects,
         read: c.bytes.read,
         written: c.bytes.written,
         copiedServerSide: c.bytes.copiedServerSide,

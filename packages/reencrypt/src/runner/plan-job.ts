@@ -85,6 +85,7 @@ async function planOpenedJob(
     concurrency,
     ...(stop ? { stopSignal: stop } : {}),
     ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
+    ...(options.onSourceEnd ? { onSourceEnd: options.onSourceEnd } : {}),
     onInvalid: (e) => report.addInvalid(e),
     // The store probe's scratch objects are never planned; nor are another shard's objects;
     // those --include / --exclude leave out are counted, never read.

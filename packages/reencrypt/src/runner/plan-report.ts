@@ -140,7 +140,6 @@ export class PlanReportBuilder {
   private readonly failures: ReportedFailure[] = [];
   private failuresOmitted = 0;
   private objects = 0;
-  private bytes = 0;
   private planFailures = 0;
   private invalid = 0;
   private excluded = 0;
@@ -159,7 +158,7 @@ export class PlanReportBuilder {
   /** Adds one planned object and how long its header read took. */
   add(plan: ObjectPlan, latencyMs: number): void {
     this.objects++;
-    this.bytes += plan.size;
+    this.s.counters.bytes.objects += plan.size;
     this.latencyMs += latencyMs;
     this.latencySamples++;
     const c = this.classes[plan.class];
@@ -252,7 +251,7 @@ export class PlanReportBuilder {
       durationMs: Math.round(performance.now() - this.t0),
       interrupted,
       objects: this.objects,
-      bytes: this.bytes,
+      bytes: this.s.counters.bytes.objects,
       classes: this.classes,
       esdk: this.esdk,
       signed: { ...this.signed },

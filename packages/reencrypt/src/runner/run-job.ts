@@ -128,6 +128,7 @@ async function runOpenedJob(
       concurrency,
       stopSignal,
       ...(options.onSourceEntry ? { onEntry: options.onSourceEntry } : {}),
+      ...(options.onSourceEnd ? { onSourceEnd: options.onSourceEnd } : {}),
       onInvalid: (e) => {
         report.addInvalid(e);
         const done = endEntry(e);

@@ -1,11 +1,17 @@
 /**
- * Counters a job keeps while it runs: bytes through the job (read, written), bytes copied by S3
+ * Counters a job keeps while it runs: bytes of the objects finished, bytes through the job (read,
+ * written), bytes copied by S3
  * server-side, and requests per service and operation (every attempt, retries included). The
  * report and the progress display read them; tasks only add.
  */
 
-/** Bytes that went through the job. */
+/** Bytes of the objects the job finished, and bytes that went through the job. */
 export interface ByteCounts {
+  /**
+   * Sizes of the objects finished (planned, in a dry run): the one counter behind the report's
+   * `bytes.objects` (a plan's `bytes`) and the progress display's bytes.
+   */
+  objects: number;
   /** Bytes the job downloaded (GET bodies, file reads). */
   read: number;
   /** Bytes the job uploaded (PUT / UploadPart bodies, file writes). */
@@ -36,7 +42,7 @@ export interface RequestCounts {
  * ```
  */
 export class JobCounters {
-  readonly bytes: ByteCounts = { read: 0, written: 0, copiedServerSide: 0 };
+  readonly bytes: ByteCounts = { objects: 0, read: 0, written: 0, copiedServerSide: 0 };
   readonly requests: RequestCounts = { byOperation: {}, retries: {}, throttled: {} };
 
   /** Counts one request sent. */

@@ -2,8 +2,14 @@
  * Progress of a running job: a `cli-progress` bar on a terminal (objects, bytes, rate, ETA,
  * errors), JSON lines with `--json` (one `object` event per finished object, a `progress` event
  * every few seconds), and a plain line every 10 s otherwise (logs of a non-interactive run).
+ *
+ * The source is streamed, so its total is not known until it has been read to the end: until
+ * then the display says "listing…" with the objects found so far and no ETA (an ETA against a
+ * total that keeps growing is meaningless); from then on it shows the total and the ETA. The
+ * bytes shown are the job's own counter of the objects' sizes — the number the summary and the
+ * report give as the objects' bytes (`bytes.objects`, a plan's `bytes`).
  */
-import { SingleBar } from "cli-progress";
+import { Format, SingleBar, type Options, type Params } from "cli-progress";
 import { describeRef } from "../../model/object-ref.js";
 import type { ObjectResult } from "../../model/object-result.js";
 import type { JobCounters } from "../../support/job-counters.js";
@@ -14,6 +20,8 @@ import { formatBytes } from "./parse-size.js";
 export interface JobProgress {
   /** An entry came out of the source. */
   discovered(): void;
+  /** The source has been read to its end: the count of discovered entries is the total. */
+  listed(): void;
   /** An object finished. */
   finished(result: ObjectResult): void;
   /** An object was planned (dry run); `failed` when its header could not be read. */
@@ -34,6 +42,20 @@ export interface ProgressOptions {
   readonly intervalMs?: number;
 }
 
+/** The bar while the source is still being read: what is done and found, no ETA. */
+const LISTING_FORMAT =
+  "listing… {value} done, {total} found so far | {bytes} | {rate} obj/s | errors {errors}";
+/** The bar once the total is known. */
+const TOTAL_FORMAT =
+  "{bar} {value}/{total} objects | {bytes} | {rate} obj/s | ETA {eta_formatted} | errors {errors}";
+
+interface BarPayload {
+  readonly listing: boolean;
+  readonly bytes: string;
+  readonly rate: string;
+  readonly errors: number;
+}
+
 /**
  * Starts a progress display.
  *
@@ -47,10 +69,8 @@ export function startProgress(o: ProgressOptions): JobProgress {
   let seen = 0;
   let done = 0;
   let errors = 0;
-  const bytes = (): number => {
-    const c = o.counters();
-    return c ? c.bytes.read + c.bytes.written : 0;
-  };
+  let listing = true;
+  const bytes = (): number => o.counters()?.bytes.objects ?? 0;
   const count = (failed: boolean): void => {
     done++;
     if (failed) errors++;
@@ -58,18 +78,23 @@ export function startProgress(o: ProgressOptions): JobProgress {
   const rate = (): number => done / Math.max(0.001, (performance.now() - started) / 1000);
   const snapshot = () => ({
     event: "progress",
+    listing,
     discovered: seen,
     finished: done,
     errors,
-    bytesThroughJob: bytes(),
+    objectBytes: bytes(),
     objectsPerSecond: Math.round(rate() * 10) / 10,
   });
 
   if (o.mode === "bar") {
     const bar = new SingleBar({
       stream: o.stderr,
-      format:
-        "{bar} {value}/{total} objects | {moved} | {rate} obj/s | ETA {eta_formatted} | errors {errors}",
+      format: (options: Options, params: Params, payload: BarPayload) =>
+        Format.Formatter(
+          { ...options, format: payload.listing ? LISTING_FORMAT : TOTAL_FORMAT },
+          params,
+          payload,
+        ),
       hideCursor: true,
       etaBuffer: 200,
       fps: 5,
@@ -77,7 +102,12 @@ export function startProgress(o: ProgressOptions): JobProgress {
     });
     // The bar starts with the first object, after the job's first lines (its target) are out.
     let shown = false;
-    const payload = () => ({ moved: formatBytes(bytes()), rate: rate().toFixed(1), errors });
+    const payload = (): BarPayload => ({
+      listing,
+      bytes: formatBytes(bytes()),
+      rate: rate().toFixed(1),
+      errors,
+    });
     return {
       discovered() {
         seen++;
@@ -85,6 +115,13 @@ export function startProgress(o: ProgressOptions): JobProgress {
           shown = true;
           bar.start(seen, done, payload());
         } else bar.setTotal(seen);
+      },
+      listed() {
+        listing = false;
+        if (shown) {
+          bar.setTotal(seen);
+          bar.update(done, payload());
+        }
       },
       finished(r) {
         count(isError(r));
@@ -115,13 +152,16 @@ export function startProgress(o: ProgressOptions): JobProgress {
           if (o.mode === "json") o.stdout.write(`${JSON.stringify(snapshot())}\n`);
           else
             o.stderr.write(
-              `progress: ${done}/${seen} objects, ${formatBytes(bytes())} through the job, ${rate().toFixed(1)} obj/s, ${errors} error(s)\n`,
+              `progress: ${listing ? `${done} done, ${seen} found so far (listing…)` : `${done}/${seen}`} objects, ${formatBytes(bytes())}, ${rate().toFixed(1)} obj/s, ${errors} error(s)\n`,
             );
         }, every);
   timer?.unref();
   return {
     discovered() {
       seen++;
+    },
+    listed() {
+      listing = false;
     },
     planned: count,
     finished(r) {

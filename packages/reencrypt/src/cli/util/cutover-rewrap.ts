@@ -231,6 +231,7 @@ export async function runCutoverRewrap(
         onSourceEntry: (entry) => {
           if (entry.kind !== "invalid") progress.discovered();
         },
+        onSourceEnd: () => progress.listed(),
         hooks: { onResult: (r) => progress.finished(r) },
         ...writeOptions,
         ...(concurrency === undefined ? {} : { concurrency }),
