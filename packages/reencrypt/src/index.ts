@@ -163,6 +163,7 @@ export {
 } from "./keys/create-successor-key.js";
 export {
   cutoverAlias,
+  type CutoverChange,
   type CutoverOptions,
   type CutoverRecord,
   type CutoverResult,

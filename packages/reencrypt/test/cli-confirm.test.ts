@@ -8,6 +8,15 @@ import type { LocalAws } from "@rekey/localstack";
 import { lines, runCli } from "./cli-keys-harness.js";
 import { FakeKms } from "@rekey/localstack/fake-kms";
 
+/** Both texts were shown, `first` before `then`. */
+function shownBefore(transcript: string, first: string, then: string): void {
+  const a = transcript.indexOf(first);
+  const b = transcript.indexOf(then);
+  expect(a, first).toBeGreaterThanOrEqual(0);
+  expect(b, then).toBeGreaterThanOrEqual(0);
+  expect(a, `${first} before ${then}`).toBeLessThan(b);
+}
+
 const fakeAws = (kms: FakeKms) => ({ kms }) as unknown as LocalAws;
 const changing = (kms: FakeKms) =>
   kms.calls.filter((c) =>
@@ -45,7 +54,7 @@ describe("keys rotate", () => {
       stdin: "n\n",
     });
     expect(no.code).toBe(1);
-    expect(no.stderr).toContain("Go on? [y/N]");
+    expect(no.stderr).toContain("Proceed? [y/N]");
     expect(no.stderr).toContain("rekey: not confirmed: nothing was changed [ERR_NOT_CONFIRMED]");
     expect(changing(kms)).toEqual([]);
     const yes = await runCli(["keys", "rotate", "alias/app", "--interval", "10ms"], {
@@ -91,6 +100,66 @@ describe("alias cutover", () => {
     ]);
     expect(kms.calls).toEqual([]);
     expect(kms.aliasTarget("alias/app")).toBe(old.id);
+  });
+
+  it("on a terminal: shows the preflight and what it will do (alias, old key, new key) before asking; 'n' changes nothing", async () => {
+    const kms = new FakeKms({ pageSize: 2 });
+    const old = kms.addKey({ alias: "alias/app" });
+    const next = kms.addKey();
+    const r = await runCli(["alias", "cutover", "app", "--to", next.arn, "--no-rewrap"], {
+      aws: fakeAws(kms),
+      stdinTty: true,
+      stdin: "n\n",
+    });
+    expect(r.code).toBe(1);
+    shownBefore(r.transcript, `Preflight of alias/app → ${next.arn}:`, "Proceed? [y/N]");
+    shownBefore(r.transcript, "Preflight passed.", "Proceed? [y/N]");
+    expect(r.stderr).toContain(`About to point alias/app at ${next.arn} (now ${old.arn}). Proceed? [y/N]`);
+    expect(r.stderr).toContain("rekey: not confirmed: nothing was changed [ERR_NOT_CONFIRMED]");
+    expect(changing(kms)).toEqual([]);
+    expect(kms.aliasTarget("alias/app")).toBe(old.id);
+  });
+
+  it("on a terminal: 'y' moves the alias; --yes moves it without asking", async () => {
+    const kms = new FakeKms({ pageSize: 2 });
+    kms.addKey({ alias: "alias/app" });
+    const next = kms.addKey();
+    const yes = await runCli(["alias", "cutover", "app", "--to", next.arn, "--no-rewrap"], {
+      aws: fakeAws(kms),
+      stdinTty: true,
+      stdin: "y\n",
+    });
+    expect(yes.code).toBe(0);
+    expect(yes.stderr).toContain("Proceed? [y/N]");
+    expect(kms.aliasTarget("alias/app")).toBe(next.id);
+
+    const kms2 = new FakeKms({ pageSize: 2 });
+    kms2.addKey({ alias: "alias/app" });
+    const next2 = kms2.addKey();
+    const flagged = await runCli(["alias", "cutover", "app", "--to", next2.arn, "--no-rewrap", "--yes"], {
+      aws: fakeAws(kms2),
+      stdinTty: true,
+    });
+    expect(flagged.code).toBe(0);
+    expect(flagged.stderr).not.toContain("Proceed?");
+    expect(kms2.aliasTarget("alias/app")).toBe(next2.id);
+  });
+
+  it("--to new on a terminal asks before the key is created: 'n' creates no key", async () => {
+    const kms = new FakeKms({ pageSize: 2 });
+    const old = kms.addKey({ alias: "alias/app" });
+    const r = await runCli(["alias", "cutover", "app", "--to", "new", "--no-rewrap"], {
+      aws: fakeAws(kms),
+      stdinTty: true,
+      stdin: "no\n",
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `About to create a new key copying ${old.arn} and point alias/app at it (now ${old.arn}). Proceed? [y/N]`,
+    );
+    shownBefore(r.transcript, "Preflight passed.", "Proceed? [y/N]");
+    expect(changing(kms)).toEqual([]);
+    expect(kms.count("CreateKey")).toBe(0);
   });
 
   it("--dry-run needs no --yes and moves nothing", async () => {

@@ -20,6 +20,11 @@ export interface CliRun {
   readonly stderr: string;
   /** stdout as bytes (decrypt output). */
   readonly stdoutBytes: Buffer;
+  /**
+   * stdout and stderr interleaved in the order they were written (what a terminal shows); for a
+   * child process, in the order they were received.
+   */
+  readonly transcript: string;
 }
 
 /** Options of {@link runCli}. */
@@ -37,11 +42,15 @@ export interface RunCliOptions {
 
 class Collector extends Writable {
   readonly chunks: Buffer[] = [];
-  constructor(readonly isTTY: boolean) {
+  constructor(
+    readonly isTTY: boolean,
+    private readonly transcript: Buffer[],
+  ) {
     super();
   }
   override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
     this.chunks.push(Buffer.from(chunk));
+    this.transcript.push(Buffer.from(chunk));
     cb();
   }
   bytes(): Buffer {
@@ -69,8 +78,9 @@ export interface CapturedContext {
  * ```
  */
 export function capturedContext(options: RunCliOptions = {}): CapturedContext {
-  const stdout = new Collector(options.tty ?? false);
-  const stderr = new Collector(options.tty ?? false);
+  const transcript: Buffer[] = [];
+  const stdout = new Collector(options.tty ?? false, transcript);
+  const stderr = new Collector(options.tty ?? false, transcript);
   let exitCode: number | undefined;
   const aws = options.aws;
   const noAws = () => {
@@ -102,6 +112,7 @@ export function capturedContext(options: RunCliOptions = {}): CapturedContext {
       stdout: stdout.bytes().toString("utf8"),
       stderr: stderr.bytes().toString("utf8"),
       stdoutBytes: stdout.bytes(),
+      transcript: Buffer.concat(transcript).toString("utf8"),
     }),
   };
 }
@@ -178,8 +189,9 @@ export function spawnCli(
     );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const both: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => (out.push(c), both.push(c)));
+    child.stderr.on("data", (c: Buffer) => (err.push(c), both.push(c)));
     child.on("error", reject);
     child.on("close", (code) => {
       const stdoutBytes = Buffer.concat(out);
@@ -188,6 +200,7 @@ export function spawnCli(
         stdout: stdoutBytes.toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
         stdoutBytes,
+        transcript: Buffer.concat(both).toString("utf8"),
       });
     });
     // A child that fails early stops reading its input: EPIPE on our side is expected then.

@@ -626,6 +626,45 @@ describe("rekey alias cutover", () => {
     expect(old.KeyMetadata?.KeyState).toBe("Enabled");
   });
 
+  it("on a terminal asks after the preflight and the plan of the data (objects planned); 'n' changes nothing, 'y' cuts over", async () => {
+    const s = await cutoverSetup(aws);
+    const target = await createKey(aws.kms, {
+      policy: policyOf(rootStatement(s.account), appStatement(s.account)),
+    });
+    const bucket = `cut-${randomUUID()}`;
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const k of ["d/one", "d/two"]) {
+      const { ciphertext } = await encrypt(Buffer.from(k), {
+        keyring: new KmsKeyring({ client: aws.kms, keyId: s.alias }),
+      });
+      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: ciphertext }));
+    }
+    await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "d/notes.txt", Body: "not a message" }));
+    const args = ["alias", "cutover", s.name, "--to", target.arn, "--source", `s3://${bucket}/d/`];
+    const no = await runCli(args, { aws, stdinTty: true, stdin: "n\n" });
+    expect(no.code).toBe(1);
+    const asked = no.transcript.indexOf("Proceed? [y/N]");
+    for (const shown of [
+      "Preflight passed.",
+      `Plan for s3://${bucket}/d/`,
+      `under the old key ${s.old.arn}: 2 object(s)`,
+    ]) {
+      expect(no.transcript.indexOf(shown), shown).toBeGreaterThanOrEqual(0);
+      expect(no.transcript.indexOf(shown), shown).toBeLessThan(asked);
+    }
+    expect(no.stderr).toContain(
+      `About to point ${s.alias} at ${target.arn} (now ${s.old.arn}), then rewrap the data of the given sources (3 objects planned, 2 of them under the old key). Proceed? [y/N]`,
+    );
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(s.old.arn);
+    const untouched = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: "d/one" }));
+    expect(inspect(await untouched.Body!.transformToByteArray()).entries[0]?.keyArn).toBe(s.old.arn);
+
+    const yes = await runCli(args, { aws, stdinTty: true, stdin: "y\n" });
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toMatch(/rewrapped 2, .*foreign 1/);
+    expect(await aliasTarget(aws.kms, s.alias)).toBe(target.arn);
+  });
+
   it("passes the job's exit code through, writes the job's report and checkpoint", async () => {
     const s = await cutoverSetup(aws);
     const bucket = `cut-${randomUUID()}`;

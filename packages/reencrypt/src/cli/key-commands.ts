@@ -13,7 +13,12 @@ import { applyRotationFix } from "../keys/apply-rotation-fix.js";
 import { checkTerraformPlan, parseTerraformPlan } from "../keys/check-terraform-plan.js";
 import { withWriteFlags } from "./job/write-flags.js";
 import { withFilterFlags, withStrictFlag } from "./job/filter-flags.js";
-import { cutoverAlias, type CutoverRecord, type CutoverRewrapRequest } from "../keys/cutover-alias.js";
+import {
+  cutoverAlias,
+  type CutoverChange,
+  type CutoverRecord,
+  type CutoverRewrapRequest,
+} from "../keys/cutover-alias.js";
 import { KeyToolError } from "../keys/errors.js";
 import { keyRotationStatus } from "../keys/key-rotation-status.js";
 import { kmsAdminOf } from "../keys/kms-admin.js";
@@ -35,13 +40,14 @@ import { interruptible } from "./util/interrupt.js";
 import { startSpinner } from "./util/spinner.js";
 import { confirmChange } from "./util/confirm.js";
 import { registerCreateKey } from "./create-key-command.js";
-import { plural } from "./util/plural.js";
+import { counted, plural } from "./util/plural.js";
 import { UsageError, parseDuration, parseWholeNumber, wholeNumberArg } from "./util/usage-error.js";
 import {
   cutoverSources,
   givenJobFlags,
   runCutoverRewrap,
   type CutoverRewrapFlags,
+  type CutoverRewrapOutcome,
 } from "./util/cutover-rewrap.js";
 import { cutoverRecordPath, readCutoverRecord, writeCutoverRecord } from "./util/cutover-record.js";
 
@@ -251,10 +257,12 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
     );
   }
   const json = wantsJson(flags);
-  if (!flags.dryRun)
+  // Nobody can answer without a terminal: refused before any KMS call. On a terminal the
+  // question comes once the preflight (and the plan of the data to move) has been shown.
+  if (!flags.dryRun && flags.yes !== true && ctx.stdin.isTTY !== true)
     await confirmChange(
       ctx,
-      flags.yes,
+      false,
       `point ${alias} at ${flags.to === "new" ? "a new copy of its current key" : flags.to}${flags.rewrap ? " and rewrap the data under the old key" : ""}`,
     );
   const aws = awsOptionsOf(flags);
@@ -291,6 +299,26 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
           "",
         ]);
       },
+      ...(flags.dryRun || flags.yes === true
+        ? {}
+        : {
+            confirm: async (change: CutoverChange) => {
+              let planned: CutoverRewrapOutcome | undefined;
+              if (flags.rewrap) {
+                // The plan of the data to move, shown before the question (no report file).
+                const { report: _report, ...planFlags } = flags;
+                planned = await runCutoverRewrap(ctx, {
+                  request: { ...change, dryRun: true },
+                  flags: planFlags,
+                  kms: ctx.kmsClient({ ...aws, maxAttempts: 1 }),
+                  s3: () => ctx.s3Client({ ...aws, maxAttempts: 1 }),
+                  json,
+                });
+                say([""]);
+              }
+              await confirmChange(ctx, false, describeCutover(change, planned));
+            },
+          }),
       onKeyCreated: (k) =>
         say([
           `Created ${k.arn} (description, ${k.tags.length} tag(s) and policy copied; rotation every ${k.rotationPeriodDays} days)`,
@@ -325,6 +353,20 @@ async function cutoverAction(ctx: CliContext, alias: string, flags: CutoverFlags
     if (json) writeJson(ctx.stdout, { error: (e as Error).message, preflights });
     throw e;
   }
+}
+
+/** What a cutover is about to do, as its confirmation says it: keys, alias, objects planned. */
+function describeCutover(c: CutoverChange, planned: CutoverRewrapOutcome | undefined): string {
+  const old = c.previousKeyArn ?? "the key it points at now";
+  const move = !c.moveAlias
+    ? `resume the cutover of ${c.alias} (already on ${c.newKeyArn ?? "the new key"})`
+    : c.createKey
+      ? `create a new key copying ${old} and point ${c.alias} at it (now ${old})`
+      : `point ${c.alias} at ${c.newKeyArn ?? "the target key"} (now ${old})`;
+  if (!planned) return move;
+  const objects = planned.reports.reduce((n, r) => n + r.report.objects, 0);
+  const under = planned.underOldKey === undefined ? "" : `, ${planned.underOldKey} of them under the old key`;
+  return `${move}, then rewrap the data of the given sources (${counted(objects, "object")} planned${under})`;
 }
 
 /**

@@ -35,6 +35,23 @@ export interface CutoverRewrapRequest {
   readonly dryRun: boolean;
 }
 
+/**
+ * The change a cutover is about to make, once its preflight passed and before anything changes:
+ * what a confirmation shows.
+ */
+export interface CutoverChange {
+  /** `alias/NAME`. */
+  readonly alias: string;
+  /** The key the alias points at now (absent on a re-run without a record of it). */
+  readonly previousKeyArn?: string;
+  /** The key the alias will point at (absent when it is still to be created: `createKey`). */
+  readonly newKeyArn?: string;
+  /** A successor of the current key will be created first (`--to new`). */
+  readonly createKey: boolean;
+  /** The alias will be moved (false on a re-run that found it moved: only the rewrap is left). */
+  readonly moveAlias: boolean;
+}
+
 /** What a cutover keeps before it moves the alias, so that a re-run can resume. */
 export interface CutoverRecord {
   readonly rekeyCutover: 1;
@@ -84,6 +101,12 @@ export interface CutoverOptions<R> {
   readonly onRecord?: (record: CutoverRecord) => Promise<void> | void;
   /** Called when a re-run picks up the work of an earlier run (see {@link CutoverResume}). */
   readonly onResume?: (resume: CutoverResume) => void;
+  /**
+   * Asked once the preflight passed and before the first change (creating the key, moving the
+   * alias, or — on a re-run that found the alias moved — the rewrap); a rejection stops the
+   * cutover with nothing changed. Not called in a dry run. @default none (no question)
+   */
+  readonly confirm?: (change: CutoverChange) => Promise<void>;
   /** Called with each preflight before anything changes (`final` is the one that gates the alias). */
   readonly onPreflight?: (preflight: CutoverPreflight, phase: "before-create" | "final") => void;
   /** Called once a new key exists. */
@@ -213,6 +236,14 @@ export async function cutoverAlias<R = undefined>(
   if (resume) options.onResume?.(resume);
   if (resume?.state === "moved") {
     const previous = resume.previousKeyArn ? { previousKeyArn: resume.previousKeyArn } : {};
+    if (!dryRun)
+      await options.confirm?.({
+        alias,
+        ...previous,
+        newKeyArn: resume.keyArn,
+        createKey: false,
+        moveAlias: false,
+      });
     return {
       alias,
       ...previous,
@@ -251,6 +282,14 @@ export async function cutoverAlias<R = undefined>(
     };
   }
 
+  const plannedKeyArn = preflight.target?.arn;
+  await options.confirm?.({
+    alias,
+    previousKeyArn,
+    ...(plannedKeyArn ? { newKeyArn: plannedKeyArn } : {}),
+    createKey: toNew,
+    moveAlias: true,
+  });
   const keep = async (newKeyArn: string): Promise<void> => {
     await options.onRecord?.({ rekeyCutover: 1, alias, previousKeyArn, newKeyArn, created: toNew });
   };

@@ -9,7 +9,7 @@
  * bytes shown are the job's own counter of the objects' sizes — the number the summary and the
  * report give as the objects' bytes (`bytes.objects`, a plan's `bytes`).
  */
-import { Format, SingleBar, type Options, type Params } from "cli-progress";
+import cliProgress, { type Options, type Params } from "cli-progress";
 import { describeRef } from "../../model/object-ref.js";
 import type { ObjectResult } from "../../model/object-result.js";
 import type { JobCounters } from "../../support/job-counters.js";
@@ -48,6 +48,9 @@ const LISTING_FORMAT =
 /** The bar once the total is known. */
 const TOTAL_FORMAT =
   "{bar} {value}/{total} objects | {bytes} | {rate} obj/s | ETA {eta_formatted} | errors {errors}";
+
+// cli-progress is CommonJS, and Node's named-export detection does not see its `Format`.
+const { Format, SingleBar } = cliProgress;
 
 interface BarPayload {
   readonly listing: boolean;

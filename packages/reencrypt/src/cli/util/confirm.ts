@@ -37,7 +37,7 @@ export async function confirmChange(
   const rl = createInterface({ input: ctx.stdin, output: ctx.stderr });
   let answer: string;
   try {
-    answer = await rl.question(`About to ${change}. Go on? [y/N] `);
+    answer = await rl.question(`About to ${change}. Proceed? [y/N] `);
   } finally {
     rl.close();
   }
