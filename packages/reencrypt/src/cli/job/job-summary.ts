@@ -97,7 +97,7 @@ export function runSummary(r: JobReport, reportPath: string | undefined): string
       lines.push(`  ${f.outcome}: ${f.object}: ${f.reason}${f.code ? ` [${f.code}]` : ""}`);
   }
   if (reportPath) lines.push(`Report: ${reportPath}`);
-  lines.push(`Exit code ${r.exitCode}: ${exitMeaning(r.exitCode)}.`);
+  lines.push(`Exit code ${r.exitCode}: ${exitMeaning(r.exitCode)}${leftAlone(r)}.`);
   return lines;
 }
 
@@ -168,6 +168,14 @@ export function planSummary(p: PlanReport, reportPath: string | undefined): stri
   }
   if (reportPath) lines.push(`Report: ${reportPath}`);
   return lines;
+}
+
+/** With exit code 0, the objects that are not messages it does not count (see `runVerdict`). */
+function leftAlone(r: JobReport): string {
+  const foreign = r.outcomes.foreign + (r.fromCheckpoint.foreign ?? 0);
+  return r.exitCode === EXIT_CODES.ok && foreign > 0
+    ? ` (${foreign} object(s) that are not rekey or ESDK messages left alone, not counted)`
+    : "";
 }
 
 /**
