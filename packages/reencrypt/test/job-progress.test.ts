@@ -16,7 +16,7 @@ import type { ObjectResult } from "../src/model/object-result.js";
 import type { JobContext } from "../src/runner/job-context.js";
 import { runJob, type JobOptions } from "../src/index.js";
 import { JobCounters } from "../src/support/job-counters.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { sealWith } from "./helpers/messages.js";
 
 /** A terminal of fixed width that interprets what cli-progress and the job write to it. */
@@ -265,7 +265,7 @@ describe("job progress of a real run", () => {
 
   it("listed comes once, after every object was found and before the last finished; the final bar's bytes are the summary's", async () => {
     const kms = new FakeKms();
-    const key = kms.createKey();
+    const key = kms.addKey().arn;
     const dir = await mkdtemp(join(tmpdir(), "rekey-progress-"));
     const files = 24;
     let sizes = 0;

@@ -13,7 +13,7 @@ import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
 import { objectFilter } from "../src/sources/source-filter.js";
 import { runVerdict } from "../src/runner/job-report.js";
 import { EXIT_CODES } from "../src/errors.js";
-import { FakeKms } from "./helpers/fake-kms.js";
+import { FakeKms } from "@rekey/localstack/fake-kms";
 import { sealWith } from "./helpers/messages.js";
 import { lines, runCli } from "./cli-keys-harness.js";
 
@@ -84,7 +84,7 @@ interface DirFixture {
 /** Three rekey messages (one nested), a stray text file, and a corrupt message under tmp/. */
 async function dirFixture(): Promise<DirFixture> {
   const kms = new FakeKms();
-  const key = kms.createKey();
+  const key = kms.addKey().arn;
   const dir = await mkdtemp(join(tmpdir(), "rekey-filter-"));
   await mkdir(join(dir, "nested"));
   await mkdir(join(dir, "tmp"));
