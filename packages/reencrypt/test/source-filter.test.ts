@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { JobError, planJob, runJob, type JobOptions } from "../src/index.js";
 import { objectFilter } from "../src/sources/source-filter.js";
@@ -162,7 +162,13 @@ describe("runJob with --include / --exclude over a directory", () => {
 /** An S3 client that lists the given keys and records every request; any read fails as deleted. */
 function recordingS3(keys: string[]): { client: S3Client; requests: string[] } {
   const requests: string[] = [];
-  const client = {
+  // A real client (the SDK's paginator checks the class) whose send never reaches a network.
+  const client = new S3Client({
+    region: "us-east-1",
+    endpoint: "http://127.0.0.1:9",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
+  Object.assign(client, {
     send(command: { constructor: { name: string }; input: { Key?: string } }): Promise<unknown> {
       const op = command.constructor.name.replace(/Command$/, "");
       requests.push(`${op} ${command.input.Key ?? ""}`.trim());
@@ -174,8 +180,8 @@ function recordingS3(keys: string[]): { client: S3Client; requests: string[] } {
       });
       return Promise.reject(gone);
     },
-  };
-  return { client: client as unknown as S3Client, requests };
+  });
+  return { client, requests };
 }
 
 describe("planJob with globs over an S3 listing and a manifest", () => {
