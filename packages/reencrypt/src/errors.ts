@@ -117,7 +117,10 @@ export type ErrorCode = RekeyErrorCode | JobErrorCode | KeyToolErrorCode | FileE
  * - `failed` 3: the job finished and some objects failed; a re-run retries them;
  * - `unsafeStore` 4: the store does not honour conditional writes (or could not be probed);
  * - `keyUnusable` 5: the job stopped early on a key that fails every object;
- * - `interrupted` 130: SIGINT.
+ * - `interrupted` 130: SIGINT;
+ * - `brokenPipe` 141: the reader of stdout went away (`rekey … | head`): the command stopped at
+ *   once, as on a second Ctrl-C (128 + SIGPIPE, what a shell reports for a writer a pipe cut
+ *   short).
  */
 export const EXIT_CODES = {
   ok: 0,
@@ -128,6 +131,7 @@ export const EXIT_CODES = {
   unsafeStore: 4,
   keyUnusable: 5,
   interrupted: 130,
+  brokenPipe: 141,
 } as const;
 
 /**

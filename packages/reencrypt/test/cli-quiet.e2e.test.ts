@@ -4,7 +4,8 @@
  * the AWS SDK's Node version notice never appears, even when the caller's environment does not
  * switch it off (the executable does). Runs the real executable in child processes.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -57,5 +58,19 @@ describe("one-line failures", () => {
       expect.stringMatching(/^rekey: .*\[ERR_KMS\]$/),
     ]);
     expect(r.code).not.toBe(0);
+  });
+
+  it("a reader of stdout that goes away (`| head`) stops the command quietly with 141, not a stack trace", async () => {
+    const child = spawn(process.execPath, [LAUNCHER, "plan", "--help"], {
+      env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // The pipe is closed before the help is written: every write to it fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(stderr).toBe("");
+    expect(code).toBe(141);
   });
 });

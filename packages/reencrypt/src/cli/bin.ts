@@ -8,7 +8,7 @@ import { buildProgram } from "./main.js";
 import { awsConfigProblem } from "./aws-config-errors.js";
 import { commandPath } from "./usage-output.js";
 import { exitAtOnceOnInterruptOutsideCommands } from "./util/interrupt.js";
-import { exitCodeOf } from "../errors.js";
+import { EXIT_CODES, exitCodeOf } from "../errors.js";
 
 /**
  * Exits once stdout and stderr have written everything: on a pipe, writes complete as the reader
@@ -29,6 +29,12 @@ function profileOf(argv: readonly string[]): string | undefined {
 
 // Ctrl-C: commands handle it while they run (see util/interrupt.ts); anywhere else it exits 130.
 exitAtOnceOnInterruptOutsideCommands();
+// The reader of stdout went away (`rekey plan --help | head`): nothing more can be said there, so
+// stop at once and quietly, as a second Ctrl-C does (temporary files are deleted on exit).
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(EXIT_CODES.brokenPipe);
+  throw e;
+});
 const program = buildProgram();
 program.parseAsync(process.argv).then(
   () => exit(process.exitCode ?? 0),
