@@ -15,13 +15,18 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  JobCounters,
   JobError,
+  openPgTable,
+  PgStore,
   planJob,
   runJob,
   type JobOptions,
   type ObjectResult,
   type PgTableSpec,
 } from "../src/index.js";
+import type { ObjectPlan } from "../src/model/object-plan.js";
+import type { RowObjectRef } from "../src/model/object-ref.js";
 import { runCliInProcess } from "./helpers/cli.js";
 import { postgresBinDir, startPostgres, type TestPostgres } from "./helpers/postgres.js";
 
@@ -123,6 +128,8 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
     expect(report.outcomes.rewrapped).toBe(ROWS);
     expect(report.outcomes.foreign).toBe(2);
     expect(report.outcomes.failed + report.outcomes.conflict).toBe(0);
+    // Concurrent writes share statements: fewer UPDATEs than rows written.
+    expect(report.postgres.byOperation["UPDATE"]).toBeLessThan(ROWS);
     // Values that are not messages are left alone and counted; they do not change the exit code
     // (the same rule as foreign objects), unless strict.
     expect(report.complete).toBe(true);
@@ -189,6 +196,163 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
     expect(raced?.outcome).toBe("conflict");
     expect(raced?.code).toBe("ERR_JOB_CONFLICT");
     expect(((await values("raced")).get("7") as Buffer).equals(theirs)).toBe(true);
+  });
+
+  /** A plan the store can write from: the row's value as read (its version token) and nothing else. */
+  const planOf = (ref: RowObjectRef, etag: string): ObjectPlan => ({
+    ref,
+    class: "reencrypt",
+    reason: "test",
+    size: 0,
+    etag,
+    actions: [],
+    recipients: [],
+    sourceKeyArns: [],
+    sourceMaterialIds: [],
+    materialUnproven: false,
+    kmsCalls: 0,
+    keptEntries: 0,
+  });
+
+  /**
+   * Ten rows written through one PgStore whose batches hold ten writes: all ten writes go in ONE
+   * statement. `during(id)` runs between the row's read and its write (inside its body).
+   */
+  async function writeTenInOneBatch(table: string, during: (id: number) => Promise<void>) {
+    await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, payload bytea)`);
+    await db.query(
+      `INSERT INTO ${table} SELECT g, decode(lpad(g::text, 8, '0'), 'escape') FROM generate_series(1, 10) g`,
+    );
+    const opened = await openPgTable({ url: server.url, table, column: "payload" });
+    const counters = new JobCounters();
+    const store = new PgStore(
+      { table: opened, counters },
+      { headerReadBytes: 4096 },
+      { maxRows: 10, windowMs: 600_000 },
+    );
+    try {
+      const ref = (id: number): RowObjectRef => ({
+        kind: "row",
+        table,
+        keyColumn: "id",
+        column: "payload",
+        key: String(id),
+      });
+      const heads = await Promise.all(Array.from({ length: 10 }, (_, i) => store.readHead(ref(i + 1))));
+      const settled = await Promise.allSettled(
+        heads.map((head, i) =>
+          store.replaceWhole(
+            planOf(ref(i + 1), head.etag as string),
+            (async function* () {
+              await during(i + 1);
+              yield Buffer.from(`rewritten ${i + 1}`);
+            })(),
+          ),
+        ),
+      );
+      return { settled, counters, after: await values(table) };
+    } finally {
+      await opened.close();
+    }
+  }
+
+  it("a batch where only some rows raced: those rows are conflicts keeping the application's values, the rest of the batch is written", async () => {
+    const other = new pg.Client({ connectionString: server.url });
+    await other.connect();
+    const raced = new Set([3, 7]);
+    try {
+      const { settled, counters, after } = await writeTenInOneBatch("batch_raced", async (id) => {
+        if (raced.has(id))
+          await other.query("UPDATE batch_raced SET payload = $1 WHERE id = $2", [
+            Buffer.from(`theirs ${id}`),
+            id,
+          ]);
+      });
+      // One statement for the ten rows: the writes were batched.
+      expect(counters.requests.byOperation["postgres:UPDATE"]).toBe(1);
+      for (let id = 1; id <= 10; id++) {
+        const r = settled[id - 1] as PromiseSettledResult<unknown>;
+        if (raced.has(id)) {
+          expect(r.status).toBe("rejected");
+          expect(((r as PromiseRejectedResult).reason as JobError).code).toBe("ERR_JOB_CONFLICT");
+          expect(after.get(String(id))).toEqual(Buffer.from(`theirs ${id}`));
+        } else {
+          expect(r.status).toBe("fulfilled");
+          expect(after.get(String(id))).toEqual(Buffer.from(`rewritten ${id}`));
+        }
+      }
+    } finally {
+      await other.end();
+    }
+  });
+
+  it("a batch one row of which the database refuses for good: that row fails in one line, unretried; the others are written", async () => {
+    await db.query(`CREATE FUNCTION refuse_row_4() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 4 THEN RAISE EXCEPTION 'row 4 is frozen'; END IF; RETURN NEW; END $$`);
+    const { settled, counters, after } = await writeTenInOneBatch("batch_refused", async (id) => {
+      if (id === 1)
+        await db.query(
+          "CREATE TRIGGER frozen BEFORE UPDATE ON batch_refused FOR EACH ROW EXECUTE FUNCTION refuse_row_4()",
+        );
+    });
+    // The batch failed as a whole, then each row ran on its own: 1 + 10 statements, no retry.
+    expect(counters.requests.byOperation["postgres:UPDATE"]).toBe(11);
+    expect(counters.requests.retries["postgres:UPDATE"]).toBeUndefined();
+    for (let id = 1; id <= 10; id++) {
+      const r = settled[id - 1] as PromiseSettledResult<unknown>;
+      if (id === 4) {
+        const error = (r as PromiseRejectedResult).reason as JobError;
+        expect(error.code).toBe("ERR_JOB_DATABASE");
+        expect(error.message).toBe("UPDATE on batch_refused failed: row 4 is frozen (SQLSTATE P0001)");
+        expect(after.get("4")).toEqual(Buffer.from("00000004"));
+      } else {
+        expect(r.status).toBe("fulfilled");
+        expect(after.get(String(id))).toEqual(Buffer.from(`rewritten ${id}`));
+      }
+    }
+  });
+
+  // Deterministic: another connection holds a row lock, so the job's batch UPDATE of that row is
+  // certainly in flight (waiting on the lock) when every backend of the job is terminated.
+  it("the job's backends terminated mid-run (pg_terminate_backend): the queries are retried and every row is rewrapped", async () => {
+    const key = await newKey();
+    const rows = 200;
+    const { plaintextOf } = await fill("killed", key, rows);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT id FROM killed WHERE id = 150 FOR UPDATE");
+      const url = `${server.url}&application_name=rekey-killed`;
+      const running = runJob(job("killed", { source: { ...source("killed"), url }, concurrency: 8 }));
+      let terminated = 0;
+      for (let polls = 0; terminated === 0; polls++) {
+        if (polls > 3000) throw new Error("the job's UPDATE never waited on the row lock");
+        const waiting = await db.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'rekey-killed' AND wait_event_type = 'Lock'",
+        );
+        if (waiting.rowCount === 0) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        const killed = await db.query<{ ok: boolean }>(
+          "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'rekey-killed'",
+        );
+        terminated = killed.rows.filter((r) => r.ok).length;
+      }
+      await locker.query("ROLLBACK");
+      const report = await running;
+      expect(terminated).toBeGreaterThanOrEqual(1);
+      expect(report.postgres.retries).toBeGreaterThanOrEqual(1);
+      expect(report.outcomes.rewrapped).toBe(rows);
+      expect(report.outcomes.failed + report.outcomes.conflict).toBe(0);
+      const after = await values("killed");
+      for (let id = 1; id <= rows; id++)
+        expect((await open(key, after.get(String(id)) as Buffer)).equals(plaintextOf(id))).toBe(true);
+    } finally {
+      await locker.end();
+    }
   });
 
   it("a stopped job resumes after the checkpoint's last key: finished rows are not read again", async () => {

@@ -49,6 +49,7 @@ function runReport(over: Partial<Record<ObjectOutcome, number>>, extra: Partial<
     bytes: { objects: objects * 100, read: objects * 100, written: objects * 100, copiedServerSide: 0 },
     kms: { requests: objects, byOperation: { ReEncrypt: objects }, retries: 1, throttled: 2 },
     s3: { requests: objects * 3, byOperation: { GetObject: objects }, retries: 0, throttled: 0 },
+    postgres: { requests: 0, byOperation: {}, retries: 0, throttled: 0 },
     esdk: { migrated: 0, droppedContextKeys: {} },
     materialUnproven: 0,
     keptEntries: { objects: 0, entries: 0 },

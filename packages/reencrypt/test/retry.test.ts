@@ -23,6 +23,35 @@ describe("isRetryableError", () => {
     expect(isRetryableError(named(name, status))).toBe(expected);
   });
 
+  // node-postgres' DatabaseError: name "error", the SQLSTATE as `code`.
+  const database = (code: string): Error =>
+    Object.assign(new Error(`SQLSTATE ${code}`), { name: "error", code });
+  it.each([
+    ["57P01", true], // a backend terminated by an administrator (pg_terminate_backend)
+    ["57P02", true],
+    ["57P03", true],
+    ["08006", true], // connection failure (class 08)
+    ["08003", true],
+    ["40001", true], // serialization failure
+    ["40P01", true], // deadlock
+    ["53300", true], // too many connections
+    ["42P01", false], // undefined table
+    ["42703", false], // undefined column
+    ["22P02", false], // invalid text representation
+    ["23505", false], // unique violation
+    ["P0001", false], // a trigger's RAISE EXCEPTION
+  ])("PostgreSQL SQLSTATE %s → %s", (code, expected) => {
+    expect(isRetryableError(database(code))).toBe(expected);
+    expect(isRetryableError(new JobError("ERR_JOB_DATABASE", "q", { cause: database(code) }))).toBe(expected);
+  });
+
+  it("retries a connection node-postgres saw end", () => {
+    expect(isRetryableError(new Error("Connection terminated unexpectedly"))).toBe(true);
+    expect(
+      isRetryableError(new Error("Client has encountered a connection error and is not queryable")),
+    ).toBe(true);
+  });
+
   it("retries network errors found in the cause chain", () => {
     const e = new Error("fetch failed", { cause: Object.assign(new Error("reset"), { code: "ECONNRESET" }) });
     expect(isRetryableError(e)).toBe(true);

@@ -64,6 +64,7 @@ export interface MergedReport extends Pick<
   | "bytes"
   | "kms"
   | "s3"
+  | "postgres"
   | "esdk"
   | "materialUnproven"
   | "unconditionalWrites"
@@ -136,6 +137,7 @@ export class ReportMerger {
   private readonly bytes = { objects: 0, read: 0, written: 0, copiedServerSide: 0 };
   private readonly kms = emptyRequests();
   private readonly s3 = emptyRequests();
+  private readonly postgres = emptyRequests();
   private readonly tasks = { tasks: 0, byTaskStatus: {}, byErrorCode: {}, withoutOutcome: 0 } as {
     tasks: number;
     byTaskStatus: Record<string, number>;
@@ -204,6 +206,8 @@ export class ReportMerger {
     for (const [to, from] of [
       [this.kms, r.kms],
       [this.s3, r.s3],
+      // Reports written before PostgreSQL sources have no `postgres`.
+      [this.postgres, r.postgres ?? emptyRequests()],
     ] as const) {
       to.requests += from.requests;
       add(to.byOperation, from.byOperation);
@@ -311,6 +315,7 @@ export class ReportMerger {
       bytes: { ...this.bytes },
       kms: this.kms,
       s3: this.s3,
+      postgres: this.postgres,
       esdk: { migrated: this.esdk.migrated, droppedContextKeys: { ...this.esdk.droppedContextKeys } },
       batchOperations: this.tasks,
       materialUnproven: this.unproven,

@@ -24,6 +24,7 @@ import { S3Store } from "../stores/s3/s3-store.js";
 import { DirStore } from "../stores/dir/dir-store.js";
 import { PgStore } from "../stores/pg/pg-store.js";
 import type { PgTable } from "../stores/pg/pg-table.js";
+import type { PgRuntime } from "../stores/pg/pg-query.js";
 import type { ObjectRef } from "../model/object-ref.js";
 import type { ObjectStore } from "../model/object-store.js";
 import type { OperationContext, VerifyLevel } from "../operations/operation-context.js";
@@ -130,7 +131,7 @@ export interface JobContextOptions extends StoreSafetyOptions {
   readonly kmsRps?: number;
   /** Token-bucket burst. @default ceil(kmsRps / 10) */
   readonly kmsBurst?: number;
-  /** Backoff of KMS and S3 retries. @default DEFAULT_RETRY (10 attempts, 50 ms base, 5 s cap) */
+  /** Backoff of KMS, S3 and PostgreSQL retries. @default DEFAULT_RETRY (10 attempts, 50 ms base, 5 s cap) */
   readonly retry?: RetryOptions;
   /** Multipart threshold in bytes; must be above 5 MiB. @default 16 MiB */
   readonly multipartThreshold?: number;
@@ -245,7 +246,17 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
       )
     : undefined;
   const dir = new DirStore(counters, settings);
-  const rows = options.postgres ? new PgStore(options.postgres, counters, settings) : undefined;
+  const rows = options.postgres
+    ? new PgStore(
+        {
+          table: options.postgres,
+          counters,
+          ...(options.retry ? { retry: options.retry } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        } satisfies PgRuntime,
+        settings,
+      )
+    : undefined;
   return {
     kms,
     ...(s3 ? { s3 } : {}),

@@ -12,7 +12,7 @@ import {
   type ObjectOutcome,
   type ObjectResult,
 } from "../model/object-result.js";
-import type { JobCounters } from "../support/job-counters.js";
+import type { CountedService, JobCounters } from "../support/job-counters.js";
 import type { TargetSummary } from "./target-summary.js";
 import type { VerifyLevel } from "./job-context.js";
 import type { StoreCapabilities } from "../stores/s3/probe-store.js";
@@ -157,6 +157,8 @@ export interface JobReport {
   };
   readonly kms: ServiceRequests;
   readonly s3: ServiceRequests;
+  /** Queries on a PostgreSQL source's table (`SELECT`, `UPDATE`), retries included. */
+  readonly postgres: ServiceRequests;
   /**
    * AWS Encryption SDK messages migrated to rekey messages, and the reserved context keys the
    * new messages do not carry (key → objects).
@@ -284,7 +286,7 @@ export class RunReportBuilder {
     stopped?: JobStop;
   }): JobReport {
     const c = this.base.counters;
-    const service = (name: "kms" | "s3"): ServiceRequests => {
+    const service = (name: CountedService): ServiceRequests => {
       const pick = (m: Record<string, number>): Record<string, number> =>
         Object.fromEntries(
           Object.entries(m)
@@ -361,6 +363,7 @@ export class RunReportBuilder {
       },
       kms: service("kms"),
       s3: service("s3"),
+      postgres: service("postgres"),
       esdk: { migrated: this.esdkMigrated, droppedContextKeys: { ...this.droppedContextKeys } },
       materialUnproven: this.unproven,
       keptEntries: { objects: this.keptObjects, entries: this.keptEntries },

@@ -4,7 +4,7 @@ import type { SourceEntry } from "../model/object-ref.js";
 import { dirSource } from "../sources/dir-source.js";
 import { manifestSource } from "../sources/manifest-source.js";
 import { s3Source } from "../sources/s3-source.js";
-import { pgRowSource } from "../sources/pg-source.js";
+import { pgRowSource, type PgRowSourceOptions } from "../sources/pg-source.js";
 import { describeFilter, objectFilter, type ObjectFilter } from "../sources/source-filter.js";
 import { openPgTable, type PgTable } from "../stores/pg/pg-table.js";
 import type { JobContext } from "./job-context.js";
@@ -34,7 +34,7 @@ export function openSource(source: JobSource, ctx: JobContext): AsyncIterable<So
     case "dir":
       return dirSource(source.path);
     case "postgres":
-      return pgRowSource(tableOf(ctx));
+      return pgRowSource(tableOf(ctx), rowSourceOptions(ctx));
     case "refs":
       return toAsync(source.refs);
   }
@@ -79,7 +79,10 @@ export async function* openPositionedSource(
         yield [ref, ref.path];
       return;
     case "postgres":
-      for await (const ref of pgRowSource(tableOf(ctx), after !== undefined ? { after } : {}))
+      for await (const ref of pgRowSource(tableOf(ctx), {
+        ...rowSourceOptions(ctx),
+        ...(after !== undefined ? { after } : {}),
+      }))
         yield [ref, ref.key];
       return;
     case "manifest":
@@ -167,6 +170,16 @@ export async function openSourceTable(source: JobSource): Promise<PgTable | unde
 function tableOf(ctx: JobContext): PgTable {
   if (!ctx.rows) throw new JobError("ERR_JOB_INVALID_OPTION", "a PostgreSQL source needs its table opened");
   return ctx.rows.table;
+}
+
+/** The listing retries and counts as the store's queries do. */
+function rowSourceOptions(ctx: JobContext): PgRowSourceOptions {
+  const rt = ctx.rows?.runtime;
+  return {
+    ...(rt?.retry ? { retry: rt.retry } : {}),
+    ...(rt?.signal ? { signal: rt.signal } : {}),
+    ...(rt ? { counters: rt.counters } : {}),
+  };
 }
 
 /** A connection URL fit for a checkpoint or a log: its password left out. */

@@ -20,9 +20,12 @@ export interface ByteCounts {
   copiedServerSide: number;
 }
 
+/** The services whose requests are counted. */
+export type CountedService = "kms" | "s3" | "postgres";
+
 /** Request counts. */
 export interface RequestCounts {
-  /** Every request sent, per `"service:Operation"` (e.g. `"kms:ReEncrypt"`), retries included. */
+  /** Every request sent, per `"service:Operation"` (e.g. `"kms:ReEncrypt"`, `"postgres:UPDATE"`), retries included. */
   readonly byOperation: Record<string, number>;
   /** Retries per `"service:Operation"`. */
   readonly retries: Record<string, number>;
@@ -46,12 +49,12 @@ export class JobCounters {
   readonly requests: RequestCounts = { byOperation: {}, retries: {}, throttled: {} };
 
   /** Counts one request sent. */
-  request(service: "kms" | "s3", operation: string): void {
+  request(service: CountedService, operation: string): void {
     bump(this.requests.byOperation, `${service}:${operation}`);
   }
 
   /** Counts one retry, and a throttling answer when `throttled`. */
-  retried(service: "kms" | "s3", operation: string, throttled: boolean): void {
+  retried(service: CountedService, operation: string, throttled: boolean): void {
     bump(this.requests.retries, `${service}:${operation}`);
     if (throttled) bump(this.requests.throttled, `${service}:${operation}`);
   }

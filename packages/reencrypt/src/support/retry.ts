@@ -78,9 +78,25 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
+ * PostgreSQL SQLSTATEs a later attempt may get past: a serialization failure (`40001`), a
+ * deadlock (`40P01`), the server shutting down or restarting (`57P01`–`57P03`, a backend
+ * terminated by an administrator included) and too many connections (`53300`). Class `08`
+ * (connection exceptions) is matched by its prefix. Every other SQLSTATE (a syntax or type
+ * error, `42…`, `22…`, a constraint, `23…`, a trigger's exception) is final.
+ */
+const TRANSIENT_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300"]);
+
+/** True for a PostgreSQL SQLSTATE in {@link TRANSIENT_SQLSTATES} or class `08`. */
+function isTransientSqlState(code: string): boolean {
+  return /^[0-9A-Z]{5}$/.test(code) && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code));
+}
+
+/**
  * True for an error worth another attempt: KMS `ThrottlingException`, S3 `SlowDown`, HTTP 500,
- * 502, 503, 504, S3's 409 `ConditionalRequestConflict`, and network errors. A 4xx that is not
- * throttling (412, 404, access denied, a disabled key) is final.
+ * 502, 503, 504, S3's 409 `ConditionalRequestConflict`, network errors, and PostgreSQL's
+ * transient SQLSTATEs (a lost connection, a server shutting down, a serialization failure or
+ * deadlock, too many connections). A 4xx that is not throttling (412, 404, access denied, a
+ * disabled key) is final, as is any other SQLSTATE.
  *
  * @example
  * ```ts
@@ -96,11 +112,16 @@ export function isRetryableError(e: unknown): boolean {
   let cause: unknown = e;
   for (let depth = 0; depth < 4 && typeof cause === "object" && cause !== null; depth++) {
     const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+    if (typeof code === "string" && (NETWORK_CODES.has(code) || isTransientSqlState(code))) return true;
     cause = (cause as { cause?: unknown }).cause;
   }
-  // A socket closed before a response arrived: the SDK reports no status at all.
-  return status === undefined && name === "Error" && /socket hang up|ECONNRESET|aborted/i.test(String(e));
+  // A socket closed before a response arrived: the SDK reports no status at all; node-postgres
+  // says its connection ended (the server went away without an error message).
+  return (
+    status === undefined &&
+    name === "Error" &&
+    /socket hang up|ECONNRESET|aborted|Connection terminated|is not queryable/i.test(String(e))
+  );
 }
 
 /**

@@ -1,8 +1,19 @@
 /**
  * The PostgreSQL store: {@link ObjectStore} over one column of one table, a row's value being
- * the object. A value's version token is the SHA-256 of the value as stored; a write is one
- * compare-and-swap, `UPDATE t SET c = $new WHERE key = $1 AND c = $old`, so a row the
- * application changed since it was read is updated by nobody: 0 rows updated is a conflict.
+ * the object. A value's version token is the SHA-256 of the value as stored. A write is a
+ * compare-and-swap on the value (`… WHERE key = $key AND c = $old`), so a row the application
+ * changed since it was read is updated by nobody: a conflict. The writes of concurrent tasks
+ * are gathered ({@link RowWriteBatcher}) into one statement per batch, one short transaction:
+ *
+ * ```sql
+ * UPDATE t SET c = v.new FROM unnest($1::keytype[], $2::bytea[], $3::bytea[]) AS v(key, old, new)
+ *  WHERE t.key = v.key AND t.c = v.old RETURNING t.key::text
+ * ```
+ *
+ * and each write is written when its key comes back, a conflict when it does not. A batch that
+ * fails for good on an error that is not transient (a trigger's exception, a constraint) is run
+ * again row by row, so only the rows that fail on their own fail. Every query is retried on
+ * transient failures ({@link pgQuery}).
  * A `bytea` column holds the message as is; a `text` column holds it in standard base64 (a
  * value that is not canonical base64 is not a message: left alone). NULL is left alone too.
  */
@@ -20,9 +31,15 @@ import type {
   WrittenVersion,
 } from "../../model/object-store.js";
 import { completePrefix } from "../../planning/read-prefix.js";
-import type { JobCounters } from "../../support/job-counters.js";
-import type { QueryResultRow } from "pg";
+import { isTransientFailure } from "../../support/retry.js";
+import { pgQuery, type PgRuntime } from "./pg-query.js";
 import type { PgTable } from "./pg-table.js";
+import {
+  RowWriteBatcher,
+  type RowWrite,
+  type RowWriteBatchSettings,
+  type RowWriteOutcome,
+} from "./row-write-batcher.js";
 
 /** A row's value as the database holds it: bytes (`bytea`), text (base64), or NULL. */
 type RawValue = Buffer | string | null;
@@ -36,17 +53,29 @@ const CONDITIONAL: StoreWriteMode = { unconditional: false };
  * @example
  * ```ts
  * const table = await openPgTable({ url, table: "secrets", column: "payload" });
- * const store = new PgStore(table, counters, { headerReadBytes: 4096 });
+ * const store = new PgStore({ table, counters: new JobCounters() }, { headerReadBytes: 4096 });
  * const head = await store.readHead({ kind: "row", table: table.table, keyColumn: "id", column: "payload", key: "1" });
  * ```
  */
 export class PgStore implements ObjectStore {
+  /** The checked table. */
+  readonly table: PgTable;
+  private readonly writes: RowWriteBatcher;
+
   constructor(
-    /** The checked table. */
-    readonly table: PgTable,
-    private readonly counters: JobCounters,
+    /** The table, counters, retry policy and signal every query runs with. */
+    readonly runtime: PgRuntime,
     private readonly settings: HeadReadSettings,
-  ) {}
+    /** How concurrent writes are gathered into one statement. @default DEFAULT_ROW_WRITE_BATCH */
+    batch: RowWriteBatchSettings = {},
+  ) {
+    this.table = runtime.table;
+    this.writes = new RowWriteBatcher((writes) => this.writeBatch(writes), batch);
+  }
+
+  private get counters(): PgRuntime["counters"] {
+    return this.runtime.counters;
+  }
 
   async readHead(ref: ObjectRef): Promise<StoredHead> {
     const raw = await this.readRaw(ref);
@@ -134,28 +163,61 @@ export class PgStore implements ObjectStore {
     return { raw, bytes };
   }
 
-  /** `UPDATE … WHERE key = $1 AND column = $old`: 0 rows is another writer's change. */
+  /** The row's compare-and-swap, sent in a batch with the writes of other tasks. */
   private async swap(ref: ObjectRef, old: Buffer | string, next: Uint8Array): Promise<WrittenVersion> {
-    const row = this.rowOf(ref);
     const value = this.encode(next);
-    const { sql } = this.table;
-    const r = await this.query(
-      `UPDATE ${sql.table} SET ${sql.column} = $2 WHERE ${sql.key} = $1 AND ${sql.column} = $3`,
-      [row.key, value, old],
-    );
-    if (r.rowCount !== 1) throw new JobError("ERR_JOB_CONFLICT", "the value changed since it was read");
+    const outcome = await this.writes.write({ key: this.rowOf(ref).key, old, next: value });
+    if (outcome === "conflict") throw new JobError("ERR_JOB_CONFLICT", "the value changed since it was read");
+    if (outcome !== "written") throw outcome.error;
     this.counters.bytes.written += next.length;
     return { etag: tokenOf(value) };
+  }
+
+  /**
+   * One batch as one statement; after a failure that is not transient, each row on its own
+   * (one bad row must not fail the rows batched with it).
+   */
+  private async writeBatch(writes: readonly RowWrite[]): Promise<readonly RowWriteOutcome[]> {
+    try {
+      return await this.casUpdate(writes);
+    } catch (e) {
+      if (writes.length === 1 || isTransientFailure(e)) throw e;
+      return Promise.all(
+        writes.map((w) =>
+          this.casUpdate([w]).then(
+            ([outcome]) => outcome as RowWriteOutcome,
+            (error: unknown) => ({ error }),
+          ),
+        ),
+      );
+    }
+  }
+
+  /** `UPDATE … FROM unnest(keys, olds, news) … RETURNING key`: a row whose key comes back was written. */
+  private async casUpdate(writes: readonly RowWrite[]): Promise<RowWriteOutcome[]> {
+    const { sql } = this.table;
+    const r = await pgQuery<{ k: string }>(this.runtime, {
+      operation: "UPDATE",
+      text:
+        `UPDATE ${sql.table} AS rekey_row SET ${sql.column} = rekey_new.next ` +
+        `FROM unnest($1::${sql.keyType}[], $2::${sql.valueType}[], $3::${sql.valueType}[]) AS rekey_new(key, old, next) ` +
+        `WHERE rekey_row.${sql.key} = rekey_new.key AND rekey_row.${sql.column} = rekey_new.old ` +
+        `RETURNING rekey_row.${sql.key}::text AS k`,
+      values: [writes.map((w) => w.key), writes.map((w) => w.old), writes.map((w) => w.next)],
+    });
+    const written = new Set(r.rows.map((row) => row.k));
+    return writes.map((w) => (written.has(w.key) ? "written" : "conflict"));
   }
 
   /** The value as stored; `undefined` when the row is gone. */
   private async readRaw(ref: ObjectRef): Promise<RawValue | undefined> {
     const row = this.rowOf(ref);
     const { sql } = this.table;
-    const r = await this.query<{ v: RawValue }>(
-      `SELECT ${sql.column} AS v FROM ${sql.table} WHERE ${sql.key} = $1`,
-      [row.key],
-    );
+    const r = await pgQuery<{ v: RawValue }>(this.runtime, {
+      operation: "SELECT",
+      text: `SELECT ${sql.column} AS v FROM ${sql.table} WHERE ${sql.key} = $1`,
+      values: [row.key],
+    });
     return r.rows.length === 0 ? undefined : (r.rows[0] as { v: RawValue }).v;
   }
 
@@ -170,19 +232,6 @@ export class PgStore implements ObjectStore {
     if (typeof raw !== "string") return raw;
     const bytes = Buffer.from(raw, "base64");
     return bytes.toString("base64") === raw ? bytes : undefined;
-  }
-
-  private async query<R extends QueryResultRow = QueryResultRow>(
-    text: string,
-    values: unknown[],
-  ): Promise<{ rows: R[]; rowCount: number | null }> {
-    try {
-      return await this.table.pool.query<R>(text, values);
-    } catch (e) {
-      throw new JobError("ERR_JOB_DATABASE", `query on ${this.table.table} failed: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
   }
 
   private rowOf(ref: ObjectRef): RowObjectRef {

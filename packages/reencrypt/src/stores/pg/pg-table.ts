@@ -41,8 +41,17 @@ export interface PgTable {
   readonly encoding: PgValueEncoding;
   /** The listing's extra condition (SQL), if any. */
   readonly where?: string;
-  /** Quoted identifiers, for SQL text. */
-  readonly sql: { readonly table: string; readonly key: string; readonly column: string };
+  /**
+   * Quoted identifiers and type names, for SQL text: `keyType` is the key column's type
+   * (`bigint`, `uuid`, …), `valueType` the type a value is sent as (`bytea` or `text`).
+   */
+  readonly sql: {
+    readonly table: string;
+    readonly key: string;
+    readonly column: string;
+    readonly keyType: string;
+    readonly valueType: "bytea" | "text";
+  };
   /** Closes the pool. */
   close(): Promise<void>;
 }
@@ -93,6 +102,8 @@ export async function openPgTable(spec: PgTableSpec, options: OpenPgTableOptions
         table: checked.table,
         key: escapeIdentifier(checked.keyColumn),
         column: escapeIdentifier(checked.column),
+        keyType: checked.keyType,
+        valueType: checked.encoding === "bytea" ? "bytea" : "text",
       },
       close: () => pool.end(),
     };
@@ -105,6 +116,8 @@ export async function openPgTable(spec: PgTableSpec, options: OpenPgTableOptions
 interface CheckedTable {
   readonly table: string;
   readonly keyColumn: string;
+  /** The key column's type as SQL writes it (`format_type`). */
+  readonly keyType: string;
   readonly column: string;
   readonly encoding: PgValueEncoding;
 }
@@ -136,7 +149,8 @@ async function checkTable(pool: Pool, spec: PgTableSpec): Promise<CheckedTable> 
   const keyColumn = await keyColumnOf(pool, oid, table, spec.keyColumn);
   if (keyColumn === spec.column)
     throw new JobError("ERR_JOB_SOURCE", `the key column of ${table} cannot be the column rewrapped`);
-  return { table, keyColumn, column: spec.column, encoding };
+  const key = (await columnOf(pool, oid, keyColumn)) as NonNullable<Awaited<ReturnType<typeof columnOf>>>;
+  return { table, keyColumn, keyType: key.sqlType, column: spec.column, encoding };
 }
 
 const ENCODINGS: Partial<Record<string, PgValueEncoding>> = {
@@ -149,15 +163,15 @@ async function columnOf(
   pool: Pool,
   oid: number,
   name: string,
-): Promise<{ attnum: number; type: string; notNull: boolean } | undefined> {
-  const r = await pool.query<{ attnum: number; type: string; notnull: boolean }>(
-    `SELECT a.attnum, t.typname AS type, a.attnotnull AS notnull
+): Promise<{ attnum: number; type: string; sqlType: string; notNull: boolean } | undefined> {
+  const r = await pool.query<{ attnum: number; type: string; sqltype: string; notnull: boolean }>(
+    `SELECT a.attnum, t.typname AS type, format_type(a.atttypid, NULL) AS sqltype, a.attnotnull AS notnull
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
     [oid, name],
   );
   const row = r.rows[0];
-  return row ? { attnum: row.attnum, type: row.type, notNull: row.notnull } : undefined;
+  return row ? { attnum: row.attnum, type: row.type, sqlType: row.sqltype, notNull: row.notnull } : undefined;
 }
 
 /** The key column: the primary key's only column, or `named` when it is unique and NOT NULL. */
