@@ -9,7 +9,7 @@ import { CreateKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from "@aws
 import { decrypt, encrypt, KmsKeyring } from "@rekey/core";
 import { useLocalAws } from "@rekey/localstack/vitest";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -27,7 +27,7 @@ import {
 } from "../src/index.js";
 import type { ObjectPlan } from "../src/model/object-plan.js";
 import type { RowObjectRef } from "../src/model/object-ref.js";
-import { runCliInProcess } from "./helpers/cli.js";
+import { runCliInProcess, spawnCli } from "./helpers/cli.js";
 import { postgresBinDir, startPostgres, type TestPostgres } from "./helpers/postgres.js";
 
 const aws = useLocalAws();
@@ -418,6 +418,94 @@ describe.skipIf(bin === undefined)("runJob over a PostgreSQL column (needs initd
       expect((await open(key, after.get(String(id)) as Buffer)).equals(plaintextOf(id))).toBe(true);
     const strict = await runCliInProcess(aws, ["rewrap", ...flags, "--strict"]);
     expect(strict.exitCode).toBe(2);
+  });
+
+  it("bin/rekey.js rewrap --postgres killed with SIGKILL mid-run, then resumed from --checkpoint: every row rewrapped once and decrypting", async () => {
+    const key = await newKey();
+    const rows = 600;
+    const { plaintextOf } = await fill("cli_killed", key, rows);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const dir = await mkdtemp(join(tmpdir(), "rekey-pg-kill-"));
+    const checkpoint = join(dir, "rows.checkpoint.jsonl");
+    const args = [
+      "rewrap",
+      ...["--postgres", server.url, "--table", "cli_killed", "--column", "payload"],
+      ...["--checkpoint", checkpoint, "--json", "--concurrency", "8"],
+    ];
+    // Kills after a pseudo-random number of finished rows (so there are kills however fast the
+    // machine is); the last run goes to the end.
+    const killAfter = [7, 61, 23, 140];
+    let kills = 0;
+    for (const [round, after] of killAfter.entries()) {
+      const child = spawnCli(aws, [...args, "--report", join(dir, `kill-${round}.json`)], { launcher: true });
+      const outcome = await Promise.race([
+        child.exited.then((code) => ({ code })),
+        child.waitForLines(/"event":"object"/, after).then(() => undefined),
+      ]);
+      if (outcome) throw new Error(`run ${round} ended (${outcome.code}) before its kill: ${child.stderr()}`);
+      child.process.kill("SIGKILL");
+      expect(await child.exited).toBe("SIGKILL");
+      kills++;
+    }
+    const last = spawnCli(aws, [...args, "--report", join(dir, "last.json")], { launcher: true });
+    // The NULL and the foreign row are left alone, which does not change the exit code.
+    expect(await last.exited).toBe(0);
+    expect(kills).toBe(killAfter.length);
+
+    // The checkpoint holds every row once: rewrapped, or current for a row whose write landed
+    // just before a kill (re-planned on resume and found on the new material, not rewritten).
+    const [, second] = (await readFile(checkpoint, "utf8")).split("\n");
+    const { snapshot } = JSON.parse(second as string) as {
+      snapshot: { after?: string; counts: Record<string, number>; retry: unknown[] };
+    };
+    expect(snapshot.after).toBe(String(rows + 2));
+    expect((snapshot.counts["rewrapped"] ?? 0) + (snapshot.counts["current"] ?? 0)).toBe(rows);
+    expect(snapshot.counts["failed"] ?? 0).toBe(0);
+    expect(snapshot.counts["conflict"] ?? 0).toBe(0);
+    const after = await values("cli_killed");
+    for (let id = 1; id <= rows; id++)
+      expect((await open(key, after.get(String(id)) as Buffer)).equals(plaintextOf(id))).toBe(true);
+    const again = await planJob(job("cli_killed"));
+    expect(again.classes.current.objects).toBe(rows);
+    expect(again.classes.rewrap.objects).toBe(0);
+  }, 300_000);
+
+  it.each([
+    [
+      "a socket directory that does not exist",
+      "postgres://nobody@/postgres?host=/nonexistent-socket-dir",
+      /cannot connect to PostgreSQL: connect ENOENT /,
+    ],
+    [
+      "a database that does not exist",
+      "",
+      /cannot connect to PostgreSQL: database "no_such_db" does not exist \[ERR_JOB_SOURCE\]$/,
+    ],
+  ])("rekey rewrap --postgres with %s: exit 1, one line, nothing written", async (_name, given, line) => {
+    const key = await newKey();
+    await fill("bad_url_rows", key, 5).catch(() => undefined);
+    await aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: key }));
+    const before = await values("bad_url_rows");
+    const url = given || server.url.replace("/postgres?", "/no_such_db?");
+    const dir = await mkdtemp(join(tmpdir(), "rekey-pg-bad-"));
+    const run = spawnCli(
+      aws,
+      [
+        "rewrap",
+        ...["--postgres", url, "--table", "bad_url_rows", "--column", "payload"],
+        ...["--report", join(dir, "run.json")],
+      ],
+      { launcher: true },
+    );
+    expect(await run.exited).toBe(1);
+    const stderr = run.stderr().trim().split("\n");
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toContain("[ERR_JOB_SOURCE]");
+    expect(stderr[0]).toMatch(line);
+    expect(run.lines).toEqual([]);
+    // Refused before the job: no report, no row touched.
+    expect(await readdir(dir)).toEqual([]);
+    expect(await values("bad_url_rows")).toEqual(before);
   });
 
   it.each([
