@@ -17,6 +17,8 @@ import {
 } from "./app-encrypt-decrypt/index.js";
 import { main as manualRotation } from "./reencrypt-after-manual-rotation/index.js";
 import { main as aliasCutover } from "./alias-cutover/index.js";
+import { main as postgresRewrap, POSTGRES_URL_VARIABLE } from "./postgres-column-rewrap/index.js";
+import { postgresBinDir, startPostgres } from "../packages/reencrypt/test/helpers/postgres.js";
 import { cleanupCommands, exampleTarget, isMain, type ExampleEnv } from "./shared/aws.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -67,6 +69,41 @@ describe("examples", () => {
     expect(r.underOldKey).toBe(0);
     expect(r.readBack).toBe(12);
     expect(r.oldKeyState).toBe("Enabled");
+  });
+
+  // A throwaway cluster (initdb, pg_ctl) stands in for the one the README starts by hand.
+  it.skipIf(postgresBinDir() === undefined)(
+    "postgres-column-rewrap rewraps every row of its table after a rotation, and every row decrypts",
+    async () => {
+      const server = await startPostgres(postgresBinDir() as string);
+      try {
+        const lines: string[] = [];
+        const r = await postgresRewrap({
+          log: (l) => lines.push(l),
+          count: 60,
+          env: { ...env, [POSTGRES_URL_VARIABLE]: server.url },
+        });
+        expect(r.plan.classes.rewrap.objects).toBe(60);
+        expect(r.run.outcomes.rewrapped).toBe(60);
+        expect(r.run.exitCode).toBe(0);
+        expect(r.decrypted).toBe(60);
+        expect(r.leftToRewrap).toBe(0);
+        expect(r.materialAfter).not.toEqual(r.materialBefore);
+        if (r.currentMaterial !== undefined) expect(r.materialAfter).toEqual([r.currentMaterial]);
+        expect(lines.at(-1)).toMatch(
+          /^Checked: 60\/60 rows decrypt to what was written; .*; 0 left to rewrap$/,
+        );
+      } finally {
+        await server.stop();
+      }
+    },
+    120_000,
+  );
+
+  it("postgres-column-rewrap without a database URL says which variable to set", async () => {
+    await expect(postgresRewrap({ log: () => undefined, env: {} })).rejects.toThrow(
+      /set REKEY_EXAMPLE_POSTGRES_URL to a PostgreSQL URL/,
+    );
   });
 
   it("alias-cutover on real AWS asks for REKEY_EXAMPLE_APP_ROLE before creating anything", async () => {
