@@ -66,6 +66,14 @@ export async function seconds(f: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
+/** CPU seconds (user + system) of this process while `f` runs, and `f`'s result. */
+export async function withCpu<T>(f: () => Promise<T>): Promise<{ value: T; cpu: number }> {
+  const before = process.cpuUsage();
+  const value = await f();
+  const used = process.cpuUsage(before);
+  return { value, cpu: (used.user + used.system) / 1e6 };
+}
+
 /** Seconds taken by `n` sequential calls of `f`. */
 export function loop(n: number, f: () => unknown): () => Promise<number> {
   return () =>

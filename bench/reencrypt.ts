@@ -34,7 +34,18 @@ import { runJob, type JobReport } from "@rekey/reencrypt";
 import { JobCounters } from "../packages/reencrypt/src/support/job-counters.js";
 import { retry } from "../packages/reencrypt/src/support/retry.js";
 import { uploadStream } from "../packages/reencrypt/src/stores/s3/stream-upload.js";
-import { fmt, fmtRatio, fmtSpread, interleave, MiB, rates, type Report, speedRatios, spread } from "./lib.js";
+import {
+  fmt,
+  fmtRatio,
+  fmtSpread,
+  interleave,
+  MiB,
+  rates,
+  type Report,
+  speedRatios,
+  spread,
+  withCpu,
+} from "./lib.js";
 
 // The AWS SDK is a dependency of the package under test, not of the workspace root: its command
 // classes are loaded from @rekey/reencrypt's own dependencies (the same module instances the
@@ -46,7 +57,12 @@ const sdk = {
   ...(fromPackage("@aws-sdk/client-kms") as Record<string, CommandClass>),
   ...(fromPackage("@aws-sdk/client-s3") as Record<string, CommandClass>),
 };
-async function send<T = Record<string, unknown>>(client: Client, name: string, input: object): Promise<T> {
+/** Sends the AWS SDK command `name` (`"CreateKeyCommand"`) with `input` through `client`. */
+export async function send<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  input: object,
+): Promise<T> {
   const C = sdk[name];
   if (!C) throw new Error(`no ${name} in the AWS SDK`);
   return (await (client as { send(c: object): Promise<unknown> }).send(new C(input))) as T;
@@ -219,14 +235,6 @@ async function putBigObject(aws: LocalAws, bucket: string, key: string, size: nu
 }
 
 const ROUNDS = 5;
-
-/** CPU seconds (user + system) of this process while `f` runs, and `f`'s result. */
-async function withCpu<T>(f: () => Promise<T>): Promise<{ value: T; cpu: number }> {
-  const before = process.cpuUsage();
-  const value = await f();
-  const used = process.cpuUsage(before);
-  return { value, cpu: (used.user + used.system) / 1e6 };
-}
 
 async function throughput(report: Report): Promise<void> {
   const aws = await startLocalAws({ backend: "builtin", log: false });
