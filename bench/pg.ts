@@ -6,7 +6,8 @@
  * pagination (`SELECT key, value … WHERE key > $last ORDER BY key LIMIT 1000`), then per row one
  * `ReEncrypt` and one autocommit compare-and-swap `UPDATE … WHERE key = $1 AND value = $old`,
  * each call retried with the job's retry policy, with none of the job's classification, batching,
- * read-back verification, rate limit or report. Both sides use a pool of 10 connections (the
+ * read-back verification, rate limit or report (the job also reads each value once to plan it
+ * and once to verify its write, both batched like its writes). Both sides use a pool of 10 connections (the
  * job's default). Rounds are interleaved (loop, job, loop, job, …), the key rotated before each
  * side, so every row is on old key material each time.
  *
@@ -14,15 +15,7 @@
  * (`initdb`, `pg_ctl`: on PATH or Debian's `/usr/lib/postgresql/<version>/bin`).
  * `REKEY_BENCH_QUICK=1` shrinks the row count for a smoke run.
  */
-import {
-  decodeKmsEntry,
-  encodeKmsEntry,
-  encrypt,
-  kmsApiOf,
-  KmsKeyring,
-  parseMessagePrefix,
-  serializePrefixWithEntries,
-} from "@rekey/core";
+import { encrypt, kmsApiOf, KmsKeyring } from "@rekey/core";
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
 import { runJob, type JobReport } from "@rekey/reencrypt";
 import pg from "pg";
@@ -39,7 +32,7 @@ import {
   spread,
   withCpu,
 } from "./lib.js";
-import { send } from "./reencrypt.js";
+import { bareReEncrypt, send } from "./reencrypt.js";
 
 const QUICK = process.env.REKEY_BENCH_QUICK === "1";
 const ROWS = QUICK ? 500 : 3000;
@@ -77,29 +70,7 @@ async function bareRewrap(
       Array.from({ length: concurrency }, async () => {
         while (next < page.rows.length) {
           const row = page.rows[next++] as { id: string; v: Buffer };
-          const parsed = parseMessagePrefix(row.v);
-          if (parsed.status !== "ok") throw new Error("short value");
-          const { header, entries, bodyOffset } = parsed.value;
-          const e = decodeKmsEntry(entries[0]!);
-          const ctx = { ...header.encryptionContext };
-          const r = await retry(() =>
-            api.reEncrypt({
-              CiphertextBlob: e.ciphertextBlob,
-              SourceKeyId: e.keyArn,
-              DestinationKeyId: e.keyArn,
-              SourceEncryptionContext: ctx,
-              DestinationEncryptionContext: ctx,
-            }),
-          );
-          const entry = encodeKmsEntry({
-            ...e,
-            keyMaterialId: r.DestinationKeyMaterialId,
-            ciphertextBlob: r.CiphertextBlob!,
-          });
-          const value = Buffer.concat([
-            serializePrefixWithEntries(header, [entry]),
-            row.v.subarray(bodyOffset),
-          ]);
+          const value = await bareReEncrypt(api, row.v);
           const updated = await query(`UPDATE ${table} SET payload = $2 WHERE id = $1 AND payload = $3`, [
             row.id,
             value,
@@ -159,8 +130,8 @@ async function pgThroughput(report: Report): Promise<void> {
     report.para(
       "Rows/s and ratio job / bare loop at the same concurrency: median (min–max) of " +
         `${ROUNDS} interleaved rounds, the key rotated before each side. Queries per row count ` +
-        "every statement each side sent (the job: its listing, one value read to plan each row, " +
-        "the batched compare-and-swap UPDATEs, one read-back per row; the loop: its pages and one " +
+        "every statement each side sent (the job: its listing, the batched reads of the values to " +
+        "plan and to read back, the batched compare-and-swap UPDATEs; the loop: its pages and one " +
         "UPDATE per row). CPU per row is this process's (client, in-process emulator; the " +
         "PostgreSQL server runs in its own processes and is not in it).",
     );

@@ -124,6 +124,33 @@ async function* listKeys(s3: S3Client, bucket: string): AsyncGenerator<string> {
 }
 
 /**
+ * A message with its one KMS entry moved onto its key's current material by one `ReEncrypt`
+ * (retried with the job's policy), the header and body kept: the core of every bare loop.
+ */
+export async function bareReEncrypt(api: ReturnType<typeof kmsApiOf>, bytes: Uint8Array): Promise<Buffer> {
+  const parsed = parseMessagePrefix(bytes);
+  if (parsed.status !== "ok") throw new Error("short message");
+  const { header, entries, bodyOffset } = parsed.value;
+  const e = decodeKmsEntry(entries[0]!);
+  const ctx = { ...header.encryptionContext };
+  const r = await retry(() =>
+    api.reEncrypt({
+      CiphertextBlob: e.ciphertextBlob,
+      SourceKeyId: e.keyArn,
+      DestinationKeyId: e.keyArn,
+      SourceEncryptionContext: ctx,
+      DestinationEncryptionContext: ctx,
+    }),
+  );
+  const entry = encodeKmsEntry({
+    ...e,
+    keyMaterialId: r.DestinationKeyMaterialId,
+    ciphertextBlob: r.CiphertextBlob!,
+  });
+  return Buffer.concat([serializePrefixWithEntries(header, [entry]), bytes.subarray(bodyOffset)]);
+}
+
+/**
  * The baseline: the bucket listed (ListObjectsV2, as the job must: it is given a bucket, not the
  * keys), then for each object GET, one ReEncrypt, PUT with If-Match — a rewrap with nothing
  * around it but the job's retry policy on each call (the GET retried with its body read, as the
@@ -148,26 +175,7 @@ async function bareRewrap(
       );
       return { bytes: await got.Body.transformToByteArray(), etag: got.ETag };
     });
-    const parsed = parseMessagePrefix(bytes);
-    if (parsed.status !== "ok") throw new Error("short object");
-    const { header, entries, bodyOffset } = parsed.value;
-    const e = decodeKmsEntry(entries[0]!);
-    const ctx = { ...header.encryptionContext };
-    const r = await retry(() =>
-      api.reEncrypt({
-        CiphertextBlob: e.ciphertextBlob,
-        SourceKeyId: e.keyArn,
-        DestinationKeyId: e.keyArn,
-        SourceEncryptionContext: ctx,
-        DestinationEncryptionContext: ctx,
-      }),
-    );
-    const entry = encodeKmsEntry({
-      ...e,
-      keyMaterialId: r.DestinationKeyMaterialId,
-      ciphertextBlob: r.CiphertextBlob!,
-    });
-    const body = Buffer.concat([serializePrefixWithEntries(header, [entry]), bytes.subarray(bodyOffset)]);
+    const body = await bareReEncrypt(api, bytes);
     await retry(() => send(s3, "PutObjectCommand", { Bucket: bucket, Key: key, Body: body, IfMatch: etag }));
   });
   return { seconds: (performance.now() - t) / 1000, objects };

@@ -2,8 +2,9 @@
  * The PostgreSQL store: {@link ObjectStore} over one column of one table, a row's value being
  * the object. A value's version token is the SHA-256 of the value as stored. A write is a
  * compare-and-swap on the value (`… WHERE key = $key AND c = $old`), so a row the application
- * changed since it was read is updated by nobody: a conflict. The writes of concurrent tasks
- * are gathered ({@link RowWriteBatcher}) into one statement per batch, one short transaction:
+ * changed since it was read is updated by nobody: a conflict. The reads and the writes of
+ * concurrent tasks are gathered ({@link RowBatcher}) into one statement per batch — reads into
+ * `SELECT key, c FROM t WHERE key = ANY($keys)`, writes into one short transaction:
  *
  * ```sql
  * UPDATE t SET c = v.new FROM unnest($1::keytype[], $2::bytea[], $3::bytea[]) AS v(key, old, new)
@@ -34,15 +35,23 @@ import { completePrefix } from "../../planning/read-prefix.js";
 import { isTransientFailure } from "../../support/retry.js";
 import { pgQuery, type PgRuntime } from "./pg-query.js";
 import type { PgTable } from "./pg-table.js";
-import {
-  RowWriteBatcher,
-  type RowWrite,
-  type RowWriteBatchSettings,
-  type RowWriteOutcome,
-} from "./row-write-batcher.js";
+import { RowBatcher, type RowBatchSettings } from "./row-batcher.js";
 
 /** A row's value as the database holds it: bytes (`bytea`), text (base64), or NULL. */
 type RawValue = Buffer | string | null;
+
+/** One row's compare-and-swap. */
+interface RowWrite {
+  /** The row's key, as the listing printed it (`key::text`). */
+  readonly key: string;
+  /** The value the row held when it was read, as stored. */
+  readonly old: Buffer | string;
+  /** The value to store. */
+  readonly next: Buffer | string;
+}
+
+/** A write's outcome in its batch: stored, the row no longer held `old`, or a failure of its own. */
+type RowWriteOutcome = "written" | "conflict" | { readonly error: unknown };
 
 /** Every write is a compare-and-swap on the value: nothing to probe. */
 const CONDITIONAL: StoreWriteMode = { unconditional: false };
@@ -60,17 +69,19 @@ const CONDITIONAL: StoreWriteMode = { unconditional: false };
 export class PgStore implements ObjectStore {
   /** The checked table. */
   readonly table: PgTable;
-  private readonly writes: RowWriteBatcher;
+  private readonly reads: RowBatcher<{ readonly key: string }, RawValue | undefined>;
+  private readonly writes: RowBatcher<RowWrite, RowWriteOutcome>;
 
   constructor(
     /** The table, counters, retry policy and signal every query runs with. */
     readonly runtime: PgRuntime,
     private readonly settings: HeadReadSettings,
-    /** How concurrent writes are gathered into one statement. @default DEFAULT_ROW_WRITE_BATCH */
-    batch: RowWriteBatchSettings = {},
+    /** How concurrent reads and writes are gathered into one statement. @default DEFAULT_ROW_BATCH */
+    batch: RowBatchSettings = {},
   ) {
     this.table = runtime.table;
-    this.writes = new RowWriteBatcher((writes) => this.writeBatch(writes), batch);
+    this.reads = new RowBatcher((keys) => this.readBatch(keys), batch);
+    this.writes = new RowBatcher((writes) => this.writeBatch(writes), batch);
   }
 
   private get counters(): PgRuntime["counters"] {
@@ -166,7 +177,7 @@ export class PgStore implements ObjectStore {
   /** The row's compare-and-swap, sent in a batch with the writes of other tasks. */
   private async swap(ref: ObjectRef, old: Buffer | string, next: Uint8Array): Promise<WrittenVersion> {
     const value = this.encode(next);
-    const outcome = await this.writes.write({ key: this.rowOf(ref).key, old, next: value });
+    const outcome = await this.writes.add({ key: this.rowOf(ref).key, old, next: value });
     if (outcome === "conflict") throw new JobError("ERR_JOB_CONFLICT", "the value changed since it was read");
     if (outcome !== "written") throw outcome.error;
     this.counters.bytes.written += next.length;
@@ -209,16 +220,21 @@ export class PgStore implements ObjectStore {
     return writes.map((w) => (written.has(w.key) ? "written" : "conflict"));
   }
 
-  /** The value as stored; `undefined` when the row is gone. */
-  private async readRaw(ref: ObjectRef): Promise<RawValue | undefined> {
-    const row = this.rowOf(ref);
+  /** The value as stored; `undefined` when the row is gone. Read in a batch with other tasks' reads. */
+  private readRaw(ref: ObjectRef): Promise<RawValue | undefined> {
+    return this.reads.add({ key: this.rowOf(ref).key });
+  }
+
+  /** `SELECT key, column … WHERE key = ANY($keys)`: one value per key, `undefined` for a row gone. */
+  private async readBatch(keys: readonly { readonly key: string }[]): Promise<(RawValue | undefined)[]> {
     const { sql } = this.table;
-    const r = await pgQuery<{ v: RawValue }>(this.runtime, {
+    const r = await pgQuery<{ k: string; v: RawValue }>(this.runtime, {
       operation: "SELECT",
-      text: `SELECT ${sql.column} AS v FROM ${sql.table} WHERE ${sql.key} = $1`,
-      values: [row.key],
+      text: `SELECT ${sql.key}::text AS k, ${sql.column} AS v FROM ${sql.table} WHERE ${sql.key} = ANY($1::${sql.keyType}[])`,
+      values: [keys.map((k) => k.key)],
     });
-    return r.rows.length === 0 ? undefined : (r.rows[0] as { v: RawValue }).v;
+    const found = new Map(r.rows.map((row) => [row.k, row.v]));
+    return keys.map((k) => (found.has(k.key) ? found.get(k.key) : undefined));
   }
 
   /** A value as the column stores it. */
