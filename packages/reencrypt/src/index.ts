@@ -57,6 +57,8 @@ export type { S3ObjectAttributes } from "./stores/s3/object-attributes.js";
 export type { S3Runtime } from "./stores/s3/s3-runtime.js";
 export { DirStore } from "./stores/dir/dir-store.js";
 export { PgStore } from "./stores/pg/pg-store.js";
+export type { PgRuntime } from "./stores/pg/pg-query.js";
+export type { RowBatchSettings } from "./stores/pg/row-batcher.js";
 export {
   openPgTable,
   type OpenPgTableOptions,
