@@ -38,6 +38,12 @@ export const CORRECTIONS = `## Claims of earlier versions of this file, correcte
   it now retries each call with the job's policy, and every side gets the same interleaved
   rounds. The job was published at 1.12–1.14× the loop; see the table above for what this run
   measured.
+- The job's bare loop was handed the object keys, while the job is given a bucket and must list
+  it: the loop now lists the bucket too (ListObjectsV2 pages feeding its workers), so both sides
+  make the same calls.
+- The 1 KiB section set rekey only against the raw floor the target names; it now also shows the
+  format floor (the same primitives plus the second expand and the header tag that rekey's format
+  requires), which separates what the format costs from what rekey adds.
 - "Best of N" figures are replaced by median (min–max): a best-of figure hides how much the
   machine moved.
 - This file was written by hand from several runs; it is now written by \`pnpm bench --write\`
