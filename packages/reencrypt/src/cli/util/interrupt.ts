@@ -4,8 +4,9 @@
  * job stops taking objects, finishes those in flight and writes its checkpoint, report and
  * summary; a file command aborts its stream and deletes its temporary file; `keys rotate` stops
  * waiting). The second SIGINT exits at once with 130: the files registered with `removeAtExit`
- * (temporary outputs, the directory store's temporary files, a checkpoint compaction) are deleted synchronously on the way out, and a
- * checkpoint keeps every line already written (a resume tolerates a torn last line). A SIGINT
+ * (temporary outputs, the directory store's temporary files, a checkpoint compaction) are
+ * deleted synchronously on the way out, and a checkpoint keeps every line already written (a
+ * resume tolerates a torn last line). A SIGINT
  * while no command is interruptible (before one started, or in one that has nothing to wind
  * down) is the second kind: exit at once.
  *
@@ -54,10 +55,12 @@ export interface Interruptible {
 /**
  * Starts a command's interruptible span: the first SIGINT (or a SIGTERM) aborts the returned
  * signal and calls `onFirst` (say what happens now: "Stopping: …"), a second SIGINT exits at once
- * with 130; SIGTERM never exits at once. Keep the span open until the command has written everything it writes on a graceful stop (report,
- * summary), so that a second Ctrl-C meanwhile exits at once too.
+ * with 130; SIGTERM never exits at once. Keep the span open until the command has written
+ * everything it writes on a graceful stop (report, summary), so that a second Ctrl-C meanwhile
+ * exits at once too.
  *
- * @param onFirst - Called once, on the first SIGINT or SIGTERM, after the signal aborted. @default nothing
+ * @param onFirst - Called once, on the first SIGINT or SIGTERM, after the signal aborted.
+ *   @default nothing
  * @example
  * ```ts
  * const span = interruptible(() => progress.message("Stopping: no new objects."));
