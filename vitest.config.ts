@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // Workspace packages resolve to their TypeScript sources through the "rekey-source"
@@ -10,6 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Vitest's default leaves a core free, which on a 2-core machine is one file at a time; the
+    // files wait mostly on sockets and child processes, so two at a time halve the run.
+    maxWorkers: Math.max(2, availableParallelism()),
     // Every test file runs in a fresh process here, so the backend choice (and a LocalStack
     // container, where Docker answers) is made once per run by this setup and shared with all.
     globalSetup: ["./packages/localstack/src/vitest-global-setup.ts"],
