@@ -44,6 +44,10 @@ export const CORRECTIONS = `## Claims of earlier versions of this file, correcte
 - The 1 KiB section set rekey only against the raw floor the target names; it now also shows the
   format floor (the same primitives plus the second expand and the header tag that rekey's format
   requires), which separates what the format costs from what rekey adds.
+- The job section ran the emulator in the benchmark's own process, so its "CPU per object"
+  added the emulator's work (the same on both sides) to the client's, which made the job's extra
+  CPU look smaller, and the client and the emulator shared one event loop. The emulator now runs
+  in a process of its own, as AWS is never in the client's, and the CPU column is the client's.
 - "Best of N" figures are replaced by median (min–max): a best-of figure hides how much the
   machine moved.
 - This file was written by hand from several runs; it is now written by \`pnpm bench --write\`
