@@ -41,20 +41,24 @@ export async function encryptChunks(
     if (regular + 1 > MAX_SEQUENCE_NUMBER)
       throw new LimitError("plaintext needs more frames than the format allows");
     const chunks: Uint8Array[] = [...start.prefix];
-    const add = (pieces: readonly Uint8Array[]): void => {
-      for (const p of pieces) chunks.push(p);
-    };
     let at = 0;
     let seq = 1;
     for (; seq <= regular; seq++, at += frameLength) {
       chunks.push(regularFrameHeader(seq));
-      add(
-        sealFrame(contentKey, messageId, seq, false, [plaintext.subarray(at, at + frameLength)], frameLength),
+      chunks.push(
+        ...sealFrame(
+          contentKey,
+          messageId,
+          seq,
+          false,
+          [plaintext.subarray(at, at + frameLength)],
+          frameLength,
+        ),
       );
     }
     const rest = plaintext.length - at;
     chunks.push(finalFrameHeader(seq, rest));
-    add(sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest));
+    chunks.push(...sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest));
     // Signed: the signature covers the header (fed already) and the body, not the entries.
     if (start.signer) {
       for (let i = start.prefix.length; i < chunks.length; i++) start.signer.update(chunks[i] as Uint8Array);

@@ -72,8 +72,11 @@ export class RawAesKeyring implements Keyring {
   }
 
   async wrap(request: WrapRequest): Promise<WrapResult> {
-    const dataKey = request.dataKey ?? randomBytes(DATA_KEY_LENGTH);
-    const iv = randomBytes(IV_LENGTH);
+    // A new data key and the IV come from one CSPRNG call (each call costs a few microseconds,
+    // a measurable share of a message's fixed cost); the two never share bytes.
+    const random = randomBytes((request.dataKey ? 0 : DATA_KEY_LENGTH) + IV_LENGTH);
+    const iv = random.subarray(0, IV_LENGTH);
+    const dataKey = request.dataKey ?? random.subarray(IV_LENGTH);
     const c = createCipheriv("aes-256-gcm", this.key, iv, { authTagLength: TAG_LENGTH });
     c.setAAD(aad(this.name, request.encryptionContext));
     const body = Buffer.concat([iv, c.update(dataKey), c.final(), c.getAuthTag()]);
