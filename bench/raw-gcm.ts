@@ -189,6 +189,22 @@ export function rawSmallDecrypt(dataKey: Buffer, message: Buffer): Buffer {
 
 const COMMIT_INFO = Buffer.from("raw commitment\x01", "latin1");
 
+/** A message's keys in the format floor: HKDF-SHA512, an extract and two expand blocks. */
+function floorKeys(dataKey: Buffer, id: Buffer): { key: Buffer; commitment: Buffer } {
+  const prk = createHmac("sha512", id).update(dataKey).digest();
+  const key = createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
+  const commitment = createHmac("sha512", prk).update(COMMIT_INFO).digest().subarray(0, 32);
+  return { key, commitment };
+}
+
+/** The header tag of the format floor: one AES-256-GCM with `header` as AAD and no plaintext. */
+function floorHeaderTag(key: Buffer, header: Buffer): Buffer {
+  const h = createCipheriv("aes-256-gcm", key, ZERO_IV);
+  h.setAAD(header);
+  h.final();
+  return h.getAuthTag();
+}
+
 /**
  * The floor of rekey's own format for one small message with a known data key: the primitive work
  * the format requires and nothing else — a random 32-byte id, HKDF-SHA512 with two outputs (an
@@ -199,25 +215,62 @@ const COMMIT_INFO = Buffer.from("raw commitment\x01", "latin1");
  */
 export function formatFloorEncrypt(dataKey: Buffer, plaintext: Buffer, header: Buffer): Buffer {
   const id = nextId();
-  const prk = createHmac("sha512", id).update(dataKey).digest();
-  const key = createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
-  const commitment = createHmac("sha512", prk).update(COMMIT_INFO).digest().subarray(0, 32);
-  const h = createCipheriv("aes-256-gcm", key, ZERO_IV);
-  h.setAAD(header);
-  h.final();
+  const { key, commitment } = floorKeys(dataKey, id);
+  const headerTag = floorHeaderTag(key, header);
   const c = createCipheriv("aes-256-gcm", key, ONE_IV);
   c.setAAD(id);
   const ct = c.update(plaintext);
   c.final();
-  return Buffer.concat([id, commitment, header, h.getAuthTag(), ct, c.getAuthTag()]);
+  return Buffer.concat([id, commitment, header, headerTag, ct, c.getAuthTag()]);
+}
+
+/**
+ * The floor of rekey's format for a message of any size with a new data key wrapped by a raw AES
+ * key, returned as pieces (as {@link rawEncryptPieces} returns its own): one random draw for the
+ * data key and the wrapping IV, the key wrapped with one AES-256-GCM (`header` as AAD), the keys
+ * and header tag of {@link formatFloorEncrypt}, then frames of `frameLength` with the format's
+ * frame AAD (id, sequence number, final flag, length). The last frame is the final one even when
+ * full (the format allows a final frame of 0 to `frameLength` bytes), so a plaintext of exactly
+ * one frame is one cipher. What separates it from {@link rawEncryptPieces} is the per-message work
+ * the format and the keyring require; what separates rekey from it is rekey's.
+ */
+export function formatFloorPieces(
+  wrapKey: Buffer,
+  plaintext: Buffer,
+  header: Buffer,
+  frameLength: number,
+): Buffer[] {
+  const random = randomBytes(12 + 32);
+  const wrapIv = random.subarray(0, 12);
+  const dataKey = random.subarray(12);
+  const w = createCipheriv("aes-256-gcm", wrapKey, wrapIv);
+  w.setAAD(header);
+  const wrapped = w.update(dataKey);
+  w.final();
+  const id = nextId();
+  const { key, commitment } = floorKeys(dataKey, id);
+  const out = [id, commitment, header, floorHeaderTag(key, header), wrapIv, wrapped, w.getAuthTag()];
+  for (let seq = 1, at = 0; ; seq++, at += frameLength) {
+    const end = Math.min(at + frameLength, plaintext.length);
+    const final = end === plaintext.length;
+    const aad = Buffer.allocUnsafe(41);
+    id.copy(aad);
+    aad.writeUInt32BE(seq, 32);
+    aad[36] = final ? 1 : 0;
+    aad.writeUInt32BE(end - at, 37);
+    const c = createCipheriv("aes-256-gcm", key, iv(seq));
+    c.setAAD(aad);
+    out.push(c.update(plaintext.subarray(at, end)));
+    c.final();
+    out.push(c.getAuthTag());
+    if (final) return out;
+  }
 }
 
 /** Opens what {@link formatFloorEncrypt} wrote: commitment compared, both tags verified. */
 export function formatFloorDecrypt(dataKey: Buffer, message: Buffer, headerLength: number): Buffer {
   const id = message.subarray(0, 32);
-  const prk = createHmac("sha512", id).update(dataKey).digest();
-  const key = createHmac("sha512", prk).update(SMALL_INFO).digest().subarray(0, 32);
-  const commitment = createHmac("sha512", prk).update(COMMIT_INFO).digest().subarray(0, 32);
+  const { key, commitment } = floorKeys(dataKey, id);
   if (!timingSafeEqual(commitment, message.subarray(32, 64))) throw new Error("commitment");
   const headerEnd = 64 + headerLength;
   const h = createDecipheriv("aes-256-gcm", key, ZERO_IV);
