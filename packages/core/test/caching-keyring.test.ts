@@ -92,32 +92,42 @@ describe("CachingKeyring", () => {
     expect(kms.count("GenerateDataKey")).toBe(2);
   });
 
-  it("decrypt cache: a message with another context or another wrapped key misses, whatever it shares", async () => {
-    const { kms, keyring: sealing } = setup();
-    const { ciphertext } = await encrypt(Buffer.from("x"), {
-      keyring: sealing,
-      encryptionContext: { t: "ctx-A" },
-    });
-    const opening = new CachingKeyring({
-      keyring: new KmsKeyring({ client: kms, discovery: { accountIds: ["111122223333"], partition: "aws" } }),
-      maxAgeMs: 60_000,
-    });
-    await decrypt(ciphertext, { keyring: opening });
-    await decrypt(Buffer.from(ciphertext), { keyring: opening });
-    expect(kms.count("Decrypt")).toBe(1);
-    // The same wrapped-key section under another context (same length): KMS must be asked again.
-    const otherContext = Buffer.from(ciphertext);
-    otherContext[otherContext.indexOf("ctx-A") + 4] = "B".charCodeAt(0);
-    await expect(decrypt(otherContext, { keyring: opening })).rejects.toThrow();
-    expect(kms.count("Decrypt")).toBe(2);
-    // The same context with one byte of the wrapped key changed: asked again too.
-    const prefix = parseMessagePrefix(ciphertext);
-    if (prefix.status !== "ok") throw new Error("unparsable");
-    const otherEntry = Buffer.from(ciphertext);
-    otherEntry[prefix.value.bodyOffset - 1] = (otherEntry[prefix.value.bodyOffset - 1] as number) ^ 1;
-    await expect(decrypt(otherEntry, { keyring: opening })).rejects.toThrow();
-    expect(kms.count("Decrypt")).toBe(3);
-  });
+  // A small section and context are the cache key themselves; past 1 KiB, their SHA-256 is.
+  it.each([
+    ["small", ""],
+    ["large (digest)", "p".repeat(2000)],
+  ])(
+    "decrypt cache, %s id: a message with another context or another wrapped key misses, whatever it shares",
+    async (_, pad) => {
+      const { kms, keyring: sealing } = setup();
+      const { ciphertext } = await encrypt(Buffer.from("x"), {
+        keyring: sealing,
+        encryptionContext: { t: "ctx-A", u: pad },
+      });
+      const opening = new CachingKeyring({
+        keyring: new KmsKeyring({
+          client: kms,
+          discovery: { accountIds: ["111122223333"], partition: "aws" },
+        }),
+        maxAgeMs: 60_000,
+      });
+      await decrypt(ciphertext, { keyring: opening });
+      await decrypt(Buffer.from(ciphertext), { keyring: opening });
+      expect(kms.count("Decrypt")).toBe(1);
+      // The same wrapped-key section under another context (same length): KMS must be asked again.
+      const otherContext = Buffer.from(ciphertext);
+      otherContext[otherContext.indexOf("ctx-A") + 4] = "B".charCodeAt(0);
+      await expect(decrypt(otherContext, { keyring: opening })).rejects.toThrow();
+      expect(kms.count("Decrypt")).toBe(2);
+      // The same context with one byte of the wrapped key changed: asked again too.
+      const prefix = parseMessagePrefix(ciphertext);
+      if (prefix.status !== "ok") throw new Error("unparsable");
+      const otherEntry = Buffer.from(ciphertext);
+      otherEntry[prefix.value.bodyOffset - 1] = (otherEntry[prefix.value.bodyOffset - 1] as number) ^ 1;
+      await expect(decrypt(otherEntry, { keyring: opening })).rejects.toThrow();
+      expect(kms.count("Decrypt")).toBe(3);
+    },
+  );
 
   it("does not cache failures", async () => {
     const { kms, keyring } = setup();

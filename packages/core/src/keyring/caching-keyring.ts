@@ -271,9 +271,19 @@ function contextId(ctx: EncryptionContext): string {
 }
 
 /**
- * The decrypt cache's key: a digest of the wrapped-key section and the context. A parsed
- * message's entries and context carry the bytes they were read from, hashed as they are; only
- * entries or a context built in memory are serialized for it.
+ * Sections and contexts up to this many bytes together are their own decrypt-cache key (as a
+ * latin1 string); larger ones are keyed by their SHA-256, so a cached key never holds more than a
+ * few hundred bytes of id. 1 KiB covers a KMS entry or two with a typical context.
+ */
+const RAW_ID_MAX = 1024;
+
+/**
+ * The decrypt cache's key: the wrapped-key section and the context. A parsed message's entries
+ * and context carry the bytes they were read from, used as they are; only entries or a context
+ * built in memory are serialized for it. The section starts with its own length, so the two
+ * cannot run into each other; a small pair is its own key (a string of its bytes, no digest to
+ * compute), a large one its SHA-256 (marked "#", which no small key starts with: they all start
+ * with the section length's high byte, 0).
  */
 function entriesId(entries: readonly WrappedKeyEntry[], ctx: EncryptionContext): string {
   const section =
@@ -281,5 +291,10 @@ function entriesId(entries: readonly WrappedKeyEntry[], ctx: EncryptionContext):
     serializeEntries(entries, { ...DEFAULT_LIMITS, maxEntries: Math.max(entries.length, 1) });
   const context =
     parsedContextBytesOf(ctx) ?? serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes);
-  return createHash("sha256").update(section).update(context).digest("base64");
+  if (section.length + context.length <= RAW_ID_MAX) return latin1(section) + latin1(context);
+  return "#" + createHash("sha256").update(section).update(context).digest("base64");
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }
