@@ -125,6 +125,57 @@ describe("wrapped-key section", () => {
     expect(() => parseEntries(hostile, DEFAULT_LIMITS)).toThrow(LimitError);
   });
 
+  it("reads a type of a-z, 0-9 and '-' (not first), 1 to 32 bytes; refuses any other", () => {
+    // u32 length, u16 count, u8 typeLen, type, u8 argCount, u16 bodyLen, body (1 byte).
+    const section = (type: Uint8Array): Buffer => {
+      const b = Buffer.alloc(4 + 2 + 1 + type.length + 1 + 2 + 1);
+      b.writeUInt32BE(b.length - 4, 0);
+      b.writeUInt16BE(1, 4);
+      b[6] = type.length;
+      b.set(type, 7);
+      b.writeUInt16BE(1, 8 + type.length);
+      return b;
+    };
+    for (const ok of [
+      "a",
+      "raw-aes",
+      "aws-kms",
+      "0x",
+      "a".repeat(32),
+      "abcdefghijklmnopqrstuvwxyz",
+      "a0123456789-",
+    ]) {
+      const parsed = parseEntries(section(Buffer.from(ok, "latin1")), DEFAULT_LIMITS);
+      expect(parsed.status === "ok" && parsed.value.entries[0]?.type).toBe(ok);
+    }
+    const refused = ["", "-a", "Raw", "a_b", "a b", "a.b", "a/b", "a:", "a`", "a{", "a".repeat(33)].map((t) =>
+      Buffer.from(t, "latin1"),
+    );
+    refused.push(Buffer.from("é", "utf8"), Buffer.from([0x61, 0x00]), Buffer.from([0x61, 0xff]));
+    for (const t of refused)
+      expect(() => parseEntries(section(t), DEFAULT_LIMITS), JSON.stringify([...t])).toThrow(
+        /invalid wrapped-key entry type/,
+      );
+  });
+
+  it("refuses a section cut short at every byte, saying the entry overruns it", () => {
+    const full = Buffer.from(
+      serializeEntries(
+        [
+          { type: "aws-kms", args: ["arn", "", "id"], body: new Uint8Array(5).fill(7) },
+          { type: "raw-aes", args: ["k"], body: new Uint8Array(3) },
+        ],
+        DEFAULT_LIMITS,
+      ),
+    );
+    expect(parseEntries(full, DEFAULT_LIMITS).status).toBe("ok");
+    for (let cut = 6; cut < full.length; cut++) {
+      const short = Buffer.from(full.subarray(0, cut));
+      short.writeUInt32BE(cut - 4, 0);
+      expect(() => parseEntries(short, DEFAULT_LIMITS), `cut at ${cut}`).toThrow(/overruns its section/);
+    }
+  });
+
   it("refuses an entry that overruns its section", () => {
     const bytes = Buffer.from(
       serializeEntries([{ type: "x", args: ["abc"], body: new Uint8Array(4) }], DEFAULT_LIMITS),
@@ -203,6 +254,38 @@ describe("message prefix parser", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("keeps its own copy of the header and the entries, each field at its offset", async () => {
+    const { ciphertext } = await encrypt(Buffer.from("x"), {
+      keyring,
+      encryptionContext: { a: "1" },
+    });
+    const input = Buffer.from(ciphertext);
+    const parsed = parseMessagePrefix(input);
+    if (parsed.status !== "ok") throw new Error("unparsable");
+    const { header, entries, bodyOffset } = parsed.value;
+    const original = Buffer.from(input);
+    const contextEnd = header.headerLength - 48;
+    const expected = {
+      messageId: original.subarray(HEADER_FIXED.messageId, HEADER_FIXED.messageId + 32),
+      commitment: original.subarray(contextEnd, contextEnd + 32),
+      headerTag: original.subarray(contextEnd + 32, header.headerLength),
+      authenticatedBytes: original.subarray(0, contextEnd + 32),
+      section: original.subarray(header.headerLength, bodyOffset),
+    };
+    // Overwrite the input: nothing parsed may change with it.
+    input.fill(0);
+    const bytes = (b: Uint8Array | undefined) => Buffer.from(b ?? []);
+    expect(bytes(header.messageId)).toEqual(expected.messageId);
+    expect(bytes(header.commitment)).toEqual(expected.commitment);
+    expect(bytes(header.headerTag)).toEqual(expected.headerTag);
+    expect(bytes(header.authenticatedBytes)).toEqual(expected.authenticatedBytes);
+    expect(bytes(parsedSectionOf(entries))).toEqual(expected.section);
+    const body = entries[0]?.body ?? new Uint8Array();
+    expect(body.length).toBeGreaterThan(0);
+    expect(expected.section.indexOf(bytes(body))).toBeGreaterThan(0);
+    expect(header.encryptionContext).toEqual({ a: "1" });
   });
 
   it("never throws anything but a typed error on a mutated valid prefix (property)", async () => {

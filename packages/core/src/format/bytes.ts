@@ -26,6 +26,14 @@ export function readU32(buf: Uint8Array, offset: number): number {
   );
 }
 
+/**
+ * A copy of `bytes` from `start` to `end`, whatever its class: `Buffer#slice` does not copy (it is
+ * `subarray`), so a parser whose result must not share its input's memory copies through this.
+ */
+export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end);
+}
+
 /** Concatenates byte arrays into one new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;

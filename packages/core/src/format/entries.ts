@@ -9,7 +9,7 @@
  * know, so a new wrapping scheme needs no format change.
  */
 import { FormatError, LimitError } from "../errors.js";
-import { decodeUtf8, encodeUtf8, readU16, readU32, writeU16, writeU32 } from "./bytes.js";
+import { copyBytes, decodeUtf8, encodeUtf8, readU16, readU32, writeU16, writeU32 } from "./bytes.js";
 import { ENTRY_LIMITS, type FormatLimits } from "./constants.js";
 import type { ParseResult } from "./header.js";
 
@@ -99,49 +99,73 @@ export function parseEntries(bytes: Uint8Array, limits: FormatLimits): ParseResu
   if (length < 2) throw new FormatError("wrapped-key section is too short");
   const total = 4 + length;
   if (bytes.length < total) return { status: "need", minBytes: total };
-  const view = bytes.subarray(0, total);
+  // One copy of the section, every body a view of it: the entries share no memory with the input
+  // (they keep no whole message alive), and the bodies and the remembered section bytes cannot
+  // drift apart.
+  const view = copyBytes(bytes, 0, total);
   const count = readU16(view, 4);
   if (count === 0) throw new FormatError("a message needs at least one wrapped key");
   if (count > limits.maxEntries) throw new LimitError(`${count} entries; the limit is ${limits.maxEntries}`);
   const entries: WrappedKeyEntry[] = [];
   let at = 6;
-  const need = (n: number): void => {
-    if (at + n > view.length) throw new FormatError("wrapped-key entry overruns its section");
-  };
   for (let i = 0; i < count; i++) {
-    need(1);
+    if (at + 1 > total) throw overrun();
     const typeLength = view[at++] ?? 0;
-    need(typeLength);
-    const type = decodeString(view.subarray(at, at + typeLength));
+    if (at + typeLength > total) throw overrun();
+    const type = readType(view, at, typeLength);
     at += typeLength;
-    if (!TYPE_PATTERN.test(type) || typeLength > ENTRY_LIMITS.maxTypeLength)
-      throw new FormatError("invalid wrapped-key entry type");
-    need(1);
+    if (at + 1 > total) throw overrun();
     const argCount = view[at++] ?? 0;
     if (argCount > ENTRY_LIMITS.maxArgs) throw new LimitError("too many entry arguments");
     const args: string[] = [];
     for (let j = 0; j < argCount; j++) {
-      need(2);
+      if (at + 2 > total) throw overrun();
       const len = readU16(view, at);
       at += 2;
       if (len > ENTRY_LIMITS.maxArgBytes) throw new LimitError("entry argument too large");
-      need(len);
+      if (at + len > total) throw overrun();
       args.push(decodeString(view.subarray(at, at + len)));
       at += len;
     }
-    need(2);
+    if (at + 2 > total) throw overrun();
     const bodyLength = readU16(view, at);
     at += 2;
     if (bodyLength > ENTRY_LIMITS.maxBodyBytes) throw new LimitError("entry body too large");
-    need(bodyLength);
-    entries.push(Object.freeze({ type, args: Object.freeze(args), body: view.slice(at, at + bodyLength) }));
+    if (at + bodyLength > total) throw overrun();
+    entries.push(
+      Object.freeze({ type, args: Object.freeze(args), body: view.subarray(at, at + bodyLength) }),
+    );
     at += bodyLength;
   }
   if (at !== total) throw new FormatError("wrapped-key section has trailing bytes");
   Object.freeze(entries);
-  // A copy: a subarray would keep the whole message it came from alive with the entries.
-  parsedSections.set(entries, view.slice());
+  parsedSections.set(entries, view);
   return { status: "ok", value: { entries, byteLength: total } };
+}
+
+function overrun(): FormatError {
+  return new FormatError("wrapped-key entry overruns its section");
+}
+
+/**
+ * An entry type read from its bytes: 1 to {@link ENTRY_LIMITS.maxTypeLength} of `a-z`, `0-9`
+ * and `-`, not starting with `-` (what `TYPE_PATTERN` accepts). Checked byte by byte, so no
+ * UTF-8 decoding is needed: every accepted byte is ASCII.
+ */
+function readType(view: Uint8Array, at: number, length: number): string {
+  if (length === 0 || length > ENTRY_LIMITS.maxTypeLength) throw invalidType();
+  let type = "";
+  for (let i = at; i < at + length; i++) {
+    const c = view[i] ?? 0;
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c === 0x2d && i > at);
+    if (!ok) throw invalidType();
+    type += String.fromCharCode(c);
+  }
+  return type;
+}
+
+function invalidType(): FormatError {
+  return new FormatError("invalid wrapped-key entry type");
 }
 
 function decodeString(b: Uint8Array): string {

@@ -4,7 +4,7 @@
  * commitment are computed elsewhere.
  */
 import { FormatError, LimitError } from "../errors.js";
-import { readU16, readU32, writeU16, writeU32 } from "./bytes.js";
+import { copyBytes, readU16, readU32, writeU16, writeU32 } from "./bytes.js";
 import {
   COMMITMENT_LENGTH,
   FORMAT_VERSION,
@@ -113,12 +113,12 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
 
   const contextEnd = HEADER_FIXED.context + contextLength;
   const tagStart = headerLength - TAG_LENGTH;
-  const authenticatedBytes = bytes.slice(0, tagStart);
-  // The context is read from the header's own copy, which the parsed context may keep (a
-  // subarray of `bytes` would keep the whole message alive).
-  const encryptionContext = parseEncryptionContext(
-    authenticatedBytes.subarray(HEADER_FIXED.context, contextEnd),
-  );
+  // One copy of the header, every field a view of it: the parsed header shares no memory with
+  // the input (it keeps no whole message alive, and a caller writing to its buffer later cannot
+  // change what was parsed), and costs one allocation, not one per field.
+  const own = copyBytes(bytes, 0, headerLength);
+  const authenticatedBytes = own.subarray(0, tagStart);
+  const encryptionContext = parseEncryptionContext(own.subarray(HEADER_FIXED.context, contextEnd));
   const signingKey = signingKeyOf(suiteId, encryptionContext);
   return {
     status: "ok",
@@ -126,11 +126,11 @@ export function parseHeader(bytes: Uint8Array, limits: FormatLimits): ParseResul
       version,
       suiteId,
       signingKey,
-      messageId: bytes.slice(HEADER_FIXED.messageId, HEADER_FIXED.messageId + MESSAGE_ID_LENGTH),
+      messageId: own.subarray(HEADER_FIXED.messageId, HEADER_FIXED.messageId + MESSAGE_ID_LENGTH),
       frameLength,
       encryptionContext,
-      commitment: bytes.slice(contextEnd, contextEnd + COMMITMENT_LENGTH),
-      headerTag: bytes.slice(tagStart, headerLength),
+      commitment: own.subarray(contextEnd, contextEnd + COMMITMENT_LENGTH),
+      headerTag: own.subarray(tagStart, headerLength),
       headerLength,
       authenticatedBytes,
     },
