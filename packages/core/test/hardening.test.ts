@@ -30,6 +30,7 @@ import {
 } from "@rekey/core";
 import { FrameBuffer } from "../src/api/frame-buffer.js";
 import { deriveKeys } from "../src/crypto/derive.js";
+import { FrameOpener, openFrame, sealFrame } from "../src/crypto/frame-cipher.js";
 import * as messageModule from "../src/format/message.js";
 import { FakeKms } from "@rekey/localstack/fake-kms";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
@@ -294,5 +295,26 @@ describe("key derivation", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("frame opening", () => {
+  it("openFrame and FrameOpener agree: the plaintext under the right tag, nothing under a wrong one or another AAD", () => {
+    const key = randomBytes(32);
+    const id = randomBytes(32);
+    const plain = randomBytes(100);
+    const [ct, tag] = sealFrame(key, id, 3, true, [plain], plain.length) as [Buffer, Buffer];
+    expect(openFrame(key, id, 3, true, ct, tag)?.equals(plain)).toBe(true);
+    const opener = new FrameOpener(key, id, 3, true, plain.length);
+    opener.update(ct);
+    expect(Buffer.concat(opener.finish(tag) ?? []).equals(plain)).toBe(true);
+    const badTag = Buffer.from(tag);
+    badTag[0] = (badTag[0] as number) ^ 1;
+    expect(openFrame(key, id, 3, true, ct, badTag)).toBeUndefined();
+    // The AAD binds the sequence number, the final flag and the message id.
+    expect(openFrame(key, id, 4, true, ct, tag)).toBeUndefined();
+    expect(openFrame(key, id, 3, false, ct, tag)).toBeUndefined();
+    expect(openFrame(key, randomBytes(32), 3, true, ct, tag)).toBeUndefined();
+    expect(openFrame(randomBytes(32), id, 3, true, ct, tag)).toBeUndefined();
   });
 });

@@ -4,9 +4,9 @@ import { resolveLimits, TAG_LENGTH } from "../format/constants.js";
 import type { MessageHeader } from "../format/header.js";
 import { parseMessagePrefix } from "../format/message.js";
 import type { WrappedKeyEntry } from "../format/entries.js";
-import { FrameOpener } from "../crypto/frame-cipher.js";
+import { openFrame } from "../crypto/frame-cipher.js";
 import { zeroize } from "../crypto/derive.js";
-import { nextFrameHeader, openMessage, verifiedBody } from "./open.js";
+import { contentKeyOf, nextFrameHeader, unwrapDataKey, verifiedBody } from "./open.js";
 import type { DecryptOptions } from "./options.js";
 
 /** The result of {@link decrypt}. */
@@ -39,7 +39,7 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   const { header } = prefix;
   // Signed: the signature is checked first, so a forged message costs no KMS call.
   if (header.signingKey !== undefined) ciphertext = verifiedBody(ciphertext, prefix);
-  const contentKey = await openMessage(prefix, options);
+  const contentKey = contentKeyOf(prefix, await unwrapDataKey(prefix, options));
   try {
     const pieces: Buffer[] = [];
     let at = prefix.bodyOffset;
@@ -50,11 +50,16 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
       at += fh.byteLength;
       const end = at + fh.contentLength;
       if (end + TAG_LENGTH > ciphertext.length) throw new DecryptError();
-      const opener = new FrameOpener(contentKey, header.messageId, seq, fh.final, fh.contentLength);
-      opener.update(ciphertext.subarray(at, end));
-      const plain = opener.finish(ciphertext.subarray(end, end + TAG_LENGTH));
+      const plain = openFrame(
+        contentKey,
+        header.messageId,
+        seq,
+        fh.final,
+        ciphertext.subarray(at, end),
+        ciphertext.subarray(end, end + TAG_LENGTH),
+      );
       if (!plain) throw new DecryptError();
-      pieces.push(...plain);
+      if (plain.length > 0) pieces.push(plain);
       at = end + TAG_LENGTH;
       if (fh.final) break;
     }

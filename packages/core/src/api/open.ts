@@ -14,12 +14,31 @@ import type { DecryptOptions } from "./options.js";
 
 /** Returns the content key of a message whose prefix has been parsed. */
 export async function openMessage(prefix: MessagePrefix, options: DecryptOptions): Promise<Buffer> {
+  return contentKeyOf(prefix, await unwrapDataKey(prefix, options));
+}
+
+/**
+ * The first half of {@link openMessage}: checks the required encryption context, then asks the
+ * keyring for the data key. A caller that awaits it itself spares a promise per message.
+ */
+export function unwrapDataKey(
+  prefix: MessagePrefix,
+  options: DecryptOptions,
+): Promise<Uint8Array | undefined> {
   const ctx = prefix.header.encryptionContext;
   requireEncryptionContext(ctx, options.requiredEncryptionContext);
-  const dataKey = await options.keyring.unwrap(prefix.entries, {
-    encryptionContext: ctx,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const signal = options.signal;
+  return options.keyring.unwrap(
+    prefix.entries,
+    signal ? { encryptionContext: ctx, signal } : { encryptionContext: ctx },
+  );
+}
+
+/**
+ * The second half of {@link openMessage}: derives the content key from the data key the keyring
+ * returned (zeroed here), and verifies the key commitment (constant time) and the header tag.
+ */
+export function contentKeyOf(prefix: MessagePrefix, dataKey: Uint8Array | undefined): Buffer {
   if (!dataKey) throw new NoMatchingKeyError();
   if (dataKey.length !== DATA_KEY_LENGTH) {
     zeroize(dataKey);

@@ -43,8 +43,7 @@ export class FrameOpener {
     final: boolean,
     contentLength: number,
   ) {
-    this.d = createDecipheriv("aes-256-gcm", contentKey, frameIv(sequence), { authTagLength: TAG_LENGTH });
-    this.d.setAAD(frameAad(messageId, sequence, final, contentLength));
+    this.d = frameDecipher(contentKey, messageId, sequence, final, contentLength);
   }
 
   /** Feeds ciphertext. */
@@ -64,4 +63,41 @@ export class FrameOpener {
     }
     return this.held;
   }
+}
+
+/**
+ * Opens one frame held whole (ciphertext and tag in memory): its plaintext, or `undefined` if the
+ * tag did not verify. What {@link FrameOpener} does for a frame in one piece, without holding
+ * pieces.
+ */
+export function openFrame(
+  contentKey: Uint8Array,
+  messageId: Uint8Array,
+  sequence: number,
+  final: boolean,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+): Buffer | undefined {
+  const d = frameDecipher(contentKey, messageId, sequence, final, ciphertext.length);
+  d.setAuthTag(tag);
+  const plain = d.update(ciphertext);
+  try {
+    d.final();
+  } catch {
+    plain.fill(0);
+    return undefined;
+  }
+  return plain;
+}
+
+function frameDecipher(
+  contentKey: Uint8Array,
+  messageId: Uint8Array,
+  sequence: number,
+  final: boolean,
+  contentLength: number,
+): DecipherGCM {
+  const d = createDecipheriv("aes-256-gcm", contentKey, frameIv(sequence), { authTagLength: TAG_LENGTH });
+  d.setAAD(frameAad(messageId, sequence, final, contentLength));
+  return d;
 }
