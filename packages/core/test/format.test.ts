@@ -29,6 +29,26 @@ describe("encryption context", () => {
     expect(parseEncryptionContext(a)).toEqual({ a: "1", b: "2", é: "x" });
   });
 
+  it("reads a __proto__ or constructor key as a key like any other, never as the prototype", () => {
+    const ctx = { ["__proto__"]: "p", constructor: "c", a: "1" };
+    expect(Object.keys(ctx)).toEqual(["__proto__", "constructor", "a"]);
+    const parsed = parseEncryptionContext(serializeEncryptionContext(ctx, 8192));
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed).sort()).toEqual(["__proto__", "a", "constructor"]);
+    expect(Object.hasOwn(parsed, "__proto__") && parsed["__proto__"]).toBe("p");
+    expect(Object.hasOwn(parsed, "constructor") && parsed["constructor"]).toBe("c");
+    expect(Object.isFrozen(parsed)).toBe(true);
+  });
+
+  it("reads the empty context from its two bytes, and nothing longer", () => {
+    const parsed = parseEncryptionContext(Uint8Array.of(0, 0));
+    expect(parsed).toEqual({});
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(parsedContextBytesOf(parsed)).toEqual(Uint8Array.of(0, 0));
+    expect(() => parseEncryptionContext(Uint8Array.of(0, 0, 0))).toThrow(/trailing bytes/);
+    expect(() => parseEncryptionContext(Uint8Array.of(0))).toThrow(/truncated/);
+  });
+
   it("rejects a non-canonical (unsorted or duplicate) encoding", () => {
     const ok = serializeEncryptionContext({ a: "1", b: "2" }, 8192);
     // Swap the two pairs: same content, wrong order.

@@ -83,6 +83,10 @@ export function parsedContextBytesOf(context: EncryptionContext): Uint8Array | u
   return parsedContexts.get(context);
 }
 
+/** The context of every message that has none: one frozen object, its bytes remembered once. */
+const EMPTY_CONTEXT: EncryptionContext = Object.freeze({});
+parsedContexts.set(EMPTY_CONTEXT, Uint8Array.of(0, 0));
+
 /**
  * Parses a serialized context, rejecting anything that is not canonical. The result is frozen;
  * `bytes` is remembered with it (see {@link parsedContextBytesOf}), so pass bytes that do not keep
@@ -91,7 +95,9 @@ export function parsedContextBytesOf(context: EncryptionContext): Uint8Array | u
 export function parseEncryptionContext(bytes: Uint8Array): Readonly<Record<string, string>> {
   if (bytes.length < 2) throw new FormatError("encryption context is truncated");
   const count = readU16(bytes, 0);
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  // Pairs, not properties set one by one: Object.fromEntries defines each key as an own data
+  // property, so a "__proto__" key is a key like any other and sets no prototype.
+  const pairs: [string, string][] = [];
   let at = 2;
   let previous: Uint8Array | undefined;
   for (let i = 0; i < count; i++) {
@@ -104,13 +110,14 @@ export function parseEncryptionContext(bytes: Uint8Array): Readonly<Record<strin
       throw new FormatError("encryption context is not canonical");
     previous = k;
     try {
-      out[decodeUtf8(k)] = decodeUtf8(v);
+      pairs.push([decodeUtf8(k), decodeUtf8(v)]);
     } catch (cause) {
       throw new FormatError("encryption context is not valid UTF-8", { cause });
     }
   }
   if (at !== bytes.length) throw new FormatError("encryption context has trailing bytes");
-  const context = Object.freeze({ ...out });
+  if (count === 0) return EMPTY_CONTEXT;
+  const context = Object.freeze(Object.fromEntries(pairs));
   parsedContexts.set(context, bytes);
   return context;
 }

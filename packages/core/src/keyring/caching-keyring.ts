@@ -138,7 +138,7 @@ export class CachingKeyring implements Keyring {
       const hit = this.decryptCache.get(id);
       if (hit && this.now() - hit.created < this.maxAgeMs) {
         touch(this.decryptCache, id, hit);
-        return Uint8Array.from(hit.dataKey);
+        return new Uint8Array(hit.dataKey);
       }
       if (hit) this.evict(this.decryptCache, id);
       const refused = this.refusedCache.get(id);
