@@ -91,6 +91,30 @@ describe("wrapped-key section", () => {
     expect(parsedContextBytesOf({ a: "1" })).toBeUndefined();
   });
 
+  it("keeps the parsed bytes with the parsed value only: not in a copy, not changeable, not enumerable", () => {
+    const section = serializeEntries([{ type: "t", args: ["a"], body: new Uint8Array(2) }], DEFAULT_LIMITS);
+    const parsed = parseEntries(section, DEFAULT_LIMITS);
+    if (parsed.status !== "ok") throw new Error("unparsable");
+    const { entries } = parsed.value;
+    const context = parseEncryptionContext(serializeEncryptionContext({ k: "v" }, 8192));
+    expect(parsedSectionOf(entries)).toEqual(section);
+    expect(parsedContextBytesOf(context)).toBeDefined();
+    // A copy is a value built in memory: its bytes would have to be serialized again.
+    expect(parsedSectionOf([...entries])).toBeUndefined();
+    expect(parsedContextBytesOf({ ...context })).toBeUndefined();
+    // Nothing can swap the bytes a parsed value carries.
+    for (const value of [entries, context] as object[]) {
+      const [key] = Object.getOwnPropertySymbols(value);
+      expect(key).toBeDefined();
+      expect(() => Object.defineProperty(value, key as symbol, { value: new Uint8Array(1) })).toThrow(
+        TypeError,
+      );
+      expect(Object.keys(value)).not.toContain(String(key));
+    }
+    expect(JSON.stringify(context)).toBe('{"k":"v"}');
+    expect(context).toEqual({ k: "v" });
+  });
+
   it("round-trips entries of any type (property)", () => {
     const entry = fc.record({
       type: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),

@@ -40,6 +40,23 @@ export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8A
   return out;
 }
 
+/**
+ * Freezes a parsed `value` with the bytes it was read from under `key` (the parsing module's own
+ * symbol): not enumerable and, once frozen, not writable, so a copy of the value (a spread,
+ * `Object.entries`) leaves them behind and nothing can change them. A property rather than a
+ * WeakMap from value to bytes: the collector would have to scan such a map, one entry per message
+ * parsed, at every minor collection.
+ */
+export function freezeWithSource<T extends object>(value: T, key: symbol, bytes: Uint8Array): T {
+  Object.defineProperty(value, key, { value: bytes });
+  return Object.freeze(value);
+}
+
+/** The bytes {@link freezeWithSource} attached to `value` under `key`, if it did. */
+export function sourceOf(value: object, key: symbol): Uint8Array | undefined {
+  return Object.hasOwn(value, key) ? (value as Record<symbol, Uint8Array>)[key] : undefined;
+}
+
 /** Concatenates byte arrays into one new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;

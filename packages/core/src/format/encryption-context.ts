@@ -4,7 +4,15 @@
  * duplicate keys) so that the same map always yields the same header bytes.
  */
 import { FormatError, EncryptionContextError, LimitError } from "../errors.js";
-import { decodeUtf8, encodeUtf8, isWellFormedString, readU16, writeU16 } from "./bytes.js";
+import {
+  decodeUtf8,
+  encodeUtf8,
+  freezeWithSource,
+  isWellFormedString,
+  readU16,
+  sourceOf,
+  writeU16,
+} from "./bytes.js";
 
 /** An encryption context: non-secret, authenticated key/value pairs. */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -71,8 +79,8 @@ export function serializeEncryptionContext(context: EncryptionContext, maxBytes:
   return out;
 }
 
-/** The canonical bytes each parsed (frozen) context was read from. */
-const parsedContexts = new WeakMap<EncryptionContext, Uint8Array>();
+/** Where a parsed (frozen) context keeps the canonical bytes it was read from. */
+const CONTEXT_BYTES = Symbol("encryption context bytes");
 
 /**
  * The bytes a context was parsed from, or `undefined` for a context built in memory: what
@@ -80,12 +88,11 @@ const parsedContexts = new WeakMap<EncryptionContext, Uint8Array>();
  * form), without serializing again. The parsed context is frozen, so the two cannot drift apart.
  */
 export function parsedContextBytesOf(context: EncryptionContext): Uint8Array | undefined {
-  return parsedContexts.get(context);
+  return sourceOf(context, CONTEXT_BYTES);
 }
 
 /** The context of every message that has none: one frozen object, its bytes remembered once. */
-const EMPTY_CONTEXT: EncryptionContext = Object.freeze({});
-parsedContexts.set(EMPTY_CONTEXT, Uint8Array.of(0, 0));
+const EMPTY_CONTEXT: EncryptionContext = freezeWithSource({}, CONTEXT_BYTES, Uint8Array.of(0, 0));
 
 /**
  * Parses a serialized context, rejecting anything that is not canonical. The result is frozen;
@@ -117,9 +124,7 @@ export function parseEncryptionContext(bytes: Uint8Array): Readonly<Record<strin
   }
   if (at !== bytes.length) throw new FormatError("encryption context has trailing bytes");
   if (count === 0) return EMPTY_CONTEXT;
-  const context = Object.freeze(Object.fromEntries(pairs));
-  parsedContexts.set(context, bytes);
-  return context;
+  return freezeWithSource(Object.fromEntries(pairs), CONTEXT_BYTES, bytes);
 }
 
 function readField(bytes: Uint8Array, at: number): Uint8Array {

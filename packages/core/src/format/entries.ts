@@ -9,7 +9,17 @@
  * know, so a new wrapping scheme needs no format change.
  */
 import { FormatError, LimitError } from "../errors.js";
-import { copyBytes, decodeUtf8, encodeUtf8, readU16, readU32, writeU16, writeU32 } from "./bytes.js";
+import {
+  copyBytes,
+  decodeUtf8,
+  encodeUtf8,
+  freezeWithSource,
+  readU16,
+  readU32,
+  sourceOf,
+  writeU16,
+  writeU32,
+} from "./bytes.js";
 import { ENTRY_LIMITS, type FormatLimits } from "./constants.js";
 import type { ParseResult } from "./header.js";
 
@@ -32,8 +42,8 @@ export interface EntriesSection {
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
-/** The section bytes each parsed (frozen) list of entries was read from. */
-const parsedSections = new WeakMap<readonly WrappedKeyEntry[], Uint8Array>();
+/** Where a parsed (frozen) list of entries keeps the section bytes it was read from. */
+const SECTION = Symbol("wrapped-key section");
 
 /**
  * The serialized section a list of entries was parsed from, or `undefined` for a list built in
@@ -42,7 +52,7 @@ const parsedSections = new WeakMap<readonly WrappedKeyEntry[], Uint8Array>();
  * the bytes and the entries cannot drift apart.
  */
 export function parsedSectionOf(entries: readonly WrappedKeyEntry[]): Uint8Array | undefined {
-  return parsedSections.get(entries);
+  return sourceOf(entries, SECTION);
 }
 
 /**
@@ -138,8 +148,7 @@ export function parseEntries(bytes: Uint8Array, limits: FormatLimits): ParseResu
     at += bodyLength;
   }
   if (at !== total) throw new FormatError("wrapped-key section has trailing bytes");
-  Object.freeze(entries);
-  parsedSections.set(entries, view);
+  freezeWithSource(entries, SECTION, view);
   return { status: "ok", value: { entries, byteLength: total } };
 }
 
