@@ -31,6 +31,7 @@ import {
 import { FrameBuffer } from "../src/api/frame-buffer.js";
 import { deriveKeys } from "../src/crypto/derive.js";
 import { FrameOpener, openFrame, sealFrame } from "../src/crypto/frame-cipher.js";
+import { frameAad, frameIv } from "../src/format/frame.js";
 import * as messageModule from "../src/format/message.js";
 import { FakeKms } from "@rekey/localstack/fake-kms";
 import { CountingKeyring } from "./helpers/counting-keyring.js";
@@ -299,6 +300,22 @@ describe("key derivation", () => {
 });
 
 describe("frame opening", () => {
+  it("frame nonces and AAD are exactly their bytes, whatever the pooled memory they are carved from held", () => {
+    const id = randomBytes(32);
+    for (let i = 0; i < 2000; i++) {
+      // Dirty the pool around them: every pooled allocation is a slice of the same slabs.
+      Buffer.allocUnsafe(40).fill(0xff);
+      const seq = (i * 2654435761) >>> 0;
+      const iv = Buffer.from(frameIv(seq));
+      expect(iv.subarray(0, 8).equals(Buffer.alloc(8))).toBe(true);
+      expect(iv.readUInt32BE(8)).toBe(seq);
+      const aad = Buffer.from(frameAad(id, seq, i % 2 === 0, i));
+      expect(aad.length).toBe(41);
+      expect(aad.subarray(0, 32).equals(id)).toBe(true);
+      expect([aad.readUInt32BE(32), aad[36], aad.readUInt32BE(37)]).toEqual([seq, i % 2 === 0 ? 1 : 0, i]);
+    }
+  });
+
   it("openFrame and FrameOpener agree: the plaintext under the right tag, nothing under a wrong one or another AAD", () => {
     const key = randomBytes(32);
     const id = randomBytes(32);
