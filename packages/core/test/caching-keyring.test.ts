@@ -102,7 +102,7 @@ describe("CachingKeyring", () => {
       const { kms, keyring: sealing } = setup();
       const { ciphertext } = await encrypt(Buffer.from("x"), {
         keyring: sealing,
-        encryptionContext: { t: "ctx-A", u: pad },
+        encryptionContext: pad ? { t: "ctx-A", u: pad } : { t: "ctx-A" },
       });
       const opening = new CachingKeyring({
         keyring: new KmsKeyring({
