@@ -18,6 +18,7 @@ import {
   serializeEncryptionContext,
 } from "../src/format/encryption-context.js";
 import { HEADER_FIXED } from "../src/format/constants.js";
+import { copyBytes } from "../src/format/bytes.js";
 
 const keyring = new RawAesKeyring({ name: "format-test", key: randomBytes(32) });
 
@@ -353,5 +354,21 @@ describe("message prefix parser", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("copyBytes", () => {
+  it("copies only inside the view it is given, never the rest of its buffer", () => {
+    const whole = Buffer.from("secret-before|view|secret-after");
+    const view = whole.subarray(14, 18);
+    expect(Buffer.from(copyBytes(view, 0, 4)).toString()).toBe("view");
+    expect(Buffer.from(copyBytes(view, 1, 3)).toString()).toBe("ie");
+    expect(() => copyBytes(view, 0, 5)).toThrow(RangeError);
+    expect(() => copyBytes(view, -1, 2)).toThrow(RangeError);
+    expect(() => copyBytes(view, 3, 2)).toThrow(RangeError);
+    // The copy shares no memory with the input.
+    const copy = copyBytes(view, 0, 4);
+    view[0] = 0x58;
+    expect(Buffer.from(copy).toString()).toBe("view");
   });
 });

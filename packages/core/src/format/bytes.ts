@@ -34,6 +34,10 @@ export function readU32(buf: Uint8Array, offset: number): number {
  * The result is a plain `Uint8Array`, whatever the input.
  */
 export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  // The copy reads through the input's ArrayBuffer, which may hold other data past the view (a
+  // pooled Buffer): never outside the view.
+  if (!(0 <= start && start <= end && end <= bytes.length))
+    throw new RangeError(`copyBytes: [${start}, ${end}) is outside 0..${bytes.length}`);
   const pooled = Buffer.allocUnsafe(end - start);
   const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
   out.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
