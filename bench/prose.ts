@@ -10,6 +10,7 @@ pnpm bench small              # one section: stream, buffer, esdk, small, rss, j
 pnpm bench core               # a group: core or reencrypt
 REKEY_BENCH_QUICK=1 pnpm bench  # smaller payloads, a smoke run
 pnpm bench --write            # every section, and this file from the run
+pnpm bench:instructions       # job and bare loop: instructions per object under callgrind (valgrind)
 \`\`\`
 
 Every figure is printed next to a baseline measured in the same run, doing the same work at the

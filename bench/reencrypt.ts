@@ -55,7 +55,7 @@ import {
 type Client = LocalAws["s3"] | LocalAws["kms"];
 type CommandClass = new (input: object) => object;
 const fromPackage = createRequire(new URL("../packages/reencrypt/package.json", import.meta.url));
-const sdk = {
+export const sdk = {
   ...(fromPackage("@aws-sdk/client-kms") as Record<string, CommandClass>),
   ...(fromPackage("@aws-sdk/client-s3") as Record<string, CommandClass>),
 };
@@ -79,12 +79,12 @@ const OBJECTS = QUICK ? 300 : 800;
 const BIG = QUICK ? 64 * MiB : 1024 * MiB;
 const KMS_LATENCY_MS = 10;
 
-async function newKey(aws: Aws): Promise<string> {
+export async function newKey(aws: Aws): Promise<string> {
   const out = await send<{ KeyMetadata: { Arn: string } }>(aws.kms, "CreateKeyCommand", {});
   return out.KeyMetadata.Arn;
 }
 
-async function rotate(aws: Aws, key: string): Promise<void> {
+export async function rotate(aws: Aws, key: string): Promise<void> {
   await send(aws.kms, "RotateKeyOnDemandCommand", { KeyId: key });
 }
 
@@ -160,7 +160,7 @@ export async function bareReEncrypt(api: ReturnType<typeof kmsApiOf>, bytes: Uin
  * around it but the job's retry policy on each call (the GET retried with its body read, as the
  * job does). Returns the seconds and the number of objects rewrapped.
  */
-async function bareRewrap(
+export async function bareRewrap(
   s3: S3Client,
   kms: KMSClient,
   bucket: string,
@@ -185,7 +185,7 @@ async function bareRewrap(
   return { seconds: (performance.now() - t) / 1000, objects };
 }
 
-async function jobRewrap(
+export async function jobRewrap(
   s3: S3Client,
   kms: KMSClient,
   bucket: string,
@@ -203,7 +203,7 @@ async function jobRewrap(
   });
 }
 
-async function putSmallObjects(
+export async function putSmallObjects(
   aws: Aws,
   bucket: string,
   key: string,

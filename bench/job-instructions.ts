@@ -1,0 +1,85 @@
+/**
+ * `pnpm bench:instructions` (needs valgrind): the instructions the client executes per object,
+ * the job against the bare loop of the job benchmark (`reencrypt.ts`), counted by callgrind, so
+ * that the figure does not move with the machine's other work as CPU time does.
+ *
+ * Each side runs in a process of its own under `valgrind --tool=callgrind` (the emulator in a
+ * further process, not counted) twice: with the setup and two warm-up rewraps only, and with
+ * {@link PASSES} more rewraps of {@link OBJECTS} objects. The difference, over the objects
+ * rewrapped, is the side's instructions per object. callgrind counts every thread of the
+ * process, the compiler's and the collector's too, and runs the code some 50 times slower, so
+ * the optimizing compiler has not finished with every function after the warm-up: read the ratio,
+ * not the absolute count.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startEmulatorProcess } from "./emulator-process.js";
+import { bareRewrap, jobRewrap, newKey, putSmallObjects, rotate, sdk, send } from "./reencrypt.js";
+
+const OBJECTS = 200;
+const PASSES = 3;
+const CONCURRENCY = 16;
+
+/** The child: sets up a bucket, rewraps it `2 + passes` times with one side, then stops. */
+async function child(side: "job" | "loop", passes: number): Promise<void> {
+  const aws = await startEmulatorProcess({
+    S3Client: sdk.S3Client as never,
+    KMSClient: sdk.KMSClient as never,
+  });
+  try {
+    const kms = aws.createKmsClient({ maxAttempts: 1 });
+    const s3 = aws.createS3Client({ maxAttempts: 1 });
+    const bucket = "bench-instructions";
+    await send(aws.s3, "CreateBucketCommand", { Bucket: bucket });
+    const key = await newKey(aws);
+    await putSmallObjects(aws, bucket, key, OBJECTS, "o/");
+    for (let i = 0; i < 2 + passes; i++) {
+      await rotate(aws, key);
+      if (side === "job") await jobRewrap(s3, kms, bucket, CONCURRENCY);
+      else await bareRewrap(s3, kms, bucket, CONCURRENCY);
+    }
+  } finally {
+    await aws.stop();
+  }
+}
+
+/** Runs one child under callgrind and returns the instructions it executed. */
+function instructions(side: string, passes: number): Promise<number> {
+  const args = [
+    "--tool=callgrind",
+    "--smc-check=all-non-file",
+    "--callgrind-out-file=/dev/null",
+    process.execPath,
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    "--child",
+    side,
+    String(passes),
+  ];
+  return new Promise((resolve, reject) => {
+    const p = spawn("valgrind", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.on("error", reject);
+    p.on("exit", (code) => {
+      const m = /Collected : (\d+)/.exec(err);
+      if (code === 0 && m) resolve(Number(m[1]));
+      else reject(new Error(`valgrind ${side} ${passes} exited ${code}:\n${err.slice(-2000)}`));
+    });
+  });
+}
+
+if (process.argv[2] === "--child") {
+  await child(process.argv[3] as "job" | "loop", Number(process.argv[4]));
+} else {
+  const perObject: Record<string, number> = {};
+  for (const side of ["loop", "job"]) {
+    const [base, more] = await Promise.all([instructions(side, 0), instructions(side, PASSES)]);
+    perObject[side] = (more - base) / (PASSES * OBJECTS);
+    console.log(`${side}: ${(perObject[side] / 1e6).toFixed(2)} M instructions per object`);
+  }
+  const ratio = (perObject.job as number) / (perObject.loop as number);
+  console.log(
+    `job / loop: ${ratio.toFixed(3)} (${OBJECTS} objects × ${PASSES} rewraps, concurrency ${CONCURRENCY})`,
+  );
+}
