@@ -98,9 +98,11 @@ export function spread(xs: readonly number[]): Spread {
 }
 
 /**
- * Runs every measurement once per round, in turn (a, b, c, a, b, c, …), for `rounds` rounds, and
- * returns each one's results in round order. Every side gets the same number of rounds, and a
- * drift of the machine's speed during the run weighs on all of them alike.
+ * Runs every measurement once per round, in turn, the order reversed every other round (a, b, c,
+ * c, b, a, a, b, c, …), for `rounds` rounds, and returns each one's results in round order. Every
+ * side gets the same number of rounds; a drift of the machine's speed during the run weighs on
+ * all of them alike, and no side always comes right after the same other one (the collection of
+ * what a side left behind falls on the side that follows it).
  */
 export async function interleave<K extends string>(
   rounds: number,
@@ -108,7 +110,8 @@ export async function interleave<K extends string>(
 ): Promise<Record<K, number[]>> {
   const names = Object.keys(sides) as K[];
   const out = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
-  for (let r = 0; r < rounds; r++) for (const n of names) out[n].push(await sides[n]());
+  for (let r = 0; r < rounds; r++)
+    for (const n of r % 2 === 0 ? names : [...names].reverse()) out[n].push(await sides[n]());
   return out;
 }
 
