@@ -31,7 +31,7 @@ import {
   serializePrefixWithEntries,
 } from "@rekey/core";
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
-import { startEmulatorProcess } from "./emulator-process.js";
+import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process.js";
 import { runJob, type JobReport } from "@rekey/reencrypt";
 import { JobCounters } from "../packages/reencrypt/src/support/job-counters.js";
 import { retry } from "../packages/reencrypt/src/support/retry.js";
@@ -55,7 +55,7 @@ import {
 type Client = LocalAws["s3"] | LocalAws["kms"];
 type CommandClass = new (input: object) => object;
 const fromPackage = createRequire(new URL("../packages/reencrypt/package.json", import.meta.url));
-export const sdk = {
+const sdk = {
   ...(fromPackage("@aws-sdk/client-kms") as Record<string, CommandClass>),
   ...(fromPackage("@aws-sdk/client-s3") as Record<string, CommandClass>),
 };
@@ -250,11 +250,13 @@ async function putBigObject(aws: Aws, bucket: string, key: string, size: number)
 // (KMS allows 25 on-demand rotations of a key).
 const ROUNDS = 7;
 
+/** The emulator in a process of its own, with clients of the SDK the job uses. */
+export function startJobEmulator(): Promise<EmulatorProcess> {
+  return startEmulatorProcess({ S3Client: sdk.S3Client as never, KMSClient: sdk.KMSClient as never });
+}
+
 async function throughput(report: Report): Promise<void> {
-  const aws = await startEmulatorProcess({
-    S3Client: sdk.S3Client as never,
-    KMSClient: sdk.KMSClient as never,
-  });
+  const aws = await startJobEmulator();
   try {
     // SDK retries off on both sides: the job retries itself, and the loop with the job's policy.
     const kms = aws.createKmsClient({ maxAttempts: 1 });
