@@ -6,7 +6,8 @@
  * Each side runs in a process of its own under `valgrind --tool=callgrind` (the emulator in a
  * further process, not counted) twice: with the setup and two warm-up rewraps only, and with
  * {@link PASSES} more rewraps of {@link OBJECTS} objects. The difference, over the objects
- * rewrapped, is the side's instructions per object. callgrind counts every thread of the
+ * rewrapped, is the side's instructions per object (the job's include what it does once per run,
+ * its store probe and key lookup, spread over the run's objects). callgrind counts every thread of the
  * process, the compiler's and the collector's too, and runs the code some 50 times slower, so
  * the optimizing compiler has not finished with every function after the warm-up: read the ratio,
  * not the absolute count.
@@ -65,7 +66,11 @@ function instructions(side: string, passes: number): Promise<number> {
     const p = spawn("valgrind", args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("error", reject);
+    p.on("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "ENOENT" ? new Error("valgrind is not installed (Debian: apt-get install valgrind)") : e,
+      ),
+    );
     p.on("exit", (code) => {
       const m = /Collected : (\d+)/.exec(err);
       if (code === 0 && m) resolve(Number(m[1]));
