@@ -1,16 +1,16 @@
 /**
  * `pnpm bench:instructions` (needs valgrind): the instructions the client executes per object,
- * the job against the bare loop of the job benchmark (`reencrypt.ts`), counted by callgrind, so
- * that the figure does not move with the machine's other work as CPU time does.
+ * the job against the bare loop of the job benchmark (`reencrypt.ts`), counted by callgrind: a
+ * count the machine's other work does not inflate, as it inflates CPU time.
  *
  * Each side runs in a process of its own under `valgrind --tool=callgrind` (the emulator in a
  * further process, not counted) twice: with the setup and two warm-up rewraps only, and with
  * {@link PASSES} more rewraps of {@link OBJECTS} objects. The difference, over the objects
  * rewrapped, is the side's instructions per object (the job's include what it does once per run,
- * its store probe and key lookup, spread over the run's objects). callgrind counts every thread of the
- * process, the compiler's and the collector's too, and runs the code some 50 times slower, so
- * the optimizing compiler has not finished with every function after the warm-up: read the ratio,
- * not the absolute count.
+ * its store probe and key lookup, spread over the run's objects). Node runs with
+ * `--single-threaded`, so compiling and collecting happen on the main thread and are counted
+ * there. The count still varies from run to run (with the order in which answers arrive, and so
+ * which functions the compiler optimizes when): run it more than once and read the spread.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -56,6 +56,9 @@ function instructions(side: string, passes: number): Promise<number> {
     "--smc-check=all-non-file",
     "--callgrind-out-file=/dev/null",
     process.execPath,
+    // No background compiler or collector threads: their work, counted too, would depend on
+    // timing, and with it the count.
+    "--single-threaded",
     ...process.execArgv,
     fileURLToPath(import.meta.url),
     "--child",
