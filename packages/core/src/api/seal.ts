@@ -66,7 +66,7 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
   // context of every entry the keyring makes.
   const signing = signed ? generateSigningKey() : undefined;
   const encryptionContext = signing
-    ? { ...callerContext, [SIGNING_KEY_CONTEXT_KEY]: signing.publicKey }
+    ? Object.assign({}, callerContext, { [SIGNING_KEY_CONTEXT_KEY]: signing.publicKey })
     : callerContext;
   // Serialize first: an invalid context fails before any KMS call.
   const context = serializeEncryptionContext(encryptionContext, DEFAULT_LIMITS.maxContextBytes);

@@ -288,7 +288,7 @@ const RAW_ID_MAX = 1024;
 function entriesId(entries: readonly WrappedKeyEntry[], ctx: EncryptionContext): string {
   const section =
     parsedSectionOf(entries) ??
-    serializeEntries(entries, { ...DEFAULT_LIMITS, maxEntries: Math.max(entries.length, 1) });
+    serializeEntries(entries, Object.assign({}, DEFAULT_LIMITS, { maxEntries: Math.max(entries.length, 1) }));
   const context =
     parsedContextBytesOf(ctx) ?? serializeEncryptionContext(ctx, DEFAULT_LIMITS.maxContextBytes);
   if (section.length + context.length <= RAW_ID_MAX) return latin1(section) + latin1(context);

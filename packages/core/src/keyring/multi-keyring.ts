@@ -31,7 +31,7 @@ export class MultiKeyring implements Keyring {
     const entries: WrappedKeyEntry[] = [...head.entries];
     try {
       for (const k of rest) {
-        const r = await k.wrap({ ...request, dataKey: head.dataKey });
+        const r = await k.wrap(Object.assign({}, request, { dataKey: head.dataKey }));
         entries.push(...r.entries);
       }
     } catch (e) {
@@ -45,7 +45,7 @@ export class MultiKeyring implements Keyring {
   async unwrap(entries: readonly WrappedKeyEntry[], request: UnwrapRequest): Promise<Uint8Array | undefined> {
     // One record of the entries sent to KMS for the whole message: a second KMS keyring does not
     // send an entry the first one had refused.
-    const shared = { ...request, triedEntries: request.triedEntries ?? new Set<number>() };
+    const shared = Object.assign({}, request, { triedEntries: request.triedEntries ?? new Set<number>() });
     let failure: unknown;
     const refusals: unknown[] = [];
     for (const k of this.keyrings) {

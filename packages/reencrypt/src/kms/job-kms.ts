@@ -50,9 +50,10 @@ export function jobKmsOf(client: JobKmsClient): JobKmsApi {
   const c = client;
   const core = kmsApiOf(c);
   const opts = (o?: KmsCallOptions) => (o?.abortSignal ? { abortSignal: o.abortSignal } : {});
-  return {
-    ...core,
-    describeKey: (input, o) => c.send(new DescribeKeyCommand(input), opts(o)),
-    listAliases: (input, o) => c.send(new ListAliasesCommand(input), opts(o)),
-  };
+  return Object.assign({}, core, {
+    describeKey: (input: DescribeKeyCommandInput, o?: KmsCallOptions) =>
+      c.send(new DescribeKeyCommand(input), opts(o)),
+    listAliases: (input: ListAliasesCommandInput, o?: KmsCallOptions) =>
+      c.send(new ListAliasesCommand(input), opts(o)),
+  });
 }

@@ -8,7 +8,7 @@ import { observeKmsCall, type KmsCallListener, type KmsCallOptions } from "@reke
 import type { JobCounters } from "../support/job-counters.js";
 import type { JobKmsApi } from "./job-kms.js";
 import type { RateLimiter } from "../support/rate-limiter.js";
-import { isThrottle, retry, type RetryOptions } from "../support/retry.js";
+import { isThrottle, retry, type RetryEvent, type RetryOptions } from "../support/retry.js";
 
 /** Options of {@link limitedKms}. */
 export interface LimitedKmsOptions {
@@ -45,11 +45,9 @@ export function limitedKms(inner: JobKmsApi, options: LimitedKmsOptions): JobKms
           options.counters.request("kms", operation);
           return call(input, signal ? { abortSignal: signal } : {});
         },
-        {
-          ...options.retry,
-          ...(signal ? { signal } : {}),
-          onRetry: (e) => options.counters.retried("kms", operation, isThrottle(e.error)),
-        },
+        Object.assign({}, options.retry, signal ? { signal } : undefined, {
+          onRetry: (e: RetryEvent) => options.counters.retried("kms", operation, isThrottle(e.error)),
+        }),
       );
     };
   const describeKey = wrap("DescribeKey", (i: Parameters<JobKmsApi["describeKey"]>[0], o) =>

@@ -111,7 +111,7 @@ export async function resolveTarget(
 
 async function aliasTarget(name: string, kms: JobKmsApi, o: { abortSignal?: AbortSignal }): Promise<string> {
   const aliases = kmsItems(
-    (m) => kms.listAliases({ ...m, Limit: 100 }, o),
+    (m) => kms.listAliases({ Limit: 100, ...m }, o),
     (r) => r.Aliases,
   );
   let hit: AliasListEntry | undefined;

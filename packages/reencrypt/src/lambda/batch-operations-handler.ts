@@ -150,7 +150,9 @@ export function batchOperationsHandler(
   let context: Promise<JobContext> | undefined;
   return async (event) => {
     if (!context) {
-      context = createJobContext({ ...options, retry: options.retry ?? BATCH_OPERATIONS_RETRY });
+      context = createJobContext(
+        Object.assign({}, options, { retry: options.retry ?? BATCH_OPERATIONS_RETRY }),
+      );
       // A failed setup (target not found) must not stay cached for the container's life.
       context.catch(() => (context = undefined));
     }

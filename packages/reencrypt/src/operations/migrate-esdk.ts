@@ -62,7 +62,7 @@ export async function migrateEsdkObject(
   if (plan.recipients.length === 0)
     throw new JobError("ERR_JOB_NOT_REWRAPPABLE", "no key to re-encrypt under");
   const allowedKeyArns = scopedKeyArns(plan.sourceKeyArns, ctx.target);
-  const limits = { ...DEFAULT_LIMITS, ...ctx.settings.limits };
+  const limits = Object.assign({}, DEFAULT_LIMITS, ctx.settings.limits);
   const options = {
     client: ctx.kms,
     allowedKeyArns,
@@ -92,7 +92,7 @@ export async function migrateEsdkObject(
         ? header.frameLength
         : DEFAULT_FRAME_LENGTH,
   });
-  return { ...written, droppedContextKeys: dropped };
+  return { droppedContextKeys: dropped, ...written };
 }
 
 /** The context without the ESDK's reserved keys. */

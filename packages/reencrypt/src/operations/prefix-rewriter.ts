@@ -61,7 +61,9 @@ export function prefixRewriter(
               "ERR_JOB_VERIFY",
               `re-encrypt wrapped the data key under ${d.keyArn}, not a target`,
             );
-          return want === d.requestedKeyId ? e : encodeKmsEntry({ ...d, requestedKeyId: want });
+          return want === d.requestedKeyId
+            ? e
+            : encodeKmsEntry(Object.assign({}, d, { requestedKeyId: want }));
         });
         prefix = serializePrefixWithEntries(parsed.value.header, entries, limits);
         const rest = head.subarray(parsed.value.bodyOffset);

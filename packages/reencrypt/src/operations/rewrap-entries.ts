@@ -57,7 +57,7 @@ export async function rewrapEntries(plan: ObjectPlan, ctx: OperationContext): Pr
       entries.push(
         decoded.requestedKeyId === action.requestedKeyId
           ? moved
-          : encodeKmsEntry({ ...decoded, requestedKeyId: action.requestedKeyId }),
+          : encodeKmsEntry(Object.assign({}, decoded, { requestedKeyId: action.requestedKeyId })),
       );
     }
   }

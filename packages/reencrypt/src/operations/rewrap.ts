@@ -58,5 +58,5 @@ export async function rewrapObject(
     () => store.replacePrefix(plan, next.bytes, mode),
   );
   await verifyWritten(store, plan.ref, written, expected, mode, before, ctx);
-  return { ...written, unconditional: mode.unconditional };
+  return { unconditional: mode.unconditional, ...written };
 }

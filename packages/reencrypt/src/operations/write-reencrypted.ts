@@ -112,5 +112,5 @@ export async function writeReencrypted(
     ctx.settings.verify === "full" ? tap.digest() : undefined,
     ctx,
   );
-  return { ...written, unconditional: mode.unconditional };
+  return { unconditional: mode.unconditional, ...written };
 }

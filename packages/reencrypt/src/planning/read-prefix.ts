@@ -55,7 +55,7 @@ export async function completePrefix(
     const r = await readHeader<EsdkHeader>(first, size, readRange, (b) =>
       parseEsdkHeader(b, { maxEncryptedDataKeys: esdkMaxKeys(limits) }),
     );
-    if (r.kind !== "parsed") return { ...r, reason: `AWS Encryption SDK ${r.reason}` };
+    if (r.kind !== "parsed") return Object.assign({}, r, { reason: `AWS Encryption SDK ${r.reason}` });
     return { kind: "esdk", header: r.value, bytes: r.bytes };
   }
   return { kind: "foreign", reason: "not a rekey message (no magic), nor an AWS Encryption SDK message" };

@@ -27,6 +27,7 @@ import { JobError } from "../errors.js";
 import { removeAtExit } from "../support/temp-files.js";
 import { refId, type ObjectRef } from "../model/object-ref.js";
 import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
+import type { Mutable } from "../support/mutable.js";
 
 /** The format of the checkpoint file. */
 export const CHECKPOINT_FORMAT = 3;
@@ -488,13 +489,16 @@ class Tracker {
           : [seq, ref ? toWireRef(ref) : null, outcome, e.position];
       ended.push(wire);
     }
-    return {
-      ...(this.after !== undefined ? { after: this.after } : {}),
-      done: [...this.done].map(([id, o]) => [JSON.parse(id) as WireRef, o] as const),
-      retry: [...this.retry.values()],
-      counts: { ...this.counts },
-      ...(this.open.size > 0 || this.low > 0 ? { run: { low: this.low, ended } } : {}),
-    };
+    return Object.assign(
+      {},
+      this.after !== undefined ? { after: this.after } : undefined,
+      {
+        done: [...this.done].map(([id, o]) => [JSON.parse(id) as WireRef, o] as const),
+        retry: [...this.retry.values()],
+        counts: { ...this.counts },
+      },
+      this.open.size > 0 || this.low > 0 ? { run: { low: this.low, ended } } : undefined,
+    );
   }
 }
 
@@ -558,8 +562,11 @@ function checkHeader(path: string, value: unknown, header: CheckpointHeader): vo
     throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
   // fromKeys is a set: its order says nothing.
   const sorted = (v: unknown): unknown => (Array.isArray(v) ? [...(v as string[])].sort() : v);
-  const mine = { ...header, fromKeys: sorted(header.fromKeys) } as unknown as Record<string, unknown>;
-  const theirs: Record<string, unknown> = { ...first, fromKeys: sorted(first["fromKeys"]) };
+  const mine = Object.assign({}, header, { fromKeys: sorted(header.fromKeys) }) as unknown as Record<
+    string,
+    unknown
+  >;
+  const theirs: Record<string, unknown> = Object.assign({}, first, { fromKeys: sorted(first["fromKeys"]) });
   const differences = HEADER_FIELDS.filter((k) => canonical(theirs[k]) !== canonical(mine[k])).map(
     (k) => `${k} ${canonical(theirs[k])} there, ${canonical(mine[k])} here`,
   );
@@ -595,13 +602,13 @@ interface WireLine {
 
 function toWire(line: EventLine): WireLine {
   const implied = line.ref && line.p === positionOf(line.ref);
-  return {
-    ...(line.s !== undefined ? { s: line.s } : {}),
-    ...(line.p !== undefined && !implied ? { p: line.p } : {}),
-    ...(line.ref ? { r: toWireRef(line.ref) } : {}),
-    ...(line.o ? { o: line.o } : {}),
-    ...(line.why ? { why: line.why } : {}),
-  };
+  const wire: Mutable<WireLine> = {};
+  if (line.s !== undefined) wire.s = line.s;
+  if (line.p !== undefined && !implied) wire.p = line.p;
+  if (line.ref) wire.r = toWireRef(line.ref);
+  if (line.o) wire.o = line.o;
+  if (line.why) wire.why = line.why;
+  return wire;
 }
 
 function fromWire(value: unknown): EventLine | undefined {
@@ -612,13 +619,13 @@ function fromWire(value: unknown): EventLine | undefined {
   if (w.s !== undefined && typeof w.s !== "number") return undefined;
   const p = w.p ?? (ref ? positionOf(ref) : undefined);
   if (w.s !== undefined && p === undefined) return undefined;
-  return {
-    ...(w.s !== undefined ? { s: w.s } : {}),
-    ...(p !== undefined ? { p } : {}),
-    ...(ref ? { ref } : {}),
-    ...(w.o ? { o: w.o } : {}),
-    ...(w.why ? { why: w.why } : {}),
-  };
+  const line: Mutable<EventLine> = {};
+  if (w.s !== undefined) line.s = w.s;
+  if (p !== undefined) line.p = p;
+  if (ref) line.ref = ref;
+  if (w.o) line.o = w.o;
+  if (w.why) line.why = w.why;
+  return line;
 }
 
 /** The position a source of S3 keys, files or rows gives an object: its key, path or row key. */

@@ -219,8 +219,8 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
     mode: options.mode ?? "rewrap",
     verify: options.verify ?? "etag",
     filters: {
-      ...(options.fromKeys?.length ? { fromKeys: new Set(options.fromKeys) } : {}),
       olderThanMaterial: options.olderThanMaterial ?? false,
+      ...(options.fromKeys?.length ? { fromKeys: new Set(options.fromKeys) } : {}),
     },
     includeCurrent: options.includeCurrent ?? false,
     multipartThreshold: threshold,
@@ -237,12 +237,13 @@ export async function createJobContext(options: JobContextOptions): Promise<JobC
           ...(options.retry ? { retry: options.retry } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         } satisfies S3Runtime,
-        {
-          ...settings,
-          ...(options.writersStopped !== undefined ? { writersStopped: options.writersStopped } : {}),
-          ...(options.probePrefix !== undefined ? { probePrefix: options.probePrefix } : {}),
-          ...(options.hooks?.onStoreProbed ? { onProbed: options.hooks.onStoreProbed } : {}),
-        },
+        Object.assign(
+          {},
+          settings,
+          options.writersStopped !== undefined ? { writersStopped: options.writersStopped } : undefined,
+          options.probePrefix !== undefined ? { probePrefix: options.probePrefix } : undefined,
+          options.hooks?.onStoreProbed ? { onProbed: options.hooks.onStoreProbed } : undefined,
+        ),
       )
     : undefined;
   const dir = new DirStore(counters, settings);

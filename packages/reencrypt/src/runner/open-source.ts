@@ -9,6 +9,7 @@ import { describeFilter, objectFilter, type ObjectFilter } from "../sources/sour
 import { openPgTable, type PgTable } from "../stores/pg/pg-table.js";
 import type { JobContext } from "./job-context.js";
 import type { JobSource } from "./job-options.js";
+import type { Mutable } from "../support/mutable.js";
 
 /**
  * Opens the source.
@@ -79,10 +80,10 @@ export async function* openPositionedSource(
         yield [ref, ref.path];
       return;
     case "postgres":
-      for await (const ref of pgRowSource(tableOf(ctx), {
-        ...rowSourceOptions(ctx),
-        ...(after !== undefined ? { after } : {}),
-      }))
+      for await (const ref of pgRowSource(
+        tableOf(ctx),
+        Object.assign(rowSourceOptions(ctx), after !== undefined ? { after } : undefined),
+      ))
         yield [ref, ref.key];
       return;
     case "manifest":
@@ -175,11 +176,11 @@ function tableOf(ctx: JobContext): PgTable {
 /** The listing retries and counts as the store's queries do. */
 function rowSourceOptions(ctx: JobContext): PgRowSourceOptions {
   const rt = ctx.rows?.runtime;
-  return {
-    ...(rt?.retry ? { retry: rt.retry } : {}),
-    ...(rt?.signal ? { signal: rt.signal } : {}),
-    ...(rt ? { counters: rt.counters } : {}),
-  };
+  const options: Mutable<PgRowSourceOptions> = {};
+  if (rt?.retry) options.retry = rt.retry;
+  if (rt?.signal) options.signal = rt.signal;
+  if (rt) options.counters = rt.counters;
+  return options;
 }
 
 /** A connection URL fit for a checkpoint or a log: its password left out. */

@@ -54,6 +54,6 @@ export async function currentRewriteOf(plan: ObjectPlan, ctx: JobContext): Promi
   if (!marked && !same) return undefined;
   // A full re-encrypt of the pinned version gave the current one a new data key:
   // `includeCurrent` (re-encrypt objects already on the target) was for the old one.
-  const settings = same ? ctx.settings : { ...ctx.settings, includeCurrent: false };
-  return planFromHead(current, head, { ...ctx, settings });
+  const settings = same ? ctx.settings : Object.assign({}, ctx.settings, { includeCurrent: false });
+  return planFromHead(current, head, { target: ctx.target, materials: ctx.materials, settings });
 }

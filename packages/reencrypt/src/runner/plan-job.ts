@@ -40,7 +40,7 @@ export async function planJob(
 ): Promise<PlanReport> {
   const postgres = await openSourceTable(options.source);
   try {
-    return await planOpenedJob({ ...options, ...(postgres ? { postgres } : {}) }, listeners);
+    return await planOpenedJob(Object.assign({}, options, postgres ? { postgres } : undefined), listeners);
   } finally {
     await postgres?.close();
   }
@@ -52,7 +52,7 @@ async function planOpenedJob(
 ): Promise<PlanReport> {
   const concurrency = checkConcurrency(options.concurrency);
   const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;
-  const ctx = await createJobContext({ ...options, target: spec });
+  const ctx = await createJobContext(Object.assign({}, options, { target: spec }));
   listeners.onContext?.(ctx);
   const target = summarizeTarget(formatTargetSpec(spec), ctx.target);
   listeners.onTarget?.(target);

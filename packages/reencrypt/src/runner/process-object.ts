@@ -7,6 +7,7 @@
  * else `failed` with its code and reason. It never throws, so a driver can run millions of them without a crash.
  */
 import { awsErrorNameOf, describeError, JobError } from "../errors.js";
+import type { Mutable } from "../support/mutable.js";
 import { isTransientFailure } from "../support/retry.js";
 import type { JobContext } from "./job-context.js";
 import type { ObjectPlan } from "../model/object-plan.js";
@@ -17,7 +18,8 @@ import { currentRewriteOf } from "./pinned-version.js";
 import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
 
 /**
- * Processes one planned object.
+ * Processes one planned object. `started` (a `performance.now()` time) is when the object's
+ * work began, for the result's `durationMs`: by default, now.
  *
  * @example
  * ```ts
@@ -26,8 +28,11 @@ import type { ObjectOutcome, ObjectResult } from "../model/object-result.js";
  * console.log(result.outcome, result.reason);
  * ```
  */
-export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<ObjectResult> {
-  const started = performance.now();
+export async function processObject(
+  plan: ObjectPlan,
+  ctx: JobContext,
+  started: number = performance.now(),
+): Promise<ObjectResult> {
   const ref = plan.ref;
   const result = (
     outcome: ObjectOutcome,
@@ -42,8 +47,8 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
     sourceKeyArns: plan.sourceKeyArns,
     sourceMaterialIds: plan.sourceMaterialIds,
     materialUnproven: plan.materialUnproven,
-    ...(plan.keptEntries > 0 ? { keptEntries: plan.keptEntries } : {}),
     durationMs: performance.now() - started,
+    ...(plan.keptEntries > 0 ? { keptEntries: plan.keptEntries } : {}),
     ...extra,
   });
   switch (plan.class) {
@@ -62,13 +67,11 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
   }
   // A retry of a pinned version the job already rewrote: carry on with its rewrite instead.
   const followRewrite = async (next: ObjectPlan): Promise<ObjectResult> => {
-    const r = await processObject(next, ctx);
-    return {
-      ...r,
+    const r = await processObject(next, ctx, started);
+    return Object.assign({}, r, {
       ref,
       reason: `version ${plan.versionId ?? ""} is no longer current; the current one is this job's rewrite of it: ${r.reason}`,
-      durationMs: performance.now() - started,
-    };
+    });
   };
   try {
     if (ctx.signal?.aborted) throw new JobError("ERR_JOB_ABORTED", "the job was cancelled");
@@ -86,14 +89,13 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
         : plan.class === "esdk"
           ? await migrateEsdkObject(plan, store, ctx)
           : await reencryptObject(plan, store, ctx);
-    const unconditional = written.unconditional;
-    const dropped = "droppedContextKeys" in written ? written.droppedContextKeys : [];
-    return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, {
-      ...(written.etag ? { newEtag: written.etag } : {}),
-      ...("versionId" in written && written.versionId ? { newVersionId: written.versionId } : {}),
-      ...(unconditional ? { unconditional: true } : {}),
-      ...(dropped.length > 0 ? { droppedContextKeys: dropped } : {}),
-    });
+    const facts: Mutable<Partial<ObjectResult>> = {};
+    if (written.etag) facts.newEtag = written.etag;
+    if ("versionId" in written && written.versionId) facts.newVersionId = written.versionId;
+    if (written.unconditional) facts.unconditional = true;
+    if ("droppedContextKeys" in written && written.droppedContextKeys.length > 0)
+      facts.droppedContextKeys = written.droppedContextKeys;
+    return result(plan.class === "rewrap" ? "rewrapped" : "reencrypted", plan.reason, facts);
   } catch (e) {
     const { code, reason } = describeError(e);
     if (code === "ERR_JOB_CONFLICT") {
@@ -109,8 +111,11 @@ export async function processObject(plan: ObjectPlan, ctx: JobContext): Promise<
 
 /** What a driver needs to know of a failure beyond its code: the AWS error, and if it may pass. */
 function failureFacts(e: unknown): Pick<ObjectResult, "errorName" | "transient"> {
+  const facts: Mutable<Pick<ObjectResult, "errorName" | "transient">> = {};
   const name = awsErrorNameOf(e);
-  return { ...(name ? { errorName: name } : {}), ...(isTransientFailure(e) ? { transient: true } : {}) };
+  if (name) facts.errorName = name;
+  if (isTransientFailure(e)) facts.transient = true;
+  return facts;
 }
 
 /**
@@ -124,7 +129,12 @@ function failureFacts(e: unknown): Pick<ObjectResult, "errorName" | "transient">
  * const result = planFailure(ref, error, ctx);
  * ```
  */
-export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobContext): ObjectResult {
+export function planFailure(
+  ref: ObjectPlan["ref"],
+  error: unknown,
+  ctx: JobContext,
+  durationMs = 0,
+): ObjectResult {
   const { code, reason } = describeError(error);
   const aborted = ctx.signal?.aborted === true;
   return {
@@ -138,6 +148,6 @@ export function planFailure(ref: ObjectPlan["ref"], error: unknown, ctx: JobCont
     sourceKeyArns: [],
     sourceMaterialIds: [],
     materialUnproven: false,
-    durationMs: 0,
+    durationMs,
   };
 }

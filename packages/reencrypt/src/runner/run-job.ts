@@ -45,7 +45,11 @@ export async function runJob(
   const concurrency = checkConcurrency(options.concurrency);
   const postgres = await openSourceTable(options.source);
   try {
-    return await runOpenedJob({ ...options, ...(postgres ? { postgres } : {}) }, concurrency, listeners);
+    return await runOpenedJob(
+      Object.assign({}, options, postgres ? { postgres } : undefined),
+      concurrency,
+      listeners,
+    );
   } finally {
     await postgres?.close();
   }
@@ -57,7 +61,7 @@ async function runOpenedJob(
   listeners: { onTarget?: TargetListener; onContext?: (ctx: JobContext) => void },
 ): Promise<JobReport> {
   const spec = typeof options.target === "string" ? parseTargetSpec(options.target) : options.target;
-  const ctx = await createJobContext({ ...options, target: spec });
+  const ctx = await createJobContext(Object.assign({}, options, { target: spec }));
   listeners.onContext?.(ctx);
   const target = summarizeTarget(formatTargetSpec(spec), ctx.target);
   listeners.onTarget?.(target);
@@ -68,10 +72,11 @@ async function runOpenedJob(
     counters: ctx.counters,
   });
   const checkpoint: Checkpoint | undefined = options.checkpoint
-    ? await openCheckpoint(options.checkpoint, checkpointHeaderOf(ctx, target, options.source), {
-        ...options.checkpointOptions,
-        ...(options.freshCheckpoint ? { fresh: true } : {}),
-      })
+    ? await openCheckpoint(
+        options.checkpoint,
+        checkpointHeaderOf(ctx, target, options.source),
+        Object.assign({}, options.checkpointOptions, options.freshCheckpoint ? { fresh: true } : undefined),
+      )
     : undefined;
   const fromCheckpoint: Partial<Record<string, number>> = {};
   const taken = sourceFilter(options.source);

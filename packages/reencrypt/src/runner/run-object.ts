@@ -28,12 +28,11 @@ export async function runObject(
     plan = await planObject(ref, ctx);
     await ctx.hooks.afterPlan?.(plan);
   } catch (e) {
-    const failed = { ...planFailure(ref, e, ctx), durationMs: performance.now() - started };
+    const failed = planFailure(ref, e, ctx, performance.now() - started);
     ctx.hooks.onResult?.(failed);
     return failed;
   }
-  const result = await processObject(plan, ctx);
-  const done = { ...result, durationMs: performance.now() - started };
+  const done = await processObject(plan, ctx, started);
   ctx.hooks.onResult?.(done);
-  return { ...done, plan };
+  return { plan, ...done };
 }

@@ -101,7 +101,7 @@ export class DirStore implements ObjectStore {
     try {
       const first = await readFirst(path, length);
       const etag = await currentFingerprint(path);
-      return { ...first, ...(etag ? { etag } : {}) };
+      return Object.assign({}, first, etag ? { etag } : undefined);
     } catch {
       return undefined;
     }

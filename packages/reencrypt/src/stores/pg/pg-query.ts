@@ -55,11 +55,9 @@ export async function pgQuery<R extends QueryResultRow = QueryResultRow>(
         rt.counters.request("postgres", query.operation);
         return rt.table.pool.query<R>(query.text, query.values);
       },
-      {
-        ...rt.retry,
-        ...(rt.signal ? { signal: rt.signal } : {}),
+      Object.assign({}, rt.retry, rt.signal ? { signal: rt.signal } : undefined, {
         onRetry: () => rt.counters.retried("postgres", query.operation, false),
-      },
+      }),
     );
   } catch (e) {
     const code = (e as { code?: unknown }).code;

@@ -128,7 +128,7 @@ export class PgStore implements ObjectStore {
     const chunks: Buffer[] = [];
     for await (const chunk of source) chunks.push(chunk);
     const next = Buffer.concat(chunks);
-    return { ...(await this.swap(plan.ref, raw, next)), size: next.length };
+    return { size: next.length, ...(await this.swap(plan.ref, raw, next)) };
   }
 
   async readCurrent(ref: ObjectRef, length: number): Promise<(HeadBytes & WrittenVersion) | undefined> {

@@ -57,7 +57,7 @@ export async function abortUpload(
   const cleanup: S3Runtime = {
     client: rt.client,
     counters: rt.counters,
-    retry: { ...rt.retry, attempts: 3 },
+    retry: Object.assign({}, rt.retry, { attempts: 3 }),
   };
   try {
     await s3Send(cleanup, "AbortMultipartUpload", (s3, o) =>

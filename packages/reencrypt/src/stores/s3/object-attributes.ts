@@ -128,7 +128,11 @@ export async function writeParamsFor(
     tagging = encodeTagging(out.TagSet ?? []);
   }
   const p: PreservedWriteParams = {
-    Metadata: { ...a.metadata, ...(ref.versionId ? { [SOURCE_VERSION_METADATA]: ref.versionId } : {}) },
+    Metadata: Object.assign(
+      {},
+      a.metadata,
+      ref.versionId ? { [SOURCE_VERSION_METADATA]: ref.versionId } : undefined,
+    ),
   };
   if (a.contentType !== undefined) p.ContentType = a.contentType;
   if (a.contentEncoding !== undefined) p.ContentEncoding = a.contentEncoding;

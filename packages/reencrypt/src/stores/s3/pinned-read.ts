@@ -82,10 +82,10 @@ export function checkHead(bytes: Uint8Array, planned: PlannedVersion, step: stri
 }
 
 function selector(ref: S3ObjectRef, planned: PlannedVersion): { VersionId?: string; IfMatch?: string } {
-  return {
-    ...(ref.versionId ? { VersionId: ref.versionId } : {}),
-    ...(planned.etag ? { IfMatch: planned.etag } : {}),
-  };
+  const s: { VersionId?: string; IfMatch?: string } = {};
+  if (ref.versionId) s.VersionId = ref.versionId;
+  if (planned.etag) s.IfMatch = planned.etag;
+  return s;
 }
 
 /**

@@ -345,7 +345,7 @@ async function cleanUp(
   const cleanup: S3Runtime = {
     client: rt.client,
     counters: rt.counters,
-    retry: { ...rt.retry, attempts: 3 },
+    retry: Object.assign({}, rt.retry, { attempts: 3 }),
   };
   const UploadId = uploadId;
   if (UploadId)

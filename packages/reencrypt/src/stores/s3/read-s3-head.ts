@@ -36,7 +36,7 @@ export async function readS3Head(
   const base = { Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) };
   let first;
   try {
-    first = await getObjectBytes(rt, { ...base, Range: `bytes=0-${settings.headerReadBytes - 1}` });
+    first = await getObjectBytes(rt, { Range: `bytes=0-${settings.headerReadBytes - 1}`, ...base });
   } catch (e) {
     // A range on an empty object is 416: S3 has no bytes to answer with.
     if (httpStatusOf(e) === 416 || errorNameOf(e) === "InvalidRange")
@@ -63,8 +63,8 @@ export async function readS3Head(
     async (start, end) => {
       try {
         const more = await getObjectBytes(rt, {
-          ...base,
           Range: `bytes=${start}-${end - 1}`,
+          ...base,
           ...(etag ? { IfMatch: etag } : {}),
         });
         return more.bytes;

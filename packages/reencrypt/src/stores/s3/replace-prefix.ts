@@ -46,6 +46,7 @@ import {
 } from "./s3-runtime.js";
 import { recheckBeforeWrite } from "./store-guard.js";
 import { uploadStream } from "./stream-upload.js";
+import type { Mutable } from "../../support/mutable.js";
 
 /** The part sizes of the S3 store's writes. */
 export interface S3WriteSettings {
@@ -103,12 +104,10 @@ export async function replaceS3Prefix(
         ),
       );
       rt.counters.bytes.written += body.length;
-      written = {
-        ...(out.ETag ? { etag: out.ETag } : {}),
-        ...(out.VersionId ? { versionId: out.VersionId } : {}),
-        // S3's MD5 of the stored bytes proves the write without a read.
-        ...(etagIsMd5Of(out.ETag, body, attributes) ? { proven: true } : {}),
-      };
+      const version = writtenVersionOf(out);
+      // S3's MD5 of the stored bytes proves the write without a read.
+      if (etagIsMd5Of(out.ETag, body, attributes)) version.proven = true;
+      written = version;
     } catch (e) {
       throw asObjectError(e, "write");
     }
@@ -213,10 +212,7 @@ async function copyRewrite(
         ),
       );
       uploadId = undefined;
-      return {
-        ...(out.ETag ? { etag: out.ETag } : {}),
-        ...(out.VersionId ? { versionId: out.VersionId } : {}),
-      };
+      return writtenVersionOf(out);
     } catch (e) {
       // A retried complete whose first attempt succeeded finds no upload (or a new ETag): the
       // upload is gone either way, and the object may be the job's (the caller checks).
@@ -284,4 +280,15 @@ async function streamRewrite(
 function etagIsMd5Of(etag: string | undefined, body: Uint8Array, a: S3ObjectAttributes): boolean {
   if (!etag || a.serverSideEncryption?.startsWith("aws:kms")) return false;
   return etag.replace(/^"|"$/g, "") === createHash("md5").update(body).digest("hex");
+}
+
+/** The version an S3 write made, from its answer. */
+function writtenVersionOf(out: {
+  ETag?: string | undefined;
+  VersionId?: string | undefined;
+}): Mutable<WrittenVersion> {
+  const v: Mutable<WrittenVersion> = {};
+  if (out.ETag) v.etag = out.ETag;
+  if (out.VersionId) v.versionId = out.VersionId;
+  return v;
 }

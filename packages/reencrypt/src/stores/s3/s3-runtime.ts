@@ -16,7 +16,7 @@ import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors
 import type { JobCounters } from "../../support/job-counters.js";
 import { isThrottle } from "../../support/retry.js";
 import type { ObjectRef, S3ObjectRef } from "../../model/object-ref.js";
-import { retry, type RetryCallOptions, type RetryOptions } from "../../support/retry.js";
+import { retry, type RetryCallOptions, type RetryEvent, type RetryOptions } from "../../support/retry.js";
 
 /** What S3 requests need from the job. */
 export interface S3Runtime {
@@ -118,12 +118,13 @@ function retryPolicyOf(
   operation: string,
   isRetryable?: (e: unknown) => boolean,
 ): RetryCallOptions {
-  return {
-    ...rt.retry,
-    ...(rt.signal ? { signal: rt.signal } : {}),
-    ...(isRetryable ? { isRetryable } : {}),
-    onRetry: (e) => rt.counters.retried("s3", operation, isThrottle(e.error)),
-  };
+  return Object.assign(
+    {},
+    rt.retry,
+    rt.signal ? { signal: rt.signal } : undefined,
+    isRetryable ? { isRetryable } : undefined,
+    { onRetry: (e: RetryEvent) => rt.counters.retried("s3", operation, isThrottle(e.error)) },
+  );
 }
 
 /** A GET answer with its body read into memory. */

@@ -163,9 +163,9 @@ export class S3Store implements ObjectStore {
       ...(written.versionId ? { versionId: written.versionId } : {}),
     };
     return openPinned(this.runtime, mine, {
-      ...(written.etag ? { etag: written.etag } : {}),
       size: expected.size,
       headBytes: expected.headBytes,
+      ...(written.etag ? { etag: written.etag } : {}),
     });
   }
 }

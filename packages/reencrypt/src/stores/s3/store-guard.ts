@@ -89,7 +89,7 @@ export class StoreGuard {
     let probe = this.probes.get(bucket);
     if (!probe) {
       // The probe's requests are its own, not the job's: they are counted apart.
-      const rt: S3Runtime = { ...this.rt, counters: new JobCounters() };
+      const rt: S3Runtime = Object.assign({}, this.rt, { counters: new JobCounters() });
       probe = probeS3Store(rt, bucket, this.probePrefix).then(
         (caps) => {
           this.found.push(caps);

@@ -53,10 +53,9 @@ export async function uploadStream(
   options: UploadStreamOptions,
 ): Promise<UploadedObject> {
   const { ref, partBytes } = options;
-  const conditions = {
-    ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
-    ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-  };
+  const conditions: { IfMatch?: string; IfNoneMatch?: string } = {};
+  if (options.ifMatch) conditions.IfMatch = options.ifMatch;
+  if (options.ifNoneMatch) conditions.IfNoneMatch = "*";
   let uploadId: string | undefined;
   const parts: CompletedPart[] = [];
   let buffer = Buffer.allocUnsafe(partBytes);
