@@ -19,7 +19,7 @@ import { encrypt, kmsApiOf, KmsKeyring } from "@rekey/core";
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
 import { runJob, type JobReport } from "@rekey/reencrypt";
 import pg from "pg";
-import { retry } from "../packages/reencrypt/src/support/retry.js";
+import { retry } from "./built.js";
 import { postgresBinDir, startPostgres } from "../packages/reencrypt/test/helpers/postgres.js";
 import {
   fmt,

@@ -17,7 +17,8 @@ Every figure is printed next to a baseline measured in the same run, doing the s
 same frame size: raw \`node:crypto\` framed AES-256-GCM (no header, no key derivation, no AAD —
 \`bench/raw-gcm.ts\`), the raw floor of a small message, \`@aws-crypto/client-node\` 5.0.2 with the
 same raw AES wrapping key, or, for the job, a bare loop of the same SDK calls with the job's retry
-policy. The sides of a comparison are measured in interleaved rounds, the order reversed every
+policy. Every side runs the built packages (\`pnpm bench\` builds first), the JavaScript a user
+installs. The sides of a comparison are measured in interleaved rounds, the order reversed every
 other round (a, b, b, a, a, b, …), the same number of rounds for each; a figure is the median of the rounds with their min and max in
 parentheses, and a ratio is the median (min–max) of the per-round ratios. The machine's other work
 moves single measurements by tens of percent: read the range, not only the median.`;
@@ -61,4 +62,9 @@ export const CORRECTIONS = `## Claims of earlier versions of this file, correcte
 - "Best of N" figures are replaced by median (min–max): a best-of figure hides how much the
   machine moved.
 - This file was written by hand from several runs; it is now written by \`pnpm bench --write\`
-  from one.`;
+  from one.
+- The benchmark ran rekey's TypeScript sources through tsx, which keeps function names by wrapping
+  every named function in a call to a helper that defines its \`name\`: each closure a call makes
+  cost a \`defineProperty\` more. That is a cost of the runner, not of the package, and the job,
+  with its many small functions, paid the most of it. Every side now runs the built packages, the
+  JavaScript a user installs.`;

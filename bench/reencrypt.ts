@@ -33,9 +33,7 @@ import {
 import { startLocalAws, type LocalAws } from "@rekey/localstack";
 import { startEmulatorProcess, type EmulatorProcess } from "./emulator-process.js";
 import { runJob, type JobReport } from "@rekey/reencrypt";
-import { JobCounters } from "../packages/reencrypt/src/support/job-counters.js";
-import { retry } from "../packages/reencrypt/src/support/retry.js";
-import { uploadStream } from "../packages/reencrypt/src/stores/s3/stream-upload.js";
+import { JobCounters, retry, uploadStream } from "./built.js";
 import {
   fmt,
   fmtRatio,
