@@ -73,7 +73,9 @@ const NO_LEADING_SPREAD = {
   selector: "ObjectExpression[properties.length>1] > SpreadElement:first-child",
   message:
     "An object literal that begins with a spread gets a new hidden class on every call (Node 20): " +
-    "write a property first (`{ a, ...b }`), or use Object.assign({}, a, b) where later values must win.",
+    "write a property first (`{ a, ...b }`); where later values must win, Object.assign({}, a, b) " +
+    "for the job's own values, and for data from outside (contexts, metadata, files) `const c = { ...b }` " +
+    'then assignments (Object.assign would turn an own "__proto__" key into the prototype).',
 };
 
 export default tseslint.config(

@@ -98,6 +98,15 @@ describe("signed suite: round trip", () => {
     expect(inspect((await encrypt(plaintext, { keyring })).ciphertext).signed).toBe(false);
   });
 
+  it('keeps a "__proto__" context key as a key like any other when it adds the public key', async () => {
+    const context: Record<string, string> = JSON.parse('{"__proto__":"p","tenant":"acme"}');
+    const m = (await encrypt(randomBytes(10), { keyring, encryptionContext: context, signed: true }))
+      .ciphertext;
+    const read = (await decrypt(m, { keyring })).header.encryptionContext;
+    expect(Object.hasOwn(read, "__proto__") && read["__proto__"]).toBe("p");
+    expect(Object.keys(read).sort()).toEqual(["__proto__", SIGNING_KEY_CONTEXT_KEY, "tenant"]);
+  });
+
   it("refuses a caller context that uses the reserved key, and a non-boolean signed option", async () => {
     for (const signed of [true, false]) {
       await expectFailure(

@@ -250,6 +250,20 @@ describe("checkpoint", () => {
     }
   });
 
+  it('a "__proto__" key of a header line is a field like any other, never the fields it holds', async () => {
+    // This job's fields only inside "__proto__": read as the prototype, they would pass for the
+    // file's own and the checkpoint would be taken for this job's.
+    const path = await tempPath();
+    const { rekeyCheckpoint, fromKeys, ...fields } = header;
+    await writeFile(
+      path,
+      `{"rekeyCheckpoint":${rekeyCheckpoint},"fromKeys":${JSON.stringify(fromKeys)},"__proto__":${JSON.stringify(fields)}}\n`,
+    );
+    await expect(openCheckpoint(path, header)).rejects.toThrow(
+      /belongs to another job \(mode \(none\) there/,
+    );
+  });
+
   it("refuses a file that is not a checkpoint", async () => {
     const path = await tempPath();
     await writeFile(path, "hello\n");

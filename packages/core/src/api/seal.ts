@@ -65,9 +65,14 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
   // A signed message's public key joins the context: authenticated by the header tag, and the
   // context of every entry the keyring makes.
   const signing = signed ? generateSigningKey() : undefined;
-  const encryptionContext = signing
-    ? Object.assign({}, callerContext, { [SIGNING_KEY_CONTEXT_KEY]: signing.publicKey })
-    : callerContext;
+  let encryptionContext = callerContext;
+  if (signing) {
+    // A copy made by spreading: every key stays an own property, "__proto__" too (Object.assign
+    // would set the copy's prototype instead).
+    const withKey: Record<string, string> = { ...callerContext };
+    withKey[SIGNING_KEY_CONTEXT_KEY] = signing.publicKey;
+    encryptionContext = withKey;
+  }
   // Serialize first: an invalid context fails before any KMS call.
   const context = serializeEncryptionContext(encryptionContext, DEFAULT_LIMITS.maxContextBytes);
   const wrapped = await options.keyring.wrap({

@@ -562,11 +562,12 @@ function checkHeader(path: string, value: unknown, header: CheckpointHeader): vo
     throw new JobError("ERR_JOB_CHECKPOINT", `${path} is not a rekey checkpoint`);
   // fromKeys is a set: its order says nothing.
   const sorted = (v: unknown): unknown => (Array.isArray(v) ? [...(v as string[])].sort() : v);
-  const mine = Object.assign({}, header, { fromKeys: sorted(header.fromKeys) }) as unknown as Record<
-    string,
-    unknown
-  >;
-  const theirs: Record<string, unknown> = Object.assign({}, first, { fromKeys: sorted(first["fromKeys"]) });
+  // Copies made by spreading: a "__proto__" key of the file stays an own property (Object.assign
+  // would make it the copy's prototype, whose fields would then be read as the file's).
+  const mine: Record<string, unknown> = { ...header };
+  mine["fromKeys"] = sorted(header.fromKeys);
+  const theirs: Record<string, unknown> = { ...first };
+  theirs["fromKeys"] = sorted(first["fromKeys"]);
   const differences = HEADER_FIELDS.filter((k) => canonical(theirs[k]) !== canonical(mine[k])).map(
     (k) => `${k} ${canonical(theirs[k])} there, ${canonical(mine[k])} here`,
   );

@@ -127,13 +127,11 @@ export async function writeParamsFor(
     }
     tagging = encodeTagging(out.TagSet ?? []);
   }
-  const p: PreservedWriteParams = {
-    Metadata: Object.assign(
-      {},
-      a.metadata,
-      ref.versionId ? { [SOURCE_VERSION_METADATA]: ref.versionId } : undefined,
-    ),
-  };
+  // The object's own metadata is copied by spreading: every key stays an own property, "__proto__"
+  // too (Object.assign would set the copy's prototype instead, and drop the key).
+  const metadata: Record<string, string> = { ...a.metadata };
+  if (ref.versionId) metadata[SOURCE_VERSION_METADATA] = ref.versionId;
+  const p: PreservedWriteParams = { Metadata: metadata };
   if (a.contentType !== undefined) p.ContentType = a.contentType;
   if (a.contentEncoding !== undefined) p.ContentEncoding = a.contentEncoding;
   if (a.contentDisposition !== undefined) p.ContentDisposition = a.contentDisposition;
