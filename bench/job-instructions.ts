@@ -10,7 +10,9 @@
  * its store probe and key lookup, spread over the run's objects). Node runs with
  * `--single-threaded`, so compiling and collecting happen on the main thread and are counted
  * there. The count still varies from run to run (with the order in which answers arrive, and so
- * which functions the compiler optimizes when): run it more than once and read the spread.
+ * which functions the compiler optimizes when, and with the setup that the two processes of a side
+ * each count): three runs of the same code gave job / loop 0.95, 1.01 and 1.13. Run it more than
+ * once and read the spread; it does not resolve differences of a few percent.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
