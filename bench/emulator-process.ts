@@ -5,6 +5,7 @@
  * takes fault commands on stdin, one JSON line each, answering each with a line once applied.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { LocalAws } from "@rekey/localstack";
@@ -24,6 +25,8 @@ export interface EmulatorProcess {
   createKmsClient(config?: object): KMSClient;
   /** Applies a fault command in the child; resolves once it is in force. */
   faults(command: FaultCommand): Promise<void>;
+  /** CPU seconds (user + system) the child has used so far; `undefined` where /proc is not there. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function startEmulatorProcess(classes: {
     kms: createKmsClient(),
     createS3Client,
     createKmsClient,
+    cpuSeconds: () => (child.pid === undefined ? undefined : processCpuSeconds(child.pid)),
     faults(command) {
       const done = queue.then(async () => {
         child.stdin.write(`${JSON.stringify(command)}\n`);
@@ -76,4 +80,18 @@ export async function startEmulatorProcess(classes: {
       await exited;
     },
   };
+}
+
+/** CPU seconds (user + system) of process `pid` so far, from /proc (Linux); `undefined` elsewhere. */
+function processCpuSeconds(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // The fields after the command name (which may hold spaces), from the state (field 3) on:
+  // utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -272,7 +272,9 @@ async function throughput(report: Report): Promise<void> {
         "The loop is given the bucket, as the job is, and lists it (ListObjectsV2 pages feeding its " +
         "workers as they arrive). " +
         "The emulator runs in a process of its own, as AWS is never in the client's: CPU per " +
-        "object is the client's alone (this process: the SDK, the loop or the job).",
+        "object is the client's alone (this process: the SDK, the loop or the job); the emulator's " +
+        "CPU per object, read from /proc, is the work the requests of each side make the server do " +
+        "(the two processes share the machine's cores).",
     );
     const rows: string[][] = [
       [
@@ -283,6 +285,7 @@ async function throughput(report: Report): Promise<void> {
         "job (verify header)",
         "ratio",
         "CPU ms/object: loop, job etag, job header",
+        "emulator CPU ms/object: loop, job etag, job header",
       ],
     ];
     let kmsPerObject = { reEncrypt: 0, all: 0 };
@@ -304,14 +307,21 @@ async function throughput(report: Report): Promise<void> {
       const keys = await putSmallObjects(aws, bucket, key, OBJECTS, "o/");
       await aws.faults({ kmsLatencyMs: KMS_LATENCY_MS });
       const cpu = { bare: [] as number[], etag: [] as number[], header: [] as number[] };
+      const server = { bare: [] as number[], etag: [] as number[], header: [] as number[] };
+      // The client's CPU (this process) and the emulator's, per object, while `f` runs.
+      const measured = async <T>(side: keyof typeof cpu, f: () => Promise<T>): Promise<T> => {
+        const before = aws.cpuSeconds();
+        const { value, cpu: used } = await withCpu(f);
+        const after = aws.cpuSeconds();
+        cpu[side].push(used / keys.length);
+        if (before !== undefined && after !== undefined) server[side].push((after - before) / keys.length);
+        return value;
+      };
       const job = async (verify: "etag" | "header"): Promise<number> => {
         await rotate(aws, key);
-        const { value: report, cpu: used } = await withCpu(() =>
-          jobRewrap(s3, kms, bucket, concurrency, verify),
-        );
+        const report = await measured(verify, () => jobRewrap(s3, kms, bucket, concurrency, verify));
         if (report.outcomes.rewrapped !== keys.length)
           throw new Error(`job rewrapped ${report.outcomes.rewrapped} of ${keys.length}`);
-        cpu[verify].push(used / keys.length);
         kmsPerObject = {
           reEncrypt: (report.kms.byOperation.ReEncrypt ?? 0) / report.objects,
           all: report.kms.requests / report.objects,
@@ -321,17 +331,16 @@ async function throughput(report: Report): Promise<void> {
       const t = await interleave(ROUNDS, {
         bare: async () => {
           await rotate(aws, key);
-          const { value, cpu: used } = await withCpu(() => bareRewrap(s3, kms, bucket, concurrency));
+          const value = await measured("bare", () => bareRewrap(s3, kms, bucket, concurrency));
           if (value.objects !== keys.length)
             throw new Error(`the loop rewrapped ${value.objects} of ${keys.length}`);
-          cpu.bare.push(used / keys.length);
           return value.seconds;
         },
         etag: () => job("etag"),
         header: () => job("header"),
       });
       await aws.faults({ clear: true });
-      const ms = (xs: number[]): string => fmt(spread(xs).median * 1000, 2);
+      const ms = (xs: number[]): string => (xs.length > 0 ? fmt(spread(xs).median * 1000, 2) : "n/a");
       rows.push([
         String(concurrency),
         fmtSpread(rates(t.bare, keys.length)),
@@ -340,6 +349,7 @@ async function throughput(report: Report): Promise<void> {
         fmtSpread(rates(t.header, keys.length)),
         fmtRatio(speedRatios(t.header, t.bare)),
         `${ms(cpu.bare)}, ${ms(cpu.etag)}, ${ms(cpu.header)}`,
+        `${ms(server.bare)}, ${ms(server.etag)}, ${ms(server.header)}`,
       ]);
     }
     report.table(rows);
