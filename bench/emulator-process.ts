@@ -31,8 +31,8 @@ export interface EmulatorProcess {
 }
 
 /**
- * Starts the child with this process's Node flags (so it runs the TypeScript sources as the
- * benchmark does) and waits for its endpoint.
+ * Starts the child with this process's Node flags (so it loads the packages as the benchmark
+ * does: the built ones) and waits for its endpoint.
  */
 export async function startEmulatorProcess(classes: {
   S3Client: ClientClass<S3Client>;
