@@ -42,11 +42,11 @@ import {
   isNoSuchUpload,
   s3RefOf,
   s3Send,
+  writtenVersionOf,
   type S3Runtime,
 } from "./s3-runtime.js";
 import { recheckBeforeWrite } from "./store-guard.js";
 import { uploadStream } from "./stream-upload.js";
-import type { Mutable } from "../../support/mutable.js";
 
 /** The part sizes of the S3 store's writes. */
 export interface S3WriteSettings {
@@ -280,15 +280,4 @@ async function streamRewrite(
 function etagIsMd5Of(etag: string | undefined, body: Uint8Array, a: S3ObjectAttributes): boolean {
   if (!etag || a.serverSideEncryption?.startsWith("aws:kms")) return false;
   return etag.replace(/^"|"$/g, "") === createHash("md5").update(body).digest("hex");
-}
-
-/** The version an S3 write made, from its answer. */
-function writtenVersionOf(out: {
-  ETag?: string | undefined;
-  VersionId?: string | undefined;
-}): Mutable<WrittenVersion> {
-  const v: Mutable<WrittenVersion> = {};
-  if (out.ETag) v.etag = out.ETag;
-  if (out.VersionId) v.versionId = out.VersionId;
-  return v;
 }

@@ -16,6 +16,8 @@ import { JobError, describeError, errorNameOf, httpStatusOf } from "../../errors
 import type { JobCounters } from "../../support/job-counters.js";
 import { isThrottle } from "../../support/retry.js";
 import type { ObjectRef, S3ObjectRef } from "../../model/object-ref.js";
+import type { WrittenVersion } from "../../model/object-store.js";
+import type { Mutable } from "../../support/mutable.js";
 import { retry, type RetryCallOptions, type RetryEvent, type RetryOptions } from "../../support/retry.js";
 
 /** What S3 requests need from the job. */
@@ -274,4 +276,23 @@ export function s3RefOf(ref: ObjectRef): S3ObjectRef {
 export function copySourceOf(bucket: string, key: string, versionId?: string): string {
   const path = key.split("/").map(encodeURIComponent).join("/");
   return `${bucket}/${path}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ""}`;
+}
+
+/**
+ * The version an S3 answer names (a write's, or a read's): its ETag and version id, each only when
+ * S3 sent it.
+ *
+ * @example
+ * ```ts
+ * const written = writtenVersionOf(await s3.send(new PutObjectCommand(input)));
+ * ```
+ */
+export function writtenVersionOf(out: {
+  readonly ETag?: string | undefined;
+  readonly VersionId?: string | undefined;
+}): Mutable<WrittenVersion> {
+  const v: Mutable<WrittenVersion> = {};
+  if (out.ETag) v.etag = out.ETag;
+  if (out.VersionId) v.versionId = out.VersionId;
+  return v;
 }

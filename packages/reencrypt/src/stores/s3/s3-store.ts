@@ -21,7 +21,7 @@ import { restoreTags, s3AttributesOf, writeParamsFor } from "./object-attributes
 import { openPinned, readPinned, sameEtag } from "./pinned-read.js";
 import { readS3Head } from "./read-s3-head.js";
 import { replaceS3Prefix, type S3WriteSettings } from "./replace-prefix.js";
-import { asObjectError, getObjectBytes, s3RefOf, type S3Runtime } from "./s3-runtime.js";
+import { asObjectError, getObjectBytes, s3RefOf, writtenVersionOf, type S3Runtime } from "./s3-runtime.js";
 import { recheckBeforeWrite, StoreGuard, type StoreGuardOptions } from "./store-guard.js";
 import { uploadStream } from "./stream-upload.js";
 
@@ -111,8 +111,7 @@ export class S3Store implements ObjectStore {
       return {
         bytes,
         size: totalSizeOf(output.ContentRange) ?? output.ContentLength ?? bytes.length,
-        ...(output.ETag ? { etag: output.ETag } : {}),
-        ...(output.VersionId ? { versionId: output.VersionId } : {}),
+        ...writtenVersionOf(output),
       };
     } catch {
       // Gone or unreadable: nothing there to claim.

@@ -17,7 +17,7 @@ import {
 import type { S3ObjectRef } from "../../model/object-ref.js";
 import { abortUpload, createUpload } from "./multipart-upload.js";
 import type { PreservedWriteParams } from "./object-attributes.js";
-import { isNoSuchUpload, s3Send, type S3Runtime } from "./s3-runtime.js";
+import { isNoSuchUpload, s3Send, writtenVersionOf, type S3Runtime } from "./s3-runtime.js";
 import type { WrittenVersion } from "../../model/object-store.js";
 
 /** Options of {@link uploadStream}. */
@@ -116,11 +116,7 @@ export async function uploadStream(
         ),
       );
       rt.counters.bytes.written += body.length;
-      return {
-        size,
-        ...(out.ETag ? { etag: out.ETag } : {}),
-        ...(out.VersionId ? { versionId: out.VersionId } : {}),
-      };
+      return { size, ...writtenVersionOf(out) };
     }
     if (filled > 0) await flushPart();
     await options.beforeCommit?.(size);
@@ -146,11 +142,7 @@ export async function uploadStream(
       throw e;
     }
     uploadId = undefined;
-    return {
-      size,
-      ...(out.ETag ? { etag: out.ETag } : {}),
-      ...(out.VersionId ? { versionId: out.VersionId } : {}),
-    };
+    return { size, ...writtenVersionOf(out) };
   } catch (e) {
     if (uploadId) await abortUpload(ref, uploadId, rt, e);
     throw e;
