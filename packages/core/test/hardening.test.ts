@@ -264,16 +264,16 @@ describe("lifecycle", () => {
 
 describe("limits", () => {
   it("maxFrames stops both APIs at the frame past the limit, with a typed error", async () => {
-    const { ciphertext } = await encrypt(randomBytes(10 * 16), { keyring, frameLength: 16 });
-    // 10 regular frames and an empty final one: 11 frames.
+    const { ciphertext } = await encrypt(randomBytes(10 * 16 + 1), { keyring, frameLength: 16 });
+    // 10 regular frames and a final one of 1 byte: 11 frames.
     for (const maxFrames of [10, 1]) {
       const options = { keyring, limits: { maxFrames } };
       await expect(decrypt(ciphertext, options)).rejects.toBeInstanceOf(LimitError);
       await expect(run(decryptStream(options), bytesOf(ciphertext, 13))).rejects.toBeInstanceOf(LimitError);
     }
     const ok = { keyring, limits: { maxFrames: 11 } };
-    expect((await decrypt(ciphertext, ok)).plaintext.length).toBe(160);
-    expect(Buffer.concat(await run(decryptStream(ok), bytesOf(ciphertext, 13))).length).toBe(160);
+    expect((await decrypt(ciphertext, ok)).plaintext.length).toBe(161);
+    expect(Buffer.concat(await run(decryptStream(ok), bytesOf(ciphertext, 13))).length).toBe(161);
   });
 });
 

@@ -61,6 +61,33 @@ describe("round trips", () => {
     expect((await through(decryptStream({ keyring }), ciphertext)).length).toBe(0);
   });
 
+  it("a plaintext of whole frames: the buffer writer ends on a full final frame, the stream writer on an empty one; both readers read both", async () => {
+    const F = 64;
+    const pt = randomBytes(3 * F);
+    const { ciphertext: buffered } = await encrypt(pt, { keyring, frameLength: F });
+    const streamed = await through(encryptStream({ keyring, frameLength: F }), pt, [50]);
+    const finalAt = (m: Buffer, regular: number) => inspect(m).bodyOffset + regular * (4 + F + 16);
+    // Buffer writer: 2 regular frames, then the final frame 3 holding F bytes, and nothing after it.
+    const b = finalAt(buffered, 2);
+    expect([buffered.readUInt32BE(b), buffered.readUInt32BE(b + 4), buffered.readUInt32BE(b + 8)]).toEqual([
+      0xffffffff,
+      3,
+      F,
+    ]);
+    expect(buffered.length).toBe(b + 12 + F + 16);
+    // Stream writer: 3 regular frames, then an empty final frame 4.
+    const s = finalAt(streamed, 3);
+    expect([streamed.readUInt32BE(s), streamed.readUInt32BE(s + 4), streamed.readUInt32BE(s + 8)]).toEqual([
+      0xffffffff, 4, 0,
+    ]);
+    expect(streamed.length).toBe(s + 12 + 16);
+    for (const m of [buffered, streamed]) {
+      expect((await decrypt(m, { keyring })).plaintext.equals(pt)).toBe(true);
+      for (const size of [1, 7, 84, m.length])
+        expect((await through(decryptStream({ keyring }), m, [size])).equals(pt)).toBe(true);
+    }
+  });
+
   it("uses a 1 MiB default frame and records it in the header", async () => {
     const { ciphertext } = await encrypt(randomBytes(10), { keyring });
     expect(inspect(ciphertext).frameLength).toBe(1024 * 1024);

@@ -37,7 +37,10 @@ export async function encryptChunks(
   const start = await startMessage(options, plaintext.length);
   const { contentKey, messageId, frameLength } = start;
   try {
-    const regular = Math.floor(plaintext.length / frameLength);
+    // The writer knows where the plaintext ends, so a plaintext of whole frames ends on a full
+    // final frame rather than on an empty one after them: one cipher fewer (the format allows a
+    // final frame of 0 to frameLength bytes; an empty plaintext is one empty final frame).
+    const regular = plaintext.length === 0 ? 0 : Math.ceil(plaintext.length / frameLength) - 1;
     if (regular + 1 > MAX_SEQUENCE_NUMBER)
       throw new LimitError("plaintext needs more frames than the format allows");
     const chunks: Uint8Array[] = [...start.prefix];
@@ -45,20 +48,20 @@ export async function encryptChunks(
     let seq = 1;
     for (; seq <= regular; seq++, at += frameLength) {
       chunks.push(regularFrameHeader(seq));
-      chunks.push(
-        ...sealFrame(
-          contentKey,
-          messageId,
-          seq,
-          false,
-          [plaintext.subarray(at, at + frameLength)],
-          frameLength,
-        ),
+      const sealed = sealFrame(
+        contentKey,
+        messageId,
+        seq,
+        false,
+        [plaintext.subarray(at, at + frameLength)],
+        frameLength,
       );
+      for (const c of sealed) chunks.push(c);
     }
     const rest = plaintext.length - at;
     chunks.push(finalFrameHeader(seq, rest));
-    chunks.push(...sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest));
+    for (const c of sealFrame(contentKey, messageId, seq, true, [plaintext.subarray(at)], rest))
+      chunks.push(c);
     // Signed: the signature covers the header (fed already) and the body, not the entries.
     if (start.signer) {
       for (let i = start.prefix.length; i < chunks.length; i++) start.signer.update(chunks[i] as Uint8Array);

@@ -6,10 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import {
   encodeKmsEntry,
   encrypt,
+  encryptStream,
   KmsKeyring,
   parseMessagePrefix,
   RawAesKeyring,
@@ -32,6 +35,14 @@ const ctx = { purpose: "test-vectors", tenant: "acme", "ünïcode": "välue" };
 const plaintext = Buffer.from(Array.from({ length: 200 }, (_, i) => i));
 const FRAME = 64;
 
+async function streamed(writer: Transform, data: Buffer): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from([data]), writer, async (src: AsyncIterable<Buffer>) => {
+    for await (const c of src) out.push(c);
+  });
+  return Buffer.concat(out);
+}
+
 function prefixOf(b: Uint8Array): MessagePrefix {
   const p = parseMessagePrefix(b);
   if (p.status !== "ok") throw new Error("unparseable");
@@ -47,7 +58,11 @@ function flip(b: Buffer, at: number): Buffer {
 const base = (await encrypt(plaintext, { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
 const other = (await encrypt(plaintext, { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
 const empty = (await encrypt(Buffer.alloc(0), { keyring })).ciphertext;
-const exact = (await encrypt(plaintext.subarray(0, 128), { keyring, frameLength: FRAME, encryptionContext: ctx })).ciphertext;
+// Whole frames end two ways: the stream writer adds an empty final frame (003), the buffer API makes
+// the last frame the final one (008).
+const exactOptions = { keyring, frameLength: FRAME, encryptionContext: ctx };
+const exact = await streamed(encryptStream(exactOptions), plaintext.subarray(0, 128));
+const exactFull = (await encrypt(plaintext.subarray(0, 128), exactOptions)).ciphertext;
 const p = prefixOf(base);
 const frame = 4 + FRAME + 16;
 const kr = { type: "raw-aes" as const, name: "vectors", keyHex: key.toString("hex") };
@@ -57,6 +72,7 @@ const vectors: Record<string, Vector> = {
   "002-ok-empty": { description: "empty plaintext: one empty final frame, empty context, default 1 MiB frames", outcome: "ok", keyring: kr, ciphertextBase64: empty.toString("base64"), plaintextHex: "" },
   "003-ok-exact-frames": { description: "128 bytes in 64-byte frames: two regular frames and an empty final frame", outcome: "ok", keyring: kr, ciphertextBase64: exact.toString("base64"), plaintextHex: plaintext.subarray(0, 128).toString("hex") },
   "004-ok-required-context": { description: "required context present", outcome: "ok", keyring: kr, requiredEncryptionContext: { tenant: "acme" }, ciphertextBase64: base.toString("base64"), plaintextHex: plaintext.toString("hex") },
+  "008-ok-full-final-frame": { description: "128 bytes in 64-byte frames: a regular frame and a final frame of 64 bytes", outcome: "ok", keyring: kr, ciphertextBase64: exactFull.toString("base64"), plaintextHex: plaintext.subarray(0, 128).toString("hex") },
   "010-header-auth-frame-length": { description: "frame length field changed 64 -> 65: only the header tag covers it", outcome: "header_auth", keyring: kr, ciphertextBase64: flip(base, 46).toString("base64") },
   "011-header-auth-tag": { description: "last byte of the header tag flipped", outcome: "header_auth", keyring: kr, ciphertextBase64: flip(base, p.header.headerLength - 1).toString("base64") },
   "020-commitment-flipped": { description: "first byte of the key commitment flipped", outcome: "commitment", keyring: kr, ciphertextBase64: flip(base, p.header.headerLength - 48).toString("base64") },
