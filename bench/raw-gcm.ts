@@ -230,8 +230,7 @@ export function formatFloorEncrypt(dataKey: Buffer, plaintext: Buffer, header: B
  * data key and the wrapping IV, the key wrapped with one AES-256-GCM (`header` as AAD), the keys
  * and header tag of {@link formatFloorEncrypt}, then frames of `frameLength` with the format's
  * frame AAD (id, sequence number, final flag, length). The last frame is the final one even when
- * full (the format allows a final frame of 0 to `frameLength` bytes), so a plaintext of exactly
- * one frame is one cipher. What separates it from {@link rawEncryptPieces} is the per-message work
+ * full, as rekey's buffer API writes it, so a plaintext of exactly one frame is one cipher. What separates it from {@link rawEncryptPieces} is the per-message work
  * the format and the keyring require; what separates rekey from it is rekey's.
  */
 export function formatFloorPieces(
