@@ -3,13 +3,17 @@ import {
   CachingKeyring,
   decrypt,
   encrypt,
+  encryptChunks,
   encryptStream,
   inspect,
   InvalidArgumentError,
   KmsError,
   KmsKeyring,
+  LimitError,
   parseMessagePrefix,
 } from "@rekey/core";
+import { DEFAULT_LIMITS, resolveLimits } from "../src/format/constants.js";
+import { parseEntries, serializeEntries } from "../src/format/entries.js";
 import { FakeKms } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 
@@ -146,6 +150,39 @@ describe("CachingKeyring", () => {
     expect((await decrypt(b.ciphertext, { keyring: plain })).plaintext.toString()).toBe("second");
     expect((await decrypt(b.ciphertext, { keyring })).plaintext.toString()).toBe("second");
     expect((await decrypt(b.ciphertext, { keyring })).plaintext.toString()).toBe("second");
+  });
+
+  it("writes the wrapped-key section of a cached key once, and no caller can change it through the chunks it owns", async () => {
+    const { keyring, kms, keyArn } = setup();
+    const first = await encryptChunks(Buffer.from("first"), { keyring, frameLength: 64 });
+    const fresh = new KmsKeyring({ client: kms, keyId: keyArn });
+    // Every message of the key carries the section the inner keyring's entries serialize to.
+    const section = first.chunks[2] as Uint8Array;
+    const prefix = parseMessagePrefix(Buffer.concat(first.chunks));
+    if (prefix.status !== "ok") throw new Error("the message does not parse");
+    expect(Buffer.from(section)).toEqual(Buffer.from(serializeEntries(prefix.value.entries, DEFAULT_LIMITS)));
+    // The caller owns its chunks: zeroing them (as a careful writer might) leaves the cache intact.
+    for (const c of first.chunks) c.fill(0);
+    const second = await encrypt(Buffer.from("second"), { keyring });
+    expect(kms.count("GenerateDataKey")).toBe(1);
+    expect((await decrypt(second.ciphertext, { keyring: fresh })).plaintext.toString()).toBe("second");
+  });
+
+  it("a keyring's parsed entries past the writer's limits fail as built ones do", async () => {
+    // 17 entries parsed under a reader's raised limit: the default writer allows 16.
+    const many = Array.from({ length: 17 }, (_, i) => ({
+      type: "raw-aes",
+      args: [`k${i}`],
+      body: Buffer.alloc(60),
+    }));
+    const raised = resolveLimits({ maxEntries: 17 });
+    const parsed = parseEntries(serializeEntries(many, raised), raised);
+    if (parsed.status !== "ok") throw new Error("the test's own section does not parse");
+    const keyring = {
+      wrap: async () => ({ dataKey: Buffer.alloc(32, 1), entries: parsed.value.entries }),
+      unwrap: async () => undefined,
+    };
+    await expect(encrypt(Buffer.from("x"), { keyring })).rejects.toBeInstanceOf(LimitError);
   });
 
   it("requires a max age", () => {

@@ -14,7 +14,7 @@ import {
   SUITE_SIGNED_ECDSA_P384,
 } from "../format/constants.js";
 import { serializeEncryptionContext } from "../format/encryption-context.js";
-import { serializeEntries } from "../format/entries.js";
+import { sectionForWriting } from "../format/entries.js";
 import { serializeHeaderBody } from "../format/header.js";
 import { computeHeaderTag } from "../crypto/header-tag.js";
 import { deriveKeys, zeroize } from "../crypto/derive.js";
@@ -88,7 +88,7 @@ export async function startMessage(options: EncryptOptions, plaintextLength?: nu
   const { contentKey, commitment } = deriveKeys(wrapped.dataKey, messageId);
   zeroize(wrapped.dataKey);
   try {
-    const entries = serializeEntries(wrapped.entries, DEFAULT_LIMITS);
+    const entries = sectionForWriting(wrapped.entries, DEFAULT_LIMITS);
     const suiteId = signing ? SUITE_SIGNED_ECDSA_P384 : SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
     const body = serializeHeaderBody(
       { suiteId, messageId, frameLength, context, commitment },

@@ -56,6 +56,39 @@ export function parsedSectionOf(entries: readonly WrappedKeyEntry[]): Uint8Array
 }
 
 /**
+ * The section a writer puts in a new message: a copy of the bytes the entries were parsed from
+ * when they are within `limits` (a copy: the caller owns what it writes, and the remembered bytes
+ * must stay as they are), else the entries serialized. The same bytes either way.
+ */
+export function sectionForWriting(entries: readonly WrappedKeyEntry[], limits: FormatLimits): Uint8Array {
+  const remembered = parsedSectionOf(entries);
+  if (remembered && remembered.length <= limits.maxEntriesBytes && entries.length <= limits.maxEntries)
+    return copyBytes(remembered, 0, remembered.length);
+  return serializeEntries(entries, limits);
+}
+
+/**
+ * `entries` as a parser would return them: frozen, every body a view of one private copy of the
+ * section, the section's bytes remembered, so that {@link sectionForWriting} copies them instead
+ * of serializing again. For a keyring that hands the same entries to many messages (a data-key
+ * cache). Entries that do not serialize within `limits` are returned as they are: the writer then
+ * fails on them with the error it always gave.
+ */
+export function withRememberedSection(
+  entries: readonly WrappedKeyEntry[],
+  limits: FormatLimits,
+): readonly WrappedKeyEntry[] {
+  let bytes: Uint8Array;
+  try {
+    bytes = serializeEntries(entries, limits);
+  } catch {
+    return entries;
+  }
+  const parsed = parseEntries(bytes, limits);
+  return parsed.status === "ok" ? parsed.value.entries : entries;
+}
+
+/**
  * Serializes the section: `u32 length` (bytes that follow), `u16 count`, then per entry
  * `u8 typeLen, type, u8 argCount, (u16 argLen, arg)*, u16 bodyLen, body`.
  */

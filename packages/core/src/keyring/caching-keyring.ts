@@ -23,7 +23,12 @@ import {
   serializeEncryptionContext,
   type EncryptionContext,
 } from "../format/encryption-context.js";
-import { parsedSectionOf, serializeEntries, type WrappedKeyEntry } from "../format/entries.js";
+import {
+  parsedSectionOf,
+  serializeEntries,
+  withRememberedSection,
+  type WrappedKeyEntry,
+} from "../format/entries.js";
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from "./types.js";
 
 /** Options of {@link CachingKeyring}. */
@@ -183,7 +188,8 @@ export class CachingKeyring implements Keyring {
     const r = await this.inner.wrap({ encryptionContext });
     this.insert(this.encryptCache, id, {
       dataKey: Uint8Array.from(r.dataKey),
-      entries: r.entries,
+      // Serialized once here, not once per message: every message copies the remembered bytes.
+      entries: withRememberedSection(r.entries, DEFAULT_LIMITS),
       created: this.now(),
       messages: 0,
       bytes: 0,
