@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:instructions` (needs valgrind): the instructions the client executes per object,
+ * `pnpm bench:instructions job` (needs valgrind): the instructions the client executes per object,
  * the job against the bare loop of the job benchmark (`reencrypt.ts`), counted by callgrind: a
  * count the machine's other work does not inflate, as it inflates CPU time.
  *
@@ -7,15 +7,15 @@
  * further process, not counted) twice: with the setup and two warm-up rewraps only, and with
  * {@link PASSES} more rewraps of {@link OBJECTS} objects. The difference, over the objects
  * rewrapped, is the side's instructions per object (the job's include what it does once per run,
- * its store probe and key lookup, spread over the run's objects). Node runs with
- * `--single-threaded`, so compiling and collecting happen on the main thread and are counted
- * there. The count still varies from run to run (with the order in which answers arrive, and so
- * which functions the compiler optimizes when, and with the setup that the two processes of a side
- * each count): three runs of the same code gave job / loop 0.95, 1.01 and 1.13. Run it more than
- * once and read the spread; it does not resolve differences of a few percent.
+ * its store probe and key lookup, spread over the run's objects). Node runs single-threaded (so
+ * compiling and collecting happen on the main thread and are counted there) and `--predictable`
+ * with fixed hash and random seeds. The count still moves with the order in which the emulator's
+ * answers arrive: two runs of the same code gave loop 11.33 M and 11.55 M, job 11.45 M and
+ * 11.68 M instructions per object, and job / loop 1.010 and 1.011 (without `--predictable` three
+ * runs had given 0.95, 1.01 and 1.13). Run it more than once and read the spread.
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { callgrindInstructions, COUNTING_NODE_FLAGS, isMain } from "./callgrind.js";
 import {
   bareRewrap,
   jobRewrap,
@@ -53,40 +53,15 @@ async function child(side: "job" | "loop", passes: number): Promise<void> {
 
 /** Runs one child under callgrind and returns the instructions it executed. */
 function instructions(side: string, passes: number): Promise<number> {
-  const args = [
-    "--tool=callgrind",
-    "--smc-check=all-non-file",
-    "--callgrind-out-file=/dev/null",
-    process.execPath,
-    // No background compiler or collector threads: their work, counted too, would depend on
-    // timing, and with it the count.
-    "--single-threaded",
-    ...process.execArgv,
+  return callgrindInstructions(
     fileURLToPath(import.meta.url),
-    "--child",
-    side,
-    String(passes),
-  ];
-  return new Promise((resolve, reject) => {
-    const p = spawn("valgrind", args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("error", (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === "ENOENT" ? new Error("valgrind is not installed (Debian: apt-get install valgrind)") : e,
-      ),
-    );
-    p.on("exit", (code) => {
-      const m = /Collected : (\d+)/.exec(err);
-      if (code === 0 && m) resolve(Number(m[1]));
-      else reject(new Error(`valgrind ${side} ${passes} exited ${code}:\n${err.slice(-2000)}`));
-    });
-  });
+    ["--child", side, String(passes)],
+    COUNTING_NODE_FLAGS,
+  );
 }
 
-if (process.argv[2] === "--child") {
-  await child(process.argv[3] as "job" | "loop", Number(process.argv[4]));
-} else {
+/** Prints the instructions per object of the loop and of the job, and their ratio. */
+export async function jobInstructions(): Promise<void> {
   const perObject: Record<string, number> = {};
   for (const side of ["loop", "job"]) {
     const [base, more] = await Promise.all([instructions(side, 0), instructions(side, PASSES)]);
@@ -98,3 +73,6 @@ if (process.argv[2] === "--child") {
     `job / loop: ${ratio.toFixed(3)} (${OBJECTS} objects × ${PASSES} rewraps, concurrency ${CONCURRENCY})`,
   );
 }
+
+if (isMain(import.meta.url) && process.argv[2] === "--child")
+  await child(process.argv[3] as "job" | "loop", Number(process.argv[4]));
