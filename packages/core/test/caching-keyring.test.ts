@@ -12,8 +12,8 @@ import {
   LimitError,
   parseMessagePrefix,
 } from "@rekey/core";
-import { DEFAULT_LIMITS, resolveLimits } from "../src/format/constants.js";
-import { parseEntries, serializeEntries } from "../src/format/entries.js";
+import { resolveLimits } from "../src/format/constants.js";
+import { parsedSectionOf, parseEntries, serializeEntries } from "../src/format/entries.js";
 import { FakeKms } from "@rekey/localstack/fake-kms";
 import { through } from "./helpers/streams.js";
 
@@ -152,17 +152,21 @@ describe("CachingKeyring", () => {
     expect((await decrypt(b.ciphertext, { keyring })).plaintext.toString()).toBe("second");
   });
 
-  it("writes the wrapped-key section of a cached key once, and no caller can change it through the chunks it owns", async () => {
+  it("serializes a cached key's wrapped-key section once; no caller changes it through the chunks or the entries it is handed", async () => {
     const { keyring, kms, keyArn } = setup();
     const first = await encryptChunks(Buffer.from("first"), { keyring, frameLength: 64 });
     const fresh = new KmsKeyring({ client: kms, keyId: keyArn });
-    // Every message of the key carries the section the inner keyring's entries serialize to.
-    const section = first.chunks[2] as Uint8Array;
-    const prefix = parseMessagePrefix(Buffer.concat(first.chunks));
-    if (prefix.status !== "ok") throw new Error("the message does not parse");
-    expect(Buffer.from(section)).toEqual(Buffer.from(serializeEntries(prefix.value.entries, DEFAULT_LIMITS)));
+    // The cached entries carry their section's bytes; every message writes a copy of them.
+    const handed = await keyring.wrap({ encryptionContext: {} });
+    handed.dataKey.fill(0);
+    const remembered = parsedSectionOf(handed.entries);
+    if (!remembered) throw new Error("the cached entries do not carry their section");
+    expect(Buffer.from(first.chunks[2] as Uint8Array)).toEqual(Buffer.from(remembered));
     // The caller owns its chunks: zeroing them (as a careful writer might) leaves the cache intact.
     for (const c of first.chunks) c.fill(0);
+    // A caller of wrap may write into the bodies it was handed (a Uint8Array cannot be frozen):
+    // that changes no message written after.
+    for (const e of handed.entries) (e.body as Uint8Array).fill(0);
     const second = await encrypt(Buffer.from("second"), { keyring });
     expect(kms.count("GenerateDataKey")).toBe(1);
     expect((await decrypt(second.ciphertext, { keyring: fresh })).plaintext.toString()).toBe("second");

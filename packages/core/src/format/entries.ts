@@ -68,11 +68,13 @@ export function sectionForWriting(entries: readonly WrappedKeyEntry[], limits: F
 }
 
 /**
- * `entries` as a parser would return them: frozen, every body a view of one private copy of the
- * section, the section's bytes remembered, so that {@link sectionForWriting} copies them instead
- * of serializing again. For a keyring that hands the same entries to many messages (a data-key
- * cache). Entries that do not serialize within `limits` are returned as they are: the writer then
- * fails on them with the error it always gave.
+ * `entries` as a parser would return them (frozen, every body a view of one private copy of the
+ * section), with the section's bytes remembered so that {@link sectionForWriting} copies them
+ * instead of serializing again. For a keyring that hands the same entries to many messages (a
+ * data-key cache). The remembered bytes are a second private copy, not the one the bodies view: a
+ * caller that writes into a body it was handed (a `Uint8Array` cannot be frozen) changes no
+ * message written after. Entries that do not serialize within `limits` are returned as they are:
+ * the writer then fails on them with the error it always gave.
  */
 export function withRememberedSection(
   entries: readonly WrappedKeyEntry[],
@@ -84,8 +86,10 @@ export function withRememberedSection(
   } catch {
     return entries;
   }
+  // parseEntries copies `bytes` for the bodies, so `bytes` itself stays this function's alone.
   const parsed = parseEntries(bytes, limits);
-  return parsed.status === "ok" ? parsed.value.entries : entries;
+  if (parsed.status !== "ok") return entries;
+  return freezeWithSource([...parsed.value.entries], SECTION, bytes);
 }
 
 /**
