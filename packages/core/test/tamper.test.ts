@@ -11,6 +11,7 @@ import {
   DecryptError,
   encrypt,
   EncryptionContextError,
+  encryptStream,
   inspect,
   KmsKeyring,
   MultiKeyring,
@@ -51,10 +52,14 @@ function regionAt(offset: number, p: MessagePrefix): string {
   return "body";
 }
 
-async function decryptBoth(bytes: Uint8Array, options: Parameters<typeof decrypt>[1]): Promise<unknown[]> {
+async function decryptBoth(
+  bytes: Uint8Array,
+  options: Parameters<typeof decrypt>[1],
+  original: Buffer = plaintext,
+): Promise<unknown[]> {
   const errors: unknown[] = [];
   // Success is only ever acceptable with the exact original plaintext.
-  const same = (out: Buffer): unknown => (out.equals(plaintext) ? undefined : new Error("other plaintext"));
+  const same = (out: Buffer): unknown => (out.equals(original) ? undefined : new Error("other plaintext"));
   await decrypt(bytes, options).then(
     (r) => errors.push(same(r.plaintext)),
     (e: unknown) => errors.push(e),
@@ -188,6 +193,27 @@ describe("tampering", () => {
     for (let n = 0; n < ciphertext.length; n++) {
       for (const e of await decryptBoth(ciphertext.subarray(0, n), { keyring })) {
         expect(e, `truncated to ${n}`).toBeInstanceOf(RekeyError);
+      }
+    }
+  });
+
+  it("rejects truncation at every byte of a plaintext of whole frames, as either writer ends it", async () => {
+    // The buffer writer ends it on a full final frame, the stream writer on an empty one after the
+    // regular frames: a message cut after a full regular frame must not read as complete.
+    const whole = plaintext.subarray(0, 3 * FRAME);
+    const buffered = (await encrypt(whole, { keyring, frameLength: FRAME })).ciphertext;
+    const streamed = await through(encryptStream({ keyring, frameLength: FRAME }), whole);
+    // One frame more in the streamed message: a regular frame's header (4 bytes) and a tag (16).
+    expect(streamed.length).toBe(buffered.length + 4 + 16);
+    for (const [name, m] of [
+      ["buffer", buffered],
+      ["stream", streamed],
+    ] as const) {
+      for (const e of await decryptBoth(m, { keyring }, whole)) expect(e, `${name}, whole`).toBeUndefined();
+      for (let n = 0; n < m.length; n++) {
+        for (const e of await decryptBoth(m.subarray(0, n), { keyring }, whole)) {
+          expect(e, `${name}, truncated to ${n}`).toBeInstanceOf(RekeyError);
+        }
       }
     }
   });
