@@ -1,8 +1,8 @@
 /**
  * `pnpm bench:instructions core` (needs valgrind): the instructions rekey executes per small
- * message against the format floor of the same message (`raw-gcm.ts`), counted by callgrind. The
- * differences this resolves — a few percent of a 1 KiB message — are inside the noise of the 1 KiB
- * section of `pnpm bench` on a shared machine.
+ * message against the format floor of the same message (`raw-gcm.ts`), counted by callgrind: a
+ * measure of the work a change to rekey adds or removes that the machine's other work does not
+ * inflate, as it inflates the time of the 1 KiB section of `pnpm bench`.
  *
  * Each side runs in a process of its own, twice: {@link WARM_UP} messages then {@link BASE} more,
  * and the same warm-up then {@link BASE} + {@link COUNTED}; the difference over {@link COUNTED}
@@ -12,9 +12,8 @@
  * difference of a few percent as noise unless it holds over several runs.
  *
  * A count is not a time: instructions differ in cost. Rekey's cached 1 KiB encryption counted
- * 1.15–1.20 times the format floor's, while a `pnpm bench` run on the same machine timed them at
- * about 27 µs and 15 µs a message. The count shows whether a change to rekey adds or removes
- * work; the speed ratio is `pnpm bench`'s.
+ * 1.15–1.20 times the format floor's, while two `pnpm bench` runs on the same machine timed rekey
+ * at 0.55× and 0.88× the floor's speed. The speed ratio is `pnpm bench`'s.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -89,5 +88,8 @@ export async function coreInstructions(): Promise<void> {
   }
 }
 
-if (isMain(import.meta.url) && process.argv[2] === "--child")
-  await child(process.argv[3] as string, Number(process.argv[4]));
+// Run directly: the count (the same as `pnpm bench:instructions core`), or one child under callgrind.
+if (isMain(import.meta.url)) {
+  if (process.argv[2] === "--child") await child(process.argv[3] as string, Number(process.argv[4]));
+  else await coreInstructions();
+}

@@ -1,9 +1,9 @@
 /**
- * `pnpm bench:instructions [core] [job]` (needs valgrind): instructions counted by callgrind, for
- * differences of a few percent that time on a shared machine does not resolve. `core`: rekey's
- * small messages against the format floor (`core-instructions.ts`, about 5 minutes); `job`: the
- * re-encrypt job against the bare loop (`job-instructions.ts`, about 8 minutes). Both without
- * names.
+ * `pnpm bench:instructions [core] [job]` (needs valgrind): instructions counted by callgrind, a
+ * measure of work the machine's other work does not inflate, as it inflates time. Runs of the same
+ * code still differ by up to a few percent (see each part). `core`: rekey's small messages against
+ * the format floor (`core-instructions.ts`, about 5 minutes); `job`: the re-encrypt job against
+ * the bare loop (`job-instructions.ts`, about 8 minutes). Both without names.
  */
 import { coreInstructions } from "./core-instructions.js";
 import { jobInstructions } from "./job-instructions.js";

@@ -74,5 +74,8 @@ export async function jobInstructions(): Promise<void> {
   );
 }
 
-if (isMain(import.meta.url) && process.argv[2] === "--child")
-  await child(process.argv[3] as "job" | "loop", Number(process.argv[4]));
+// Run directly: the count (the same as `pnpm bench:instructions job`), or one child under callgrind.
+if (isMain(import.meta.url)) {
+  if (process.argv[2] === "--child") await child(process.argv[3] as "job" | "loop", Number(process.argv[4]));
+  else await jobInstructions();
+}
