@@ -12,8 +12,8 @@
  * difference of a few percent as noise unless it holds over several runs.
  *
  * A count is not a time: instructions differ in cost. Rekey's cached 1 KiB encryption counted
- * 1.15–1.20 times the format floor's, while two `pnpm bench` runs on the same machine timed rekey
- * at 0.55× and 0.88× the floor's speed. The speed ratio is `pnpm bench`'s.
+ * 1.15–1.20 times the format floor's, while three `pnpm bench` runs on the same machine timed
+ * rekey at 0.53×, 0.55× and 0.88× the floor's speed. The speed ratio is `pnpm bench`'s.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";

@@ -67,8 +67,8 @@ export const CORRECTIONS = `## Claims of earlier versions of this file, correcte
   collecting the garbage the side before it left: \`encryptChunks\` came after the raw joined
   encryption (twice the garbage of a side that keeps its pieces) every other round, the raw loop
   never did. Three runs read encryptChunks at 0.85–0.86× the format floor. Each comparison is now
-  interleaved only with sides that leave as much garbage as its own; three runs of the same code
-  then read 0.99×, 0.97× and 0.96×.
+  interleaved only with sides that leave as much garbage as its own; four runs of the same code
+  then read 0.96–1.00×.
 - "Best of N" figures are replaced by median (min–max): a best-of figure hides how much the
   machine moved.
 - This file was written by hand from several runs; it is now written by \`pnpm bench --write\`
