@@ -11,23 +11,19 @@ import { fileURLToPath } from "node:url";
  * threads (their work, counted too, would depend on timing), and V8's predictable mode with fixed
  * hash and random seeds (the same hash tables and the same collections on every run).
  */
-export const COUNTING_NODE_FLAGS = ["--single-threaded", "--predictable", "--hash-seed=1", "--random-seed=1"];
+const COUNTING_NODE_FLAGS = ["--single-threaded", "--predictable", "--hash-seed=1", "--random-seed=1"];
 
 /**
- * Runs `node <nodeFlags> <execArgv> <script> <args>` under `valgrind --tool=callgrind` and returns
- * the instructions it executed (all threads): {@link COUNTING_NODE_FLAGS} make it reproducible.
+ * Runs `node <COUNTING_NODE_FLAGS> <execArgv> <script> <args>` under `valgrind --tool=callgrind`
+ * and returns the instructions it executed (all threads).
  */
-export function callgrindInstructions(
-  script: string,
-  args: readonly string[],
-  nodeFlags: readonly string[],
-): Promise<number> {
+function callgrindInstructions(script: string, args: readonly string[]): Promise<number> {
   const argv = [
     "--tool=callgrind",
     "--smc-check=all-non-file",
     "--callgrind-out-file=/dev/null",
     process.execPath,
-    ...nodeFlags,
+    ...COUNTING_NODE_FLAGS,
     ...process.execArgv,
     script,
     ...args,
@@ -47,6 +43,22 @@ export function callgrindInstructions(
       else reject(new Error(`valgrind ${args.join(" ")} exited ${code}:\n${err.slice(-2000)}`));
     });
   });
+}
+
+/**
+ * The instructions a longer run of `script` executes beyond a shorter one (`more` and `fewer`: its
+ * arguments for each), both counted at once: the setup and warm-up both runs share cancel out.
+ */
+export async function extraInstructions(
+  script: string,
+  fewer: readonly string[],
+  more: readonly string[],
+): Promise<number> {
+  const [base, longer] = await Promise.all([
+    callgrindInstructions(script, fewer),
+    callgrindInstructions(script, more),
+  ]);
+  return longer - base;
 }
 
 /** True when the module at `url` is the script node was started with, not one it imported. */

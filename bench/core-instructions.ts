@@ -7,13 +7,14 @@
  * Each side runs in a process of its own, twice: {@link WARM_UP} messages then {@link BASE} more,
  * and the same warm-up then {@link BASE} + {@link COUNTED}; the difference over {@link COUNTED}
  * is the side's instructions per message. Node runs single-threaded and `--predictable` with fixed
- * hash and random seeds. Two runs of the same code still differed by up to 3.3% on one side
- * (rekey's cached 1 KiB encryption: 184.0 k, then 177.9 k; the floors within 1.1%): read a
- * difference of a few percent as noise unless it holds over several runs.
+ * hash and random seeds. Runs of the same code still differ: three runs counted rekey's cached
+ * 1 KiB encryption at 184.0 k, 177.9 k and 184.5 k and the format floor's at 153.2 k, 154.1 k and
+ * 166.0 k (rekey / floor 1.20, 1.15, 1.11). Read a difference of several percent as noise unless
+ * it holds over several runs.
  *
- * A count is not a time: instructions differ in cost. Rekey's cached 1 KiB encryption counted
- * 1.15–1.20 times the format floor's, while three `pnpm bench` runs on the same machine timed
- * rekey at 0.53×, 0.55× and 0.88× the floor's speed. The speed ratio is `pnpm bench`'s.
+ * A count is not a time: instructions differ in cost. While those counts put rekey at 1.11–1.20
+ * times the format floor's, three `pnpm bench` runs on the same machine timed rekey at 0.53×,
+ * 0.55× and 0.88× the floor's speed. The speed ratio is `pnpm bench`'s.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,7 @@ import {
   parseMessagePrefix,
   RawAesKeyring,
 } from "@rekey/core";
-import { callgrindInstructions, COUNTING_NODE_FLAGS, isMain } from "./callgrind.js";
+import { extraInstructions, isMain } from "./callgrind.js";
 import { formatFloorDecrypt, formatFloorEncrypt, formatFloorPieces } from "./raw-gcm.js";
 
 const WARM_UP = 3000;
@@ -68,12 +69,12 @@ async function child(side: string, count: number): Promise<void> {
 
 /** Instructions per message of one side. */
 async function perMessage(side: string): Promise<number> {
-  const script = fileURLToPath(import.meta.url);
-  const [base, more] = await Promise.all([
-    callgrindInstructions(script, ["--child", side, String(BASE)], COUNTING_NODE_FLAGS),
-    callgrindInstructions(script, ["--child", side, String(BASE + COUNTED)], COUNTING_NODE_FLAGS),
-  ]);
-  return (more - base) / COUNTED;
+  const extra = await extraInstructions(
+    fileURLToPath(import.meta.url),
+    ["--child", side, String(BASE)],
+    ["--child", side, String(BASE + COUNTED)],
+  );
+  return extra / COUNTED;
 }
 
 /** Prints instructions per message of rekey and of the format floor, and their ratio, per pair. */

@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:instructions [core] [job]` (needs valgrind): instructions counted by callgrind, a
  * measure of work the machine's other work does not inflate, as it inflates time. Runs of the same
- * code still differ by up to a few percent (see each part). `core`: rekey's small messages against
+ * code still differ by several percent (see each part). `core`: rekey's small messages against
  * the format floor (`core-instructions.ts`, about 5 minutes); `job`: the re-encrypt job against
  * the bare loop (`job-instructions.ts`, about 8 minutes). Both without names.
  */

@@ -15,7 +15,7 @@
  * runs had given 0.95, 1.01 and 1.13). Run it more than once and read the spread.
  */
 import { fileURLToPath } from "node:url";
-import { callgrindInstructions, COUNTING_NODE_FLAGS, isMain } from "./callgrind.js";
+import { extraInstructions, isMain } from "./callgrind.js";
 import {
   bareRewrap,
   jobRewrap,
@@ -51,21 +51,16 @@ async function child(side: "job" | "loop", passes: number): Promise<void> {
   }
 }
 
-/** Runs one child under callgrind and returns the instructions it executed. */
-function instructions(side: string, passes: number): Promise<number> {
-  return callgrindInstructions(
-    fileURLToPath(import.meta.url),
-    ["--child", side, String(passes)],
-    COUNTING_NODE_FLAGS,
-  );
-}
-
 /** Prints the instructions per object of the loop and of the job, and their ratio. */
 export async function jobInstructions(): Promise<void> {
   const perObject: Record<string, number> = {};
   for (const side of ["loop", "job"]) {
-    const [base, more] = await Promise.all([instructions(side, 0), instructions(side, PASSES)]);
-    perObject[side] = (more - base) / (PASSES * OBJECTS);
+    const extra = await extraInstructions(
+      fileURLToPath(import.meta.url),
+      ["--child", side, "0"],
+      ["--child", side, String(PASSES)],
+    );
+    perObject[side] = extra / (PASSES * OBJECTS);
     console.log(`${side}: ${(perObject[side] / 1e6).toFixed(2)} M instructions per object`);
   }
   const ratio = (perObject.job as number) / (perObject.loop as number);
